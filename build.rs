@@ -1,0 +1,92 @@
+//! Build script for the guest runtime: runs bindgen over the CPython 3.14
+//! headers (with our wasm32-wasi `pyconfig.h`) and over `wit_dylib.h`, and
+//! compiles the C sources in `c/` with clang-16 for wasm32-wasi (-fPIC).
+//! On a non-wasm target it does nothing (the crate is empty there).
+use std::env;
+use std::path::PathBuf;
+
+const WASI_CFLAGS: &[&str] = &[
+    "--target=wasm32-wasi",
+    "-nostdlibinc",
+    "-isystem",
+    "/usr/include/wasm32-wasi",
+];
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=c");
+    println!("cargo:rerun-if-changed=headers");
+    println!("cargo:rerun-if-env-changed=ERYX_DEPS");
+    if !env::var("TARGET").unwrap_or_default().starts_with("wasm32") {
+        return;
+    }
+    let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
+    let out = PathBuf::from(env::var("OUT_DIR").unwrap());
+    let deps = env::var_os("ERYX_DEPS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target/eryx-deps"));
+    let include = deps.join("include/python3.14");
+    if !include.join("Python.h").exists() {
+        panic!(
+            "CPython 3.14 headers not found at {}: run scripts/setup.sh first",
+            include.display()
+        );
+    }
+    if env::var_os("LIBCLANG_PATH").is_none() {
+        env::set_var("LIBCLANG_PATH", "/usr/lib/llvm-16/lib");
+    }
+    let inc_flag = format!("-I{}", include.display());
+
+    // CPython C API.
+    let python = bindgen::Builder::default()
+        .header(root.join("c/python_api.h").to_string_lossy())
+        .clang_args(WASI_CFLAGS)
+        .clang_arg(&inc_flag)
+        .allowlist_function("Py.*|_Py_Dealloc")
+        .allowlist_var("Py.*|_Py_NoneStruct|_Py_TrueStruct|_Py_FalseStruct")
+        .allowlist_type("PyConfig|PyStatus|PyWideStringList")
+        .blocklist_function("PyInit_eryx")
+        .layout_tests(false)
+        .derive_default(true)
+        .generate()
+        .expect("bindgen over the CPython headers failed");
+    python
+        .write_to_file(out.join("python_sys.rs"))
+        .expect("write python_sys.rs");
+
+    // wit-dylib ABI types (we define its functions ourselves, so types only).
+    let wit_header = out.join("wit_dylib.h");
+    std::fs::write(&wit_header, wit_dylib::C_HEADER).expect("write wit_dylib.h");
+    let wit = bindgen::Builder::default()
+        .header(wit_header.to_string_lossy())
+        .clang_args(WASI_CFLAGS)
+        .allowlist_type("wit_.*")
+        .allowlist_var("WIT_.*")
+        .layout_tests(false)
+        .generate()
+        .expect("bindgen over wit_dylib.h failed");
+    wit.write_to_file(out.join("wit_dylib_sys.rs"))
+        .expect("write wit_dylib_sys.rs");
+
+    // C sources: the `eryx` extension module and libc stubs.
+    // LLVM 16 only generates position-independent wasm code for the
+    // Emscripten triple (other OSes are forced to the static relocation
+    // model), so C is compiled with that triple but WASI's headers and
+    // predefined macros; the object code is the same wasm32 C ABI.
+    let mut build = cc::Build::new();
+    build
+        .compiler("clang-16")
+        .archiver("llvm-ar-16")
+        .files(["c/eryx_module.c", "c/stubs.c"])
+        .include(&include)
+        .pic(true)
+        .flag("-O2")
+        .warnings(true);
+    for f in WASI_CFLAGS {
+        build.flag(f);
+    }
+    for f in ["--target=wasm32-unknown-emscripten", "-U__EMSCRIPTEN__", "-D__wasi__"] {
+        build.flag(f);
+    }
+    build.compile("eryx_c");
+}

@@ -1,0 +1,32 @@
+//! eryx: run untrusted Python (CPython 3.14 on WASI) inside a wasmtime
+//! component sandbox.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), eryx::Error> {
+//! let mut sandbox = eryx::Sandbox::builder().build().await?;
+//! assert_eq!(sandbox.execute("print(1+1)").await?, "2\n");
+//! # Ok(()) }
+//! ```
+//!
+//! Modules: `embedded` (guest artefacts built into the binary), `link` (the
+//! one place that knows the link order), `engine` (the one place that knows
+//! the engine configuration, plus the compiled-code cache), `stdlib` (the
+//! read-only stdlib mount), `sandbox` (instances and calls).
+#![cfg(not(target_family = "wasm"))]
+
+mod cache;
+mod embedded;
+mod engine;
+mod error;
+mod link;
+mod sandbox;
+mod stdlib;
+
+pub use error::Error;
+pub use sandbox::{Sandbox, SandboxBuilder};
+
+/// Build and compile the default component now (it is cached on disk), so
+/// that later sandboxes start quickly. `progress` reports on stderr.
+pub fn prepare(progress: bool) -> Result<(), Error> {
+    sandbox::shared(progress).map(|_| ())
+}

@@ -1,0 +1,52 @@
+//! The one place that knows how the sandbox component is linked: the WIT
+//! bindings from wit-dylib, then every library in dependency order, then the
+//! WASI preview1 adapter. Native extensions (later) come last, dl-openable.
+use crate::embedded as e;
+use wit_component::{Linker, StringEncoding};
+use wit_parser::Resolve;
+
+/// Shared libraries in link order (dependencies first).
+const LINK_ORDER: &[(&str, &[u8])] = &[
+    ("libwasi-emulated-mman.so", e::WASI_MMAN),
+    ("libwasi-emulated-process-clocks.so", e::WASI_CLOCKS),
+    ("libwasi-emulated-getpid.so", e::WASI_GETPID),
+    ("libwasi-emulated-signal.so", e::WASI_SIGNAL),
+    ("libc.so", e::LIBC),
+    ("libc++abi.so", e::LIBCXXABI),
+    ("libc++.so", e::LIBCXX),
+    ("libpython3.14.so", e::LIBPYTHON),
+    (RUNTIME_NAME, e::RUNTIME),
+];
+
+const RUNTIME_NAME: &str = "liberyx_runtime.so";
+
+/// Generate the wit-dylib bindings library for the sandbox world.
+fn bindings() -> anyhow::Result<Vec<u8>> {
+    let mut resolve = Resolve::default();
+    let pkg = resolve.push_str("sandbox.wit", e::WIT)?;
+    let world = resolve.select_world(&[pkg], Some("sandbox"))?;
+    let mut opts = wit_dylib::DylibOpts {
+        interpreter: Some(RUNTIME_NAME.into()),
+        ..Default::default()
+    };
+    let mut bytes = wit_dylib::create(&resolve, world, Some(&mut opts))?;
+    wit_component::embed_component_metadata(&mut bytes, &resolve, world, StringEncoding::UTF8, false)?;
+    Ok(bytes)
+}
+
+/// Link the sandbox component (with no native extensions).
+pub fn link() -> Result<Vec<u8>, String> {
+    let run = || -> anyhow::Result<Vec<u8>> {
+        let bindings = bindings()?;
+        let mut linker = Linker::default();
+        linker.use_built_in_libdl(true);
+        linker.encoder().validate(true);
+        for (name, bytes) in LINK_ORDER {
+            linker.library(name, bytes, false)?;
+        }
+        linker.library("liberyx_bindings.so", &bindings, false)?;
+        linker.encoder().adapter("wasi_snapshot_preview1", e::ADAPTER)?;
+        linker.encode()
+    };
+    run().map_err(|err| format!("linking the sandbox component failed: {err:#}"))
+}

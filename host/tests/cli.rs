@@ -1,0 +1,74 @@
+//! The `eryx` command line: sources (-c, FILE, -) and exit codes.
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn eryx(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eryx"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn eryx");
+    let mut input = child.stdin.take().unwrap();
+    if let Some(s) = stdin {
+        input.write_all(s.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn dash_c_prints_and_exits_zero() {
+    let o = eryx(&["-c", "print(1+1)"], None);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "2\n");
+}
+
+#[test]
+fn uncaught_exception_exits_one_with_traceback_on_stderr() {
+    let o = eryx(&["-c", "raise ValueError('boom')"], None);
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    assert!(err.contains("Traceback") && err.contains("ValueError: boom"), "{err}");
+    assert_eq!(text(&o.stdout), "");
+}
+
+#[test]
+fn runs_a_file_and_stdin() {
+    let dir = std::env::temp_dir().join(format!("eryx-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("prog.py");
+    std::fs::write(&file, "import math\nprint(math.factorial(5))\n").unwrap();
+    let o = eryx(&[file.to_str().unwrap()], None);
+    assert_eq!((o.status.code(), text(&o.stdout)), (Some(0), "120\n".into()), "{}", text(&o.stderr));
+    let o = eryx(&["-"], Some("print('from stdin')\n"));
+    assert_eq!((o.status.code(), text(&o.stdout)), (Some(0), "from stdin\n".into()));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn usage_errors_exit_two() {
+    for args in [&["--bogus"][..], &["-c"][..], &[][..]] {
+        let o = eryx(args, None);
+        assert_eq!(o.status.code(), Some(2), "args {args:?}: {}", text(&o.stderr));
+        assert!(text(&o.stderr).contains("usage"), "args {args:?}");
+    }
+}
+
+#[test]
+fn missing_file_and_non_utf8_file_are_clear_errors() {
+    let o = eryx(&["/nonexistent/prog.py"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("can't open file"), "{}", text(&o.stderr));
+    let p = std::env::temp_dir().join(format!("eryx-bad-{}.py", std::process::id()));
+    std::fs::write(&p, b"print('\xff')\n").unwrap();
+    let o = eryx(&[p.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("not valid UTF-8"), "{}", text(&o.stderr));
+    std::fs::remove_file(&p).unwrap();
+}

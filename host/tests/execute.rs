@@ -1,0 +1,76 @@
+//! Real CPython in real wasmtime: execute semantics of the walking skeleton.
+use eryx::{Error, Sandbox};
+
+async fn sandbox() -> Sandbox {
+    Sandbox::builder().build().await.expect("sandbox")
+}
+
+#[tokio::test]
+async fn prints_two() {
+    let mut sb = sandbox().await;
+    assert_eq!(sb.execute("print(1+1)").await.unwrap(), "2\n");
+}
+
+#[tokio::test]
+async fn runs_python_3_14() {
+    let mut sb = sandbox().await;
+    let out = sb.execute("import sys; print(sys.version_info[:2])").await.unwrap();
+    assert_eq!(out, "(3, 14)\n");
+}
+
+#[tokio::test]
+async fn stdlib_modules_import() {
+    let mut sb = sandbox().await;
+    let code = "import json, re, asyncio, decimal\n\
+                print(json.dumps({'a': [1, 2]}), re.sub(r'\\d', '#', 'a1b2'), decimal.Decimal('1.10') + 1)";
+    assert_eq!(sb.execute(code).await.unwrap(), "{\"a\": [1, 2]} a#b# 2.10\n");
+}
+
+#[tokio::test]
+async fn uncaught_exception_is_a_traceback() {
+    let mut sb = sandbox().await;
+    match sb.execute("x = 1\nraise ValueError('boom')").await {
+        Err(Error::Python(tb)) => {
+            assert!(tb.contains("Traceback (most recent call last)"), "{tb}");
+            assert!(tb.contains("ValueError: boom"), "{tb}");
+            assert!(tb.contains("line 2"), "{tb}");
+            assert!(!tb.contains("_eryx_runtime"), "runtime frames leaked: {tb}");
+        }
+        other => panic!("expected a Python error, got {other:?}"),
+    }
+    // The session is still usable afterwards.
+    assert_eq!(sb.execute("print(x)").await.unwrap(), "1\n");
+}
+
+#[tokio::test]
+async fn syntax_error_is_reported() {
+    let mut sb = sandbox().await;
+    match sb.execute("def broken(:\n  pass").await {
+        Err(Error::Python(tb)) => assert!(tb.contains("SyntaxError"), "{tb}"),
+        other => panic!("expected a SyntaxError, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn namespace_persists_between_executes() {
+    let mut sb = sandbox().await;
+    assert_eq!(sb.execute("x = 41\ndef inc(v):\n    return v + 1").await.unwrap(), "");
+    assert_eq!(sb.execute("print(inc(x))").await.unwrap(), "42\n");
+}
+
+#[tokio::test]
+async fn sandboxes_are_isolated() {
+    let mut a = sandbox().await;
+    let mut b = sandbox().await;
+    a.execute("secret = 7").await.unwrap();
+    match b.execute("print(secret)").await {
+        Err(Error::Python(tb)) => assert!(tb.contains("NameError"), "{tb}"),
+        other => panic!("namespace leaked between sandboxes: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn eryx_module_is_importable() {
+    let mut sb = sandbox().await;
+    assert_eq!(sb.execute("import eryx; print(eryx.__version__)").await.unwrap(), "0.1.0\n");
+}

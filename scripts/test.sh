@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Run every test: set up and build (idempotent), check formatting and lints,
+# then the test suites (real CPython in real wasmtime).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+"$ROOT/scripts/build.sh"
+cargo +1.95.0 fmt --all -- --check
+cargo +1.95.0 clippy --release --workspace --all-targets -- -D warnings
+cargo +1.95.0 test --release --workspace

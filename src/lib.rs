@@ -1,0 +1,23 @@
+//! eryx guest runtime: a wit-dylib interpreter that runs CPython 3.14 inside
+//! the eryx sandbox component.
+//!
+//! Layout: `ffi` is the only place with `unsafe` (CPython C API through
+//! bindgen, the wit-dylib ABI entry points and component intrinsics);
+//! `call` is the value stack of a call context; `exports` implements the
+//! world's exports on top of `python`, the safe interpreter facade.
+//!
+//! On non-wasm targets the crate is empty (so a workspace-wide native build
+//! does not need the WASI toolchain).
+#![cfg_attr(not(target_arch = "wasm32"), allow(unused))]
+
+#[cfg(target_arch = "wasm32")]
+mod call;
+#[cfg(target_arch = "wasm32")]
+mod exports;
+#[cfg(target_arch = "wasm32")]
+mod ffi;
+#[cfg(target_arch = "wasm32")]
+mod python;
+
+/// Name of the guest path where the host mounts the Python standard library.
+pub const STDLIB_GUEST_PATH: &str = "/lib/python3.14";
