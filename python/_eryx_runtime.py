@@ -1,34 +1,48 @@
 """Guest-side helpers of the eryx runtime.
 
-Loaded once at start-up by the Rust runtime (src/python.rs) from this file's
-source and called through the C API. It owns what is easier to say in
-Python than in C: compiling user code (top-level await allowed), capturing
-its output, running coroutines, and formatting tracebacks.
+Loaded at start-up by the Rust runtime (src/python.rs) and called through
+the C API. Owns what is easier to say in Python: compiling user code (with
+top-level ``await``), streaming and capturing its output, driving its
+coroutine on the eryx event loop, and formatting tracebacks.
 
 User code never sees this module: it runs in its own namespace.
 """
 
 import sys
 
+import _eryx_loop
+import eryx
+
 _TOP_LEVEL_AWAIT = 0x2000  # ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
 _CO_COROUTINE = 0x0080
 _FILENAME = "<string>"
-_loop = None
+_FLUSH_AT = 8192
+
+_eryx_loop.install()
+_loop = _eryx_loop.EryxLoop()
 
 
-class _Capture:
-    """A minimal text stream that accumulates what is written to it."""
+class _Stream:
+    """A text stream that streams to the host (line-buffered) and keeps a copy."""
 
     encoding = "utf-8"
     errors = "strict"
 
-    def __init__(self):
-        self._parts = []
+    def __init__(self, fd, keep):
+        self._fd = fd
+        self._keep = keep
+        self._pending = []
+        self._size = 0
+        self.parts = []
 
     def write(self, text):
         if not isinstance(text, str):
             raise TypeError("write() argument must be str, not %s" % type(text).__name__)
-        self._parts.append(text)
+        if text:
+            self._pending.append(text)
+            self._size += len(text)
+            if "\n" in text or self._size >= _FLUSH_AT:
+                self.flush()
         return len(text)
 
     def writelines(self, lines):
@@ -36,7 +50,13 @@ class _Capture:
             self.write(line)
 
     def flush(self):
-        pass
+        if self._pending:
+            text = "".join(self._pending)
+            self._pending.clear()
+            self._size = 0
+            if self._keep:
+                self.parts.append(text)
+            eryx._output(self._fd, text)
 
     def isatty(self):
         return False
@@ -47,38 +67,85 @@ class _Capture:
     def readable(self):
         return False
 
-    def getvalue(self):
-        return "".join(self._parts)
+    def fileno(self):
+        return self._fd
+
+    @property
+    def closed(self):
+        return False
 
 
-def _run_coroutine(coro):
-    global _loop
-    import asyncio
+class Job:
+    """One `execute`: its code, output streams, coroutine task and outcome."""
 
-    if _loop is None or _loop.is_closed():
-        _loop = asyncio.new_event_loop()
-    return _loop.run_until_complete(coro)
+    def __init__(self, code):
+        self.code = code
+        self.stdout = _Stream(1, keep=True)
+        self.stderr = _Stream(2, keep=False)
+        self.task = None
+        self.exc = None
+        self._saved = None
+
+    def _enter(self):
+        self._saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = self.stdout, self.stderr
+
+    def _leave(self):
+        self.stdout.flush()
+        self.stderr.flush()
+        sys.stdout, sys.stderr = self._saved
 
 
-def execute(code, namespace):
-    """Run `code` in `namespace`.
-
-    Returns (stdout, stderr, exception-or-None); never raises for user errors.
-    """
-    out, err = _Capture(), _Capture()
-    saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = out, err
-    exc = None
+def start(code, namespace):
+    """Compile and run `code`; a top-level-await coroutine becomes a task."""
+    job = Job(code)
+    job._enter()
     try:
         compiled = compile(code, _FILENAME, "exec", flags=_TOP_LEVEL_AWAIT, dont_inherit=True)
         result = eval(compiled, namespace)
         if compiled.co_flags & _CO_COROUTINE:
-            _run_coroutine(result)
+            job.task = _loop.create_task(result)
     except BaseException as e:  # noqa: BLE001 - everything goes back to the host
-        exc = e
+        job.exc = e
     finally:
-        sys.stdout, sys.stderr = saved
-    return out.getvalue(), err.getvalue(), exc
+        job._leave()
+    return job
+
+
+def drive(job, host_pending):
+    """Run the job's task as far as it can go.
+
+    Returns True when the job is finished, False when it waits for the host
+    (`host_pending` is the number of host calls in flight).
+    """
+    if job.task is None:
+        return True
+    job._enter()
+    try:
+        while not job.task.done():
+            state = _loop.step()
+            if state == 0.0 or job.task.done():
+                continue
+            if state is None:
+                if host_pending():
+                    return False
+                raise RuntimeError("top-level await can never finish: nothing left to wait for")
+            if host_pending():
+                return False
+            _eryx_loop.time.sleep(state)
+        if not job.task.cancelled() and job.task.exception() is not None:
+            job.exc = job.task.exception()
+        return True
+    except BaseException as e:  # noqa: BLE001
+        job.exc = e
+        return True
+    finally:
+        job._leave()
+
+
+def finish(job):
+    """(stdout text, exception or None) of a finished job."""
+    return "".join(job.stdout.parts), job.exc
 
 
 def format_exception(exc, code):
@@ -88,16 +155,28 @@ def format_exception(exc, code):
 
     linecache.cache[_FILENAME] = (len(code), None, code.splitlines(True), _FILENAME)
     tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
-        tb = tb.tb_next
+    # Drop the runtime's (and asyncio's) frames above the user's first frame.
+    first_user = tb
+    while first_user is not None and first_user.tb_frame.f_code.co_filename != _FILENAME:
+        first_user = first_user.tb_next
+    if first_user is not None:
+        tb = first_user
+    else:
+        while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+            tb = tb.tb_next
     return "".join(traceback.format_exception(type(exc), exc, tb))
 
 
 def exit_code(exc):
-    """The process exit status a SystemExit stands for (like CPython)."""
+    """The exit status a SystemExit stands for (like CPython) and its message."""
     code = exc.code
     if code is None:
         return 0, ""
     if isinstance(code, int):
         return code, ""
     return 1, str(code) + "\n"
+
+
+def emit_stderr(text):
+    """Send `text` to the host's stderr stream."""
+    eryx._output(2, text)

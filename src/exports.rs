@@ -60,11 +60,19 @@ pub fn call(which: usize, cx: &mut CallCx) {
             cx.push_result(r);
         }
         Export::SnapshotState => {
-            cx.push_result(err_str("snapshot-state: not implemented yet".into()));
+            let r = match init_error().map_or_else(python::snapshot, Err) {
+                Ok(bytes) => Ok(Some(Value::Bytes(bytes))),
+                Err(e) => err_str(e),
+            };
+            cx.push_result(r);
         }
         Export::RestoreState => {
-            let _state = cx.pop_bytes();
-            cx.push_result(err_str("restore-state: not implemented yet".into()));
+            let state = cx.pop_bytes();
+            let r = match init_error().map_or_else(|| python::restore(&state), Err) {
+                Ok(()) => Ok(None),
+                Err(e) => err_str(e),
+            };
+            cx.push_result(r);
         }
         Export::ClearState => {
             let _ = python::clear();
@@ -73,11 +81,13 @@ pub fn call(which: usize, cx: &mut CallCx) {
     }
 }
 
+/// `execute`'s result. Errors carry the traceback (stderr was already
+/// streamed); `SystemExit(n)` is the single line `SystemExit: n`.
 fn execute(code: &str) -> Result<Option<Value>, Option<Value>> {
     match python::execute(code) {
-        Ok(Outcome::Ok { stdout, .. }) => Ok(Some(Value::Str(stdout))),
-        Ok(Outcome::Error { stderr, traceback, .. }) => err_str(stderr + &traceback),
-        Ok(Outcome::Exit { stderr, code, .. }) => err_str(format!("{stderr}SystemExit: {code}")),
+        Ok(Outcome::Ok(stdout)) => Ok(Some(Value::Str(stdout))),
+        Ok(Outcome::Error(traceback)) => err_str(traceback),
+        Ok(Outcome::Exit(code)) => err_str(format!("SystemExit: {code}")),
         Err(e) => err_str(e),
     }
 }

@@ -1,16 +1,23 @@
-//! The interpreter facade: starts CPython, loads the guest helpers
-//! (`python/_eryx_runtime.py`) and owns the user namespace. Safe code on top
-//! of `ffi::py`.
+//! The interpreter facade: starts CPython, loads the guest helpers (the
+//! `.py` files in `python/`) and owns the user namespace. Safe code on top of
+//! `ffi::py`; every call into the helpers goes through the C API.
 
+use crate::ffi::host;
 use crate::ffi::py::{self, PyErr, PyObj, PyResult};
 use std::cell::RefCell;
 
-const HELPERS_SOURCE: &str = include_str!("../python/_eryx_runtime.py");
-const HELPERS_FILE: &str = "/eryx/_eryx_runtime.py";
+/// Guest helper modules, in load order (later ones import earlier ones).
+const MODULES: &[(&str, &str)] = &[
+    ("_eryx_loop", include_str!("../python/_eryx_loop.py")),
+    ("_eryx_state", include_str!("../python/_eryx_state.py")),
+    ("_eryx_runtime", include_str!("../python/_eryx_runtime.py")),
+];
 
 /// The interpreter state of this instance.
 struct Runtime {
     helpers: PyObj,
+    state: PyObj,
+    pending: PyObj,
     namespace: PyObj,
 }
 
@@ -20,12 +27,12 @@ thread_local! {
 
 /// Outcome of one `execute`.
 pub enum Outcome {
-    /// Ran to completion.
-    Ok { stdout: String, stderr: String },
-    /// Raised; `traceback` is formatted like CPython's.
-    Error { stdout: String, stderr: String, traceback: String },
+    /// Ran to completion; what it printed to stdout.
+    Ok(String),
+    /// Raised; the traceback formatted like CPython's.
+    Error(String),
     /// `SystemExit(code)`.
-    Exit { stdout: String, stderr: String, code: i64 },
+    Exit(i64),
 }
 
 fn new_namespace() -> PyResult<PyObj> {
@@ -35,69 +42,120 @@ fn new_namespace() -> PyResult<PyObj> {
     Ok(ns)
 }
 
-fn describe(e: PyErr) -> String {
-    // Last resort when even the helpers fail: the exception's repr via str().
-    match e.0.getattr("__class__").and_then(|c| c.getattr("__name__")) {
-        Ok(n) => n.to_string_lossless().unwrap_or_default(),
-        Err(_) => "unknown error".into(),
+/// `Type: message` of an exception (for runtime-level failures).
+fn describe(e: &PyErr) -> String {
+    let name = e
+        .0
+        .getattr("__class__")
+        .and_then(|c| c.getattr("__name__"))
+        .and_then(|n| n.to_string_lossless())
+        .unwrap_or_else(|_| "Exception".into());
+    match e.0.str_of() {
+        Ok(msg) if !msg.is_empty() => format!("{name}: {msg}"),
+        _ => name,
     }
 }
 
-/// Start CPython and load the helpers. Errors are reported on first use.
+/// Start CPython and load the helpers.
 pub fn initialize() -> Result<(), String> {
     py::initialize(crate::STDLIB_GUEST_PATH)?;
-    let helpers = PyObj::module_from_source("_eryx_runtime", HELPERS_FILE, HELPERS_SOURCE)
-        .map_err(|e| format!("loading eryx helpers failed: {}", describe(e)))?;
-    let namespace = new_namespace().map_err(describe)?;
-    RUNTIME.with(|r| *r.borrow_mut() = Some(Runtime { helpers, namespace }));
+    let load = || -> PyResult<Runtime> {
+        let mut last = None;
+        for (name, source) in MODULES {
+            last = Some(PyObj::module_from_source(name, &format!("/eryx/{name}.py"), source)?);
+        }
+        Ok(Runtime {
+            helpers: last.expect("helper modules"),
+            state: PyObj::import("_eryx_state")?,
+            pending: PyObj::import("eryx")?.getattr("_pending")?,
+            namespace: new_namespace()?,
+        })
+    };
+    let rt = load().map_err(|e| format!("loading the eryx helpers failed: {}", describe(&e)))?;
+    RUNTIME.with(|r| *r.borrow_mut() = Some(rt));
     Ok(())
 }
 
-fn with_runtime<T>(f: impl FnOnce(&Runtime) -> Result<T, String>) -> Result<T, String> {
-    RUNTIME.with(|r| match r.borrow().as_ref() {
+fn with_runtime<T>(f: impl FnOnce(&mut Runtime) -> Result<T, String>) -> Result<T, String> {
+    RUNTIME.with(|r| match r.borrow_mut().as_mut() {
         Some(rt) => f(rt),
         None => Err("eryx runtime: Python is not initialised".into()),
     })
+}
+
+fn runtime_error(e: PyErr) -> String {
+    format!("eryx runtime error: {}", describe(&e))
 }
 
 /// Run `code` in the persistent user namespace.
 pub fn execute(code: &str) -> Result<Outcome, String> {
     with_runtime(|rt| {
         let run = || -> PyResult<Outcome> {
-            let res = rt
-                .helpers
-                .getattr("execute")?
-                .call(&[&PyObj::str(code)?, &rt.namespace])?;
+            let h = &rt.helpers;
+            let job = h.getattr("start")?.call(&[&PyObj::str(code)?, &rt.namespace])?;
+            h.getattr("drive")?.call(&[&job, &rt.pending])?;
+            let res = h.getattr("finish")?.call(&[&job])?;
             let stdout = res.tuple_item(0)?.to_string_lossless()?;
-            let mut stderr = res.tuple_item(1)?.to_string_lossless()?;
-            let exc = res.tuple_item(2)?;
+            let exc = res.tuple_item(1)?;
             if exc.is_none() {
-                return Ok(Outcome::Ok { stdout, stderr });
+                return Ok(Outcome::Ok(stdout));
             }
             if PyErr(exc.clone()).is_system_exit() {
-                let pair = rt.helpers.getattr("exit_code")?.call(&[&exc])?;
-                let code = pair.tuple_item(0)?.to_i64()?;
-                stderr.push_str(&pair.tuple_item(1)?.to_string_lossless()?);
-                return Ok(Outcome::Exit { stdout, stderr, code });
+                let pair = h.getattr("exit_code")?.call(&[&exc])?;
+                let message = pair.tuple_item(1)?.to_string_lossless()?;
+                if !message.is_empty() {
+                    host::output(2, &message);
+                }
+                return Ok(Outcome::Exit(pair.tuple_item(0)?.to_i64()?));
             }
-            let traceback = rt
-                .helpers
+            let tb = h
                 .getattr("format_exception")?
                 .call(&[&exc, &PyObj::str(code)?])?
                 .to_string_lossless()?;
-            Ok(Outcome::Error { stdout, stderr, traceback })
+            Ok(Outcome::Error(tb))
         };
-        run().map_err(|e| format!("eryx runtime error: {}", describe(e)))
+        run().map_err(runtime_error)
+    })
+}
+
+/// Serialise the user namespace (see `python/_eryx_state.py`).
+pub fn snapshot() -> Result<Vec<u8>, String> {
+    with_runtime(|rt| {
+        let res = rt
+            .state
+            .getattr("snapshot")
+            .and_then(|f| f.call(&[&rt.namespace]))
+            .map_err(|e| format!("snapshot-state failed: {}", describe(&e)))?;
+        let skipped = res.tuple_item(1).and_then(|s| s.str_of()).map_err(runtime_error)?;
+        if !skipped.is_empty() {
+            host::output(
+                2,
+                &format!("eryx: warning: snapshot skipped values that cannot be saved: {skipped}\n"),
+            );
+        }
+        res.tuple_item(0).and_then(|b| b.to_bytes()).map_err(runtime_error)
+    })
+}
+
+/// Replace the user namespace by a snapshot; on error nothing changes.
+pub fn restore(data: &[u8]) -> Result<(), String> {
+    with_runtime(|rt| {
+        let loaded = new_namespace()
+            .and_then(|base| {
+                rt.state
+                    .getattr("restore")?
+                    .call(&[&PyObj::bytes(data)?, &base])
+            })
+            .map_err(|e| format!("restore-state failed: {}", describe(&e)))?;
+        rt.namespace = loaded;
+        Ok(())
     })
 }
 
 /// Empty the user namespace (a fresh `__main__` dict).
 pub fn clear() -> Result<(), String> {
-    let ns = new_namespace().map_err(describe)?;
-    RUNTIME.with(|r| {
-        if let Some(rt) = r.borrow_mut().as_mut() {
-            rt.namespace = ns;
-        }
-    });
-    Ok(())
+    with_runtime(|rt| {
+        rt.namespace = new_namespace().map_err(runtime_error)?;
+        Ok(())
+    })
 }

@@ -4,19 +4,52 @@ use std::fmt;
 /// Everything that can go wrong running Python in a sandbox.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Error {
-    /// User code raised an uncaught exception; the formatted traceback
-    /// (preceded by anything the code wrote to stderr).
-    Python(String),
+    /// User code raised an uncaught exception.
+    Python {
+        /// The exception's type name, e.g. `ValueError`.
+        type_name: String,
+        /// The exception's message (may be empty).
+        message: String,
+        /// The whole traceback, formatted like CPython's.
+        traceback: String,
+    },
+    /// User code raised `SystemExit(code)` (`sys.exit`). Not a sandbox
+    /// failure: the session stays usable; code 0 means success.
+    Exit(i64),
+    /// Saving or restoring state failed (e.g. garbage snapshot bytes); the
+    /// session's state is unchanged.
+    State(String),
     /// Building, compiling or instantiating the sandbox failed.
     Setup(String),
     /// The guest trapped or the engine failed during a call.
     Trap(String),
 }
 
+impl Error {
+    /// Classify the text of `execute`'s `Err`: `SystemExit: n` or a traceback.
+    pub(crate) fn from_guest(text: String) -> Error {
+        if let Some(code) = text.strip_prefix("SystemExit: ").and_then(|c| c.trim().parse().ok()) {
+            return Error::Exit(code);
+        }
+        let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+        let (type_name, message) = match last.split_once(": ") {
+            Some((t, m)) if !t.contains(' ') => (t.to_string(), m.to_string()),
+            _ => (last.trim().to_string(), String::new()),
+        };
+        Error::Python {
+            type_name,
+            message,
+            traceback: text,
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Python(tb) => write!(f, "{tb}"),
+            Error::Python { traceback, .. } => write!(f, "{traceback}"),
+            Error::Exit(code) => write!(f, "SystemExit: {code}"),
+            Error::State(m) => write!(f, "{m}"),
             Error::Setup(m) => write!(f, "sandbox setup failed: {m}"),
             Error::Trap(m) => write!(f, "sandbox failed: {m}"),
         }

@@ -19,10 +19,12 @@ mod embedded;
 mod engine;
 mod error;
 mod link;
+mod output;
 mod sandbox;
 mod stdlib;
 
 pub use error::Error;
+pub use output::{OutputHandler, Stream};
 pub use sandbox::{Sandbox, SandboxBuilder};
 
 /// Build and compile the default component now (it is cached on disk), so

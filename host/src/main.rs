@@ -1,60 +1,94 @@
 //! The `eryx` command: run Python in the sandbox like `python` does.
-//! `eryx -c CODE`, `eryx FILE`, `eryx -` (stdin). Exit codes: 0 ok,
-//! 1 uncaught exception, 2 usage error.
+//! See `eryx --help` (text in cli/args.rs) for flags and exit codes.
+mod cli {
+    pub mod args;
+}
+
+use cli::args::{self, Args, Source};
+use eryx::{Error, Sandbox, Stream};
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: eryx [-c CODE | FILE | -]\n\
-  -c CODE   run CODE\n\
-  FILE      run the Python file FILE\n\
-  -         read the program from stdin\n\
-  -h, --help  show this help";
-
-enum Source {
-    Code(String),
-    File(String),
-    Stdin,
-}
-
-fn parse(args: &[String]) -> Result<Source, String> {
-    match args {
-        [flag] if flag == "-h" || flag == "--help" => Err(String::new()),
-        [flag, code] if flag == "-c" => Ok(Source::Code(code.clone())),
-        [flag] if flag == "-c" => Err("argument -c expects a value".into()),
-        [dash] if dash == "-" => Ok(Source::Stdin),
-        [file] if !file.starts_with('-') => Ok(Source::File(file.clone())),
-        [] => Err("no program given (interactive mode is not available yet)".into()),
-        _ => Err(format!("unrecognised arguments: {}", args.join(" "))),
-    }
-}
-
-fn read_source(src: Source) -> Result<String, String> {
+fn read_source(src: &Source) -> Result<String, String> {
     match src {
-        Source::Code(c) => Ok(c),
+        Source::Code(c) => Ok(c.clone()),
         Source::File(f) => {
-            let bytes = std::fs::read(&f).map_err(|e| format!("can't open file '{f}': {e}"))?;
+            let bytes = std::fs::read(f).map_err(|e| format!("can't open file '{f}': {e}"))?;
             String::from_utf8(bytes).map_err(|_| format!("file '{f}' is not valid UTF-8"))
         }
         Source::Stdin => {
             let mut s = String::new();
             std::io::stdin()
                 .read_to_string(&mut s)
-                .map_err(|e| format!("reading stdin failed: {e}"))?;
+                .map_err(|_| "standard input is not valid UTF-8".to_string())?;
             Ok(s)
         }
     }
 }
 
+fn print_live(stream: Stream, text: &str) {
+    let _ = match stream {
+        Stream::Stdout => std::io::stdout().lock().write_all(text.as_bytes()),
+        Stream::Stderr => std::io::stderr().lock().write_all(text.as_bytes()),
+    };
+}
+
+/// Exit status for `SystemExit(code)`, as a POSIX shell would see it.
+fn exit_status(code: i64) -> u8 {
+    (code & 0xff) as u8
+}
+
+async fn run(args: &Args, programs: &[String]) -> Result<u8, String> {
+    let mut sb = Sandbox::builder()
+        .progress(true)
+        .on_output(print_live)
+        .build()
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Some(path) = &args.load_state {
+        let bytes = std::fs::read(path).map_err(|e| format!("can't read state '{path}': {e}"))?;
+        sb.restore(&bytes).await.map_err(|e| format!("can't load state '{path}': {e}"))?;
+    }
+    let mut status = 0;
+    for code in programs {
+        match sb.execute(code).await {
+            Ok(_) => {}
+            Err(Error::Exit(c)) => {
+                status = exit_status(c);
+                break;
+            }
+            Err(Error::Python { traceback, .. }) => {
+                eprint!("{traceback}");
+                status = 1;
+                break;
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    let _ = std::io::stdout().flush();
+    if let Some(path) = &args.save_state {
+        let bytes = sb.snapshot().await.map_err(|e| e.to_string())?;
+        std::fs::write(path, bytes).map_err(|e| format!("can't write state '{path}': {e}"))?;
+    }
+    Ok(status)
+}
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let code = match parse(&args).and_then(read_source) {
-        Ok(c) => c,
-        Err(msg) if msg.is_empty() => {
-            println!("{USAGE}");
+    let args = match args::parse(std::env::args().skip(1)) {
+        Ok(a) if a.help => {
+            println!("{}", args::USAGE);
             return ExitCode::SUCCESS;
         }
+        Ok(a) => a,
         Err(msg) => {
-            eprintln!("eryx: error: {msg}\n{USAGE}");
+            eprintln!("eryx: error: {msg}\n{}", args::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    let programs = match args.sources.iter().map(read_source).collect::<Result<Vec<_>, _>>() {
+        Ok(p) => p,
+        Err(msg) => {
+            eprintln!("eryx: error: {msg}");
             return ExitCode::from(2);
         }
     };
@@ -62,28 +96,11 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    rt.block_on(async {
-        let mut sandbox = match eryx::Sandbox::builder().progress(true).build().await {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("eryx: {e}");
-                return ExitCode::from(1);
-            }
-        };
-        match sandbox.execute(&code).await {
-            Ok(out) => {
-                print!("{out}");
-                let _ = std::io::stdout().flush();
-                ExitCode::SUCCESS
-            }
-            Err(eryx::Error::Python(tb)) => {
-                eprint!("{tb}");
-                ExitCode::from(1)
-            }
-            Err(e) => {
-                eprintln!("eryx: {e}");
-                ExitCode::from(1)
-            }
+    match rt.block_on(run(&args, &programs)) {
+        Ok(status) => ExitCode::from(status),
+        Err(msg) => {
+            eprintln!("eryx: {msg}");
+            ExitCode::from(1)
         }
-    })
+    }
 }

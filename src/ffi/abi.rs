@@ -50,6 +50,7 @@ fn with_owned(raw: *mut c_void, f: impl FnOnce(&mut CallCx)) -> Box<CallCx> {
 #[no_mangle]
 pub unsafe extern "C" fn wit_dylib_initialize(wit: *const wit::wit_t) {
     meta::install(wit);
+    super::host::initialize();
     crate::exports::initialize(&meta::get().export_names());
 }
 

@@ -1,8 +1,10 @@
 //! The FFI layer: the only module tree with `unsafe`. `sys` is bindgen output
 //! (CPython + wit-dylib types), `py` wraps CPython objects in RAII owners and
 //! exposes a small safe API, `abi` implements the wit-dylib interpreter ABI
-//! (the `wit_dylib_*` exports) and `meta` reads the world metadata.
+//! (the `wit_dylib_*` exports), `host` backs the `eryx` module's host
+//! calls and `meta` reads the world metadata.
 pub mod abi;
+pub mod host;
 pub mod meta;
 pub mod py;
 pub mod sys;

@@ -160,6 +160,12 @@ impl PyObj {
         }
     }
 
+    /// `str(self)`.
+    pub fn str_of(&self) -> PyResult<String> {
+        // SAFETY: live object; PyObject_Str returns a new reference.
+        owned(unsafe { sys::PyObject_Str(self.as_ptr()) })?.to_string_lossless()
+    }
+
     /// Whether this is `None`.
     pub fn is_none(&self) -> bool {
         // SAFETY: identity check on live objects.

@@ -1,0 +1,92 @@
+//! Command-line parsing for `eryx` (kept dependency-free and python-like).
+
+/// Where a program comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// `-c CODE`.
+    Code(String),
+    /// A file path.
+    File(String),
+    /// `-`: standard input.
+    Stdin,
+}
+
+/// Parsed command line.
+#[derive(Debug, Default, PartialEq)]
+pub struct Args {
+    /// Programs to run, in order, in one session.
+    pub sources: Vec<Source>,
+    /// `--load-state FILE`: restore this snapshot before running.
+    pub load_state: Option<String>,
+    /// `--save-state FILE`: write a snapshot after running.
+    pub save_state: Option<String>,
+    /// `-h` / `--help`.
+    pub help: bool,
+}
+
+/// The help text.
+pub const USAGE: &str = "\
+usage: eryx [options] [-c CODE]... [FILE | -]
+
+Run Python (CPython 3.14) inside a WebAssembly sandbox.
+
+  -c CODE             run CODE (repeatable: all run in order in one session)
+  FILE                run the Python file FILE
+  -                   read the program from standard input
+  --load-state FILE   restore a snapshot (from --save-state) before running
+  --save-state FILE   save the session's variables to FILE after running
+  -h, --help          show this help
+
+Exit status: 0 success, 1 uncaught exception, n for SystemExit(n),
+2 usage error.";
+
+fn value(it: &mut impl Iterator<Item = String>, flag: &str) -> Result<String, String> {
+    it.next().ok_or_else(|| format!("argument {flag} expects a value"))
+}
+
+/// Parse `args` (without the program name).
+pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
+    let mut out = Args::default();
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-h" | "--help" => out.help = true,
+            "-c" => out.sources.push(Source::Code(value(&mut it, "-c")?)),
+            "--load-state" => out.load_state = Some(value(&mut it, "--load-state")?),
+            "--save-state" => out.save_state = Some(value(&mut it, "--save-state")?),
+            "-" => out.sources.push(Source::Stdin),
+            s if s.starts_with("--load-state=") => out.load_state = Some(s[13..].to_string()),
+            s if s.starts_with("--save-state=") => out.save_state = Some(s[13..].to_string()),
+            s if s.starts_with('-') => return Err(format!("unrecognised option: {s}")),
+            _ => out.sources.push(Source::File(a)),
+        }
+    }
+    if !out.help && out.sources.is_empty() && out.load_state.is_none() {
+        return Err("no program given (use -c CODE, FILE or -)".into());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(v: &[&str]) -> Result<Args, String> {
+        parse(v.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn repeated_dash_c_keeps_order() {
+        let a = p(&["-c", "x=1", "-c", "print(x)"]).unwrap();
+        assert_eq!(a.sources, vec![Source::Code("x=1".into()), Source::Code("print(x)".into())]);
+    }
+
+    #[test]
+    fn state_flags_and_errors() {
+        let a = p(&["--load-state", "a", "--save-state=b", "f.py"]).unwrap();
+        assert_eq!((a.load_state.as_deref(), a.save_state.as_deref()), (Some("a"), Some("b")));
+        assert!(p(&["-c"]).is_err());
+        assert!(p(&["--nope"]).is_err());
+        assert!(p(&[]).is_err());
+    }
+}

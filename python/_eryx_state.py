@@ -1,0 +1,163 @@
+"""Snapshot and restore of the user namespace (`snapshot-state` /
+`restore-state`).
+
+Format: the magic ``b"ERYXSNAP"``, one version byte, then one pickle of
+the ``{name: value}`` table of kept variables (so shared references
+survive).
+
+Functions, lambdas and classes defined in the session (module ``__main__``)
+are pickled by value: code objects through ``marshal``, closures and class
+bodies through pickle's memo, so recursive references (a method using
+``super()``, a function calling itself) come back intact. Modules are stored
+by name and re-imported. Values pickle cannot handle (generators, open
+files, sockets...) are skipped and named in a warning on stderr.
+"""
+
+import io
+import marshal
+import pickle
+import sys
+import types
+
+MAGIC = b"ERYXSNAP"
+VERSION = 1
+_MAIN = "__main__"
+_SKIP_NAMES = frozenset({"__builtins__", "__name__", "__doc__", "__loader__", "__spec__", "__package__"})
+
+# The namespace functions are re-bound to while a snapshot is being loaded.
+_target = None
+
+
+def _import(name):
+    return __import__(name, fromlist=["_"]) if "." in name else __import__(name)
+
+
+def _mappingproxy(d):
+    return types.MappingProxyType(d)
+
+
+def _new_function(code_bytes, name, ncells, home=None):
+    """A function skeleton; `home` names the module whose globals it uses
+    (None: the namespace being restored)."""
+    cells = tuple(types.CellType() for _ in range(ncells))
+    glob = _target if home is None else vars(_import(home))
+    return types.FunctionType(marshal.loads(code_bytes), glob, name, None, cells or None)
+
+
+def _fill_function(fn, state):
+    defaults, kwdefaults, cell_values, attrs = state
+    fn.__defaults__ = defaults
+    fn.__kwdefaults__ = kwdefaults
+    fn.__qualname__ = attrs.pop("__qualname__", fn.__name__)
+    fn.__doc__ = attrs.pop("__doc__", None)
+    fn.__module__ = _MAIN
+    fn.__dict__.update(attrs)
+    for cell, (has_value, value) in zip(fn.__closure__ or (), cell_values):
+        if has_value:
+            cell.cell_contents = value
+
+
+def _new_class(metaclass, name, bases, qualname):
+    cls = metaclass(name, bases, {"__module__": _MAIN, "__qualname__": qualname})
+    return cls
+
+
+def _fill_class(cls, body):
+    for key, value in body.items():
+        setattr(cls, key, value)
+
+
+_CLASS_SKIP = frozenset({"__dict__", "__weakref__", "__module__", "__qualname__", "_abc_impl"})
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles session-defined functions and classes by value."""
+
+    namespace = None
+
+    def reducer_override(self, obj):
+        if isinstance(obj, types.FunctionType) and (
+            obj.__globals__ is self.namespace or obj.__module__ == _MAIN
+        ):
+            cells = []
+            for cell in obj.__closure__ or ():
+                try:
+                    cells.append((True, cell.cell_contents))
+                except ValueError:  # empty cell
+                    cells.append((False, None))
+            attrs = dict(obj.__dict__)
+            attrs["__qualname__"] = obj.__qualname__
+            attrs["__doc__"] = obj.__doc__
+            state = (obj.__defaults__, obj.__kwdefaults__, cells, attrs)
+            home = None if obj.__globals__ is self.namespace else obj.__globals__.get("__name__")
+            args = (marshal.dumps(obj.__code__), obj.__name__, len(cells), home)
+            return (_new_function, args, state, None, None, _fill_function)
+        if isinstance(obj, type) and obj.__module__ == _MAIN:
+            body = {k: v for k, v in vars(obj).items() if k not in _CLASS_SKIP}
+            args = (type(obj), obj.__name__, obj.__bases__, obj.__qualname__)
+            return (_new_class, args, body, None, None, _fill_class)
+        if isinstance(obj, (staticmethod, classmethod)):
+            return (type(obj), (obj.__func__,))
+        if type(obj) is types.MappingProxyType:
+            return (_mappingproxy, (dict(obj),))
+        if type(obj) is property:
+            return (property, (obj.fget, obj.fset, obj.fdel, obj.__doc__))
+        if isinstance(obj, types.ModuleType):
+            return (_import, (obj.__name__,))
+        return NotImplemented
+
+
+def _describe(value):
+    return type(value).__name__
+
+
+def _dumps(obj, namespace):
+    buf = io.BytesIO()
+    pickler = _Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.namespace = namespace
+    pickler.dump(obj)
+    return buf.getvalue()
+
+
+def snapshot(namespace):
+    """Serialise `namespace`; returns (bytes, "; "-joined skipped values).
+
+    The fast path pickles every variable in one go (shared references stay
+    shared); only if that fails is each value tried alone to name the ones
+    that cannot be saved.
+    """
+    items = {k: v for k, v in namespace.items() if k not in _SKIP_NAMES}
+    skipped = []
+    try:
+        payload = _dumps(items, namespace)
+    except Exception:  # noqa: BLE001 - find and report the culprits
+        good = {}
+        for name, value in items.items():
+            try:
+                _dumps(value, namespace)
+                good[name] = value
+            except Exception as e:  # noqa: BLE001
+                skipped.append("%s (%s: %s)" % (name, _describe(value), e))
+        payload = _dumps(good, namespace)
+    return MAGIC + bytes([VERSION]) + payload, "; ".join(skipped)
+
+
+def restore(data, base):
+    """Load a snapshot into a copy of `base`; returns the new namespace."""
+    global _target
+    view = memoryview(data)
+    if bytes(view[: len(MAGIC)]) != MAGIC or len(view) <= len(MAGIC):
+        raise ValueError("not an eryx snapshot (bad magic)")
+    version = view[len(MAGIC)]
+    if version != VERSION:
+        raise ValueError("unsupported eryx snapshot version %d (this runtime reads %d)" % (version, VERSION))
+    namespace = dict(base)
+    _target = namespace
+    try:
+        items = pickle.loads(view[len(MAGIC) + 1 :])
+    finally:
+        _target = None
+    if not isinstance(items, dict):
+        raise ValueError("corrupt eryx snapshot (no variable table)")
+    namespace.update(items)
+    return namespace
