@@ -7,9 +7,23 @@
 
 #define ERYX_VERSION "0.1.0"
 
-/* Implemented in Rust. */
+/* Implemented in Rust (src/ffi/host.rs). Text handed back through
+ * `out`/`out_len` is owned by Rust and released with eryx_rt_free. */
 extern void eryx_rt_output(uint32_t fd, const char *text, size_t len);
 extern uint32_t eryx_rt_pending(void);
+extern int32_t eryx_rt_invoke(const char *name, size_t name_len, const char *args,
+                              size_t args_len, uint32_t *handle, char **out,
+                              size_t *out_len);
+extern void eryx_rt_list_callbacks(char **out, size_t *out_len);
+extern void eryx_rt_trace(const char *text, size_t len);
+extern void eryx_rt_free(char *ptr, size_t len);
+
+/* Build a str from Rust-owned text and release the text. */
+static PyObject *take_text(char *text, size_t len) {
+    PyObject *s = PyUnicode_DecodeUTF8(text, (Py_ssize_t)len, "replace");
+    eryx_rt_free(text, len);
+    return s;
+}
 
 static PyObject *eryx_output(PyObject *self, PyObject *args) {
     (void)self;
@@ -29,7 +43,61 @@ static PyObject *eryx_pending(PyObject *self, PyObject *unused) {
     return PyLong_FromUnsignedLong(eryx_rt_pending());
 }
 
+/* _invoke(name, args) -> (True, handle) while in flight, else (False, ok, text). */
+static PyObject *eryx_invoke(PyObject *self, PyObject *args) {
+    (void)self;
+    const char *name, *json;
+    Py_ssize_t name_len, json_len;
+    if (!PyArg_ParseTuple(args, "s#s#:_invoke", &name, &name_len, &json, &json_len)) {
+        return NULL;
+    }
+    uint32_t handle = 0;
+    char *out = NULL;
+    size_t out_len = 0;
+    int32_t rc = eryx_rt_invoke(name, (size_t)name_len, json, (size_t)json_len, &handle,
+                                &out, &out_len);
+    if (rc == 2) {
+        return Py_BuildValue("(OI)", Py_True, (unsigned int)handle);
+    }
+    PyObject *text = take_text(out, out_len);
+    if (text == NULL) {
+        return NULL;
+    }
+    if (rc < 0) {
+        PyErr_SetObject(PyExc_RuntimeError, text);
+        Py_DECREF(text);
+        return NULL;
+    }
+    PyObject *result = Py_BuildValue("(OON)", Py_False, rc == 0 ? Py_True : Py_False, text);
+    return result;
+}
+
+static PyObject *eryx_list_callbacks(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+    char *out = NULL;
+    size_t out_len = 0;
+    eryx_rt_list_callbacks(&out, &out_len);
+    return take_text(out, out_len);
+}
+
+static PyObject *eryx_trace(PyObject *self, PyObject *args) {
+    (void)self;
+    const char *text;
+    Py_ssize_t len;
+    if (!PyArg_ParseTuple(args, "s#:_trace", &text, &len)) {
+        return NULL;
+    }
+    eryx_rt_trace(text, (size_t)len);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef eryx_methods[] = {
+    {"_invoke", eryx_invoke, METH_VARARGS,
+     "_invoke(name, args_json): start a host call (use eryx.invoke)."},
+    {"_list_callbacks", eryx_list_callbacks, METH_NOARGS,
+     "_list_callbacks(): newline-separated callback names (use eryx.list_callbacks)."},
+    {"_trace", eryx_trace, METH_VARARGS, "_trace(json): report one trace event."},
     {"_output", eryx_output, METH_VARARGS,
      "_output(fd, text): stream text to the host's stdout (1) or stderr (2)."},
     {"_pending", eryx_pending, METH_NOARGS,

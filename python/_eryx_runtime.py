@@ -10,16 +10,20 @@ User code never sees this module: it runs in its own namespace.
 
 import sys
 
+import _eryx_callbacks
 import _eryx_loop
+import _eryx_trace
 import eryx
 
 _TOP_LEVEL_AWAIT = 0x2000  # ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
 _CO_COROUTINE = 0x0080
 _FILENAME = "<string>"
 _FLUSH_AT = 8192
+_OWN_PREFIX = "/eryx/"
 
 _eryx_loop.install()
 _loop = _eryx_loop.EryxLoop()
+_eryx_callbacks.main_loop = _loop
 
 
 class _Stream:
@@ -89,8 +93,10 @@ class Job:
     def _enter(self):
         self._saved = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = self.stdout, self.stderr
+        _eryx_trace.start()
 
     def _leave(self):
+        _eryx_trace.stop()
         self.stdout.flush()
         self.stderr.flush()
         sys.stdout, sys.stderr = self._saved
@@ -101,6 +107,7 @@ def start(code, namespace):
     job = Job(code)
     job._enter()
     try:
+        _eryx_callbacks.install(namespace)
         compiled = compile(code, _FILENAME, "exec", flags=_TOP_LEVEL_AWAIT, dont_inherit=True)
         result = eval(compiled, namespace)
         if compiled.co_flags & _CO_COROUTINE:
@@ -155,15 +162,19 @@ def format_exception(exc, code):
 
     linecache.cache[_FILENAME] = (len(code), None, code.splitlines(True), _FILENAME)
     tb = exc.__traceback__
-    # Drop the runtime's (and asyncio's) frames above the user's first frame.
-    first_user = tb
-    while first_user is not None and first_user.tb_frame.f_code.co_filename != _FILENAME:
-        first_user = first_user.tb_next
-    if first_user is not None:
-        tb = first_user
-    else:
-        while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
-            tb = tb.tb_next
+    # Drop the runtime's (and asyncio's) frames above the user's first frame,
+    # and the runtime's own frames below it (e.g. inside a callback helper).
+    while tb is not None and tb.tb_frame.f_code.co_filename != _FILENAME:
+        tb = tb.tb_next
+    kept = []
+    node = tb
+    while node is not None:
+        if not node.tb_frame.f_code.co_filename.startswith(_OWN_PREFIX):
+            kept.append(node)
+        node = node.tb_next
+    for a, b in zip(kept, kept[1:] + [None]):
+        a.tb_next = b
+    tb = kept[0] if kept else None
     return "".join(traceback.format_exception(type(exc), exc, tb))
 
 

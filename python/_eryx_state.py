@@ -107,6 +107,13 @@ class _Pickler(pickle.Pickler):
         return NotImplemented
 
 
+def _is_callback(value):
+    """Host-callback helpers are re-created from the host, never saved."""
+    if isinstance(value, types.FunctionType):
+        return bool(value.__dict__.get("__eryx_callback__"))
+    return bool(getattr(type(value), "__eryx_callback__", False))
+
+
 def _describe(value):
     return type(value).__name__
 
@@ -126,7 +133,11 @@ def snapshot(namespace):
     shared); only if that fails is each value tried alone to name the ones
     that cannot be saved.
     """
-    items = {k: v for k, v in namespace.items() if k not in _SKIP_NAMES}
+    items = {
+        k: v
+        for k, v in namespace.items()
+        if k not in _SKIP_NAMES and not _is_callback(v)
+    }
     skipped = []
     try:
         payload = _dumps(items, namespace)

@@ -3,6 +3,7 @@
 //! context: parameters are popped, results pushed.
 
 use crate::call::{CallCx, Value};
+use crate::ffi::abi::task_return;
 use crate::python::{self, Outcome};
 use std::cell::RefCell;
 
@@ -47,15 +48,37 @@ fn err_str(s: String) -> Result<Option<Value>, Option<Value>> {
     Err(Some(Value::Str(s)))
 }
 
+fn export_of(which: usize) -> Export {
+    TABLE.with(|t| t.borrow().get(which).copied().unwrap_or(Export::Unknown))
+}
+
+/// Start async export `which` (owning its call context); returns the
+/// callback code. `execute` may suspend on host calls (see `tasks`); the
+/// others complete at once.
+pub fn call_async(which: usize, mut cx: Box<CallCx>) -> u32 {
+    if export_of(which) == Export::Execute && init_error().is_none() {
+        let code = cx.pop_str();
+        return crate::tasks::start_execute(which, cx, &code);
+    }
+    call(which, &mut cx);
+    task_return(which, &mut cx);
+    crate::ffi::async_abi::EXIT
+}
+
 /// Run export `which`: pop its parameters from `cx`, push its result.
 pub fn call(which: usize, cx: &mut CallCx) {
-    let export = TABLE.with(|t| t.borrow().get(which).copied().unwrap_or(Export::Unknown));
+    let export = export_of(which);
     match export {
         Export::Execute => {
+            // Only reachable if a host lowers `execute` synchronously: run it
+            // to completion without host callbacks in flight.
             let code = cx.pop_str();
             let r = match init_error() {
                 Some(e) => err_str(e),
-                None => execute(&code),
+                None => execute_result(python::start(&code).and_then(|job| {
+                    while !python::drive(&job)? {}
+                    python::finish(&job)
+                })),
             };
             cx.push_result(r);
         }
@@ -83,8 +106,8 @@ pub fn call(which: usize, cx: &mut CallCx) {
 
 /// `execute`'s result. Errors carry the traceback (stderr was already
 /// streamed); `SystemExit(n)` is the single line `SystemExit: n`.
-fn execute(code: &str) -> Result<Option<Value>, Option<Value>> {
-    match python::execute(code) {
+pub fn execute_result(outcome: Result<Outcome, String>) -> Result<Option<Value>, Option<Value>> {
+    match outcome {
         Ok(Outcome::Ok(stdout)) => Ok(Some(Value::Str(stdout))),
         Ok(Outcome::Error(traceback)) => err_str(traceback),
         Ok(Outcome::Exit(code)) => err_str(format!("SystemExit: {code}")),

@@ -18,6 +18,8 @@ mod exports;
 mod ffi;
 #[cfg(target_arch = "wasm32")]
 mod python;
+#[cfg(target_arch = "wasm32")]
+mod tasks;
 
 /// Name of the guest path where the host mounts the Python standard library.
 pub const STDLIB_GUEST_PATH: &str = "/lib/python3.14";

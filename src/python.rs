@@ -9,6 +9,8 @@ use std::cell::RefCell;
 /// Guest helper modules, in load order (later ones import earlier ones).
 const MODULES: &[(&str, &str)] = &[
     ("_eryx_loop", include_str!("../python/_eryx_loop.py")),
+    ("_eryx_callbacks", include_str!("../python/_eryx_callbacks.py")),
+    ("_eryx_trace", include_str!("../python/_eryx_trace.py")),
     ("_eryx_state", include_str!("../python/_eryx_state.py")),
     ("_eryx_runtime", include_str!("../python/_eryx_runtime.py")),
 ];
@@ -17,8 +19,16 @@ const MODULES: &[(&str, &str)] = &[
 struct Runtime {
     helpers: PyObj,
     state: PyObj,
+    callbacks: PyObj,
     pending: PyObj,
     namespace: PyObj,
+}
+
+/// One `execute` in progress (the helper's job object and its source).
+#[derive(Clone)]
+pub struct Job {
+    job: PyObj,
+    code: String,
 }
 
 thread_local! {
@@ -67,6 +77,7 @@ pub fn initialize() -> Result<(), String> {
         Ok(Runtime {
             helpers: last.expect("helper modules"),
             state: PyObj::import("_eryx_state")?,
+            callbacks: PyObj::import("_eryx_callbacks")?,
             pending: PyObj::import("eryx")?.getattr("_pending")?,
             namespace: new_namespace()?,
         })
@@ -87,14 +98,40 @@ fn runtime_error(e: PyErr) -> String {
     format!("eryx runtime error: {}", describe(&e))
 }
 
-/// Run `code` in the persistent user namespace.
-pub fn execute(code: &str) -> Result<Outcome, String> {
+/// Compile and start `code` in the persistent user namespace.
+pub fn start(code: &str) -> Result<Job, String> {
+    with_runtime(|rt| {
+        let job = rt
+            .helpers
+            .getattr("start")
+            .and_then(|f| f.call(&[&PyObj::str(code)?, &rt.namespace]))
+            .map_err(runtime_error)?;
+        Ok(Job {
+            job,
+            code: code.to_string(),
+        })
+    })
+}
+
+/// Run the job as far as it goes: `true` when finished, `false` when it
+/// waits for host calls.
+pub fn drive(job: &Job) -> Result<bool, String> {
+    with_runtime(|rt| {
+        let done = rt
+            .helpers
+            .getattr("drive")
+            .and_then(|f| f.call(&[&job.job, &rt.pending]))
+            .map_err(runtime_error)?;
+        Ok(done.is_true())
+    })
+}
+
+/// The outcome of a finished job.
+pub fn finish(job: &Job) -> Result<Outcome, String> {
     with_runtime(|rt| {
         let run = || -> PyResult<Outcome> {
             let h = &rt.helpers;
-            let job = h.getattr("start")?.call(&[&PyObj::str(code)?, &rt.namespace])?;
-            h.getattr("drive")?.call(&[&job, &rt.pending])?;
-            let res = h.getattr("finish")?.call(&[&job])?;
+            let res = h.getattr("finish")?.call(&[&job.job])?;
             let stdout = res.tuple_item(0)?.to_string_lossless()?;
             let exc = res.tuple_item(1)?;
             if exc.is_none() {
@@ -110,12 +147,23 @@ pub fn execute(code: &str) -> Result<Outcome, String> {
             }
             let tb = h
                 .getattr("format_exception")?
-                .call(&[&exc, &PyObj::str(code)?])?
+                .call(&[&exc, &PyObj::str(&job.code)?])?
                 .to_string_lossless()?;
             Ok(Outcome::Error(tb))
         };
         run().map_err(runtime_error)
     })
+}
+
+/// Hand a host call's answer to the future awaiting it.
+pub fn resolve(handle: u32, ok: bool, text: &str) {
+    let _ = with_runtime(|rt| {
+        rt.callbacks
+            .getattr("resolve")
+            .and_then(|f| f.call(&[&PyObj::int(handle as i64)?, &PyObj::bool(ok), &PyObj::str(text)?]))
+            .map(|_| ())
+            .map_err(runtime_error)
+    });
 }
 
 /// Serialise the user namespace (see `python/_eryx_state.py`).

@@ -15,6 +15,7 @@
 #![cfg(not(target_family = "wasm"))]
 
 mod cache;
+mod callbacks;
 mod embedded;
 mod engine;
 mod error;
@@ -23,6 +24,7 @@ mod output;
 mod sandbox;
 mod stdlib;
 
+pub use callbacks::{Callback, CallbackFuture, TraceEvent};
 pub use error::Error;
 pub use output::{OutputHandler, Stream};
 pub use sandbox::{Sandbox, SandboxBuilder};

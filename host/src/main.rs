@@ -2,6 +2,7 @@
 //! See `eryx --help` (text in cli/args.rs) for flags and exit codes.
 mod cli {
     pub mod args;
+    pub mod callbacks;
 }
 
 use cli::args::{self, Args, Source};
@@ -38,13 +39,36 @@ fn exit_status(code: i64) -> u8 {
     (code & 0xff) as u8
 }
 
+/// Where `--trace` events go.
+fn trace_sink(target: &Option<String>) -> Result<Box<dyn Write + Send>, String> {
+    Ok(match target {
+        None => Box::new(std::io::stderr()),
+        Some(path) => Box::new(
+            std::fs::File::create(path).map_err(|e| format!("can't open trace file '{path}': {e}"))?,
+        ),
+    })
+}
+
+async fn build(args: &Args) -> Result<Sandbox, String> {
+    let mut builder = Sandbox::builder().progress(true).on_output(print_live);
+    for spec in &args.callbacks {
+        let (name, command) = cli::callbacks::parse_spec(spec)?;
+        builder = builder.callback(&name, &format!("runs `{command}`"), move |v| {
+            cli::callbacks::run_command(command.clone(), v)
+        });
+    }
+    if let Some(target) = &args.trace {
+        let sink = std::sync::Mutex::new(trace_sink(target)?);
+        builder = builder.on_trace(move |ev| {
+            let mut w = sink.lock().unwrap_or_else(|p| p.into_inner());
+            let _ = writeln!(w, "{}", ev.raw);
+        });
+    }
+    builder.build().await.map_err(|e| e.to_string())
+}
+
 async fn run(args: &Args, programs: &[String]) -> Result<u8, String> {
-    let mut sb = Sandbox::builder()
-        .progress(true)
-        .on_output(print_live)
-        .build()
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut sb = build(args).await?;
     if let Some(path) = &args.load_state {
         let bytes = std::fs::read(path).map_err(|e| format!("can't read state '{path}': {e}"))?;
         sb.restore(&bytes).await.map_err(|e| format!("can't load state '{path}': {e}"))?;

@@ -1,9 +1,11 @@
 //! Sandboxes: one wasmtime store + component instance each, created from a
 //! process-wide pre-linked `InstancePre`, and the calls into the guest.
+use crate::callbacks::{Callback, CallbackFuture, Callbacks, TraceEvent, TraceHandler};
 use crate::error::{setup, trap, Error};
 use crate::output::{OutputHandler, Sink, SinkStream, Stream};
 use crate::{embedded, engine, link, stdlib};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use wasmtime::component::{Instance, InstancePre, Linker, ResourceTable, TypedFunc};
 use wasmtime::Store;
 use wasmtime_wasi::p2::add_to_linker_async;
@@ -17,6 +19,8 @@ struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
     sink: Arc<Sink>,
+    callbacks: Arc<Callbacks>,
+    trace: Option<TraceHandler>,
 }
 
 impl WasiView for HostState {
@@ -52,19 +56,24 @@ pub(crate) fn shared(progress: bool) -> Result<Arc<Shared>, Error> {
     Ok(s)
 }
 
-/// The world's imports: host callbacks (none registered yet), their list,
-/// and trace reports.
+/// The world's imports: host callbacks, their list, output and traces.
 fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     let mut root = linker.root();
-    root.func_wrap_concurrent("invoke", |_acc, (name, _args): (String, String)| {
-        Box::pin(async move { Ok((Err::<String, String>(format!("no callback named {name:?}")),)) })
+    root.func_wrap_concurrent("invoke", |acc, (name, args): (String, String)| {
+        let callbacks = acc.with(|mut a| a.get().callbacks.clone());
+        Box::pin(async move { Ok((callbacks.call(name, args).await,)) })
     })?;
-    root.func_wrap("list-callbacks", |_store, (): ()| Ok((Vec::<String>::new(),)))?;
+    root.func_wrap("list-callbacks", |store, (): ()| Ok((store.data().callbacks.names(),)))?;
     root.func_wrap("output", |store, (fd, text): (u32, String)| {
         store.data().sink.write(Sink::stream_of(fd), &text);
         Ok(())
     })?;
-    root.func_wrap("report-trace", |_store, (_trace,): (String,)| Ok(()))?;
+    root.func_wrap("report-trace", |store, (trace,): (String,)| {
+        if let (Some(handler), Some(event)) = (&store.data().trace, TraceEvent::parse(&trace)) {
+            handler(event);
+        }
+        Ok(())
+    })?;
     Ok(())
 }
 
@@ -73,6 +82,8 @@ fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
 pub struct SandboxBuilder {
     progress: bool,
     on_output: Option<OutputHandler>,
+    callbacks: Callbacks,
+    trace: Option<TraceHandler>,
 }
 
 impl SandboxBuilder {
@@ -86,6 +97,45 @@ impl SandboxBuilder {
     /// returned by [`Sandbox::execute`]). Without a handler stderr is dropped.
     pub fn on_output(mut self, f: impl Fn(Stream, &str) + Send + Sync + 'static) -> Self {
         self.on_output = Some(Arc::new(f));
+        self
+    }
+
+    /// Offer an async host function to Python as `await name(**kwargs)`.
+    /// Arguments arrive as a JSON object; the result is returned as JSON,
+    /// an `Err(message)` raises `eryx.CallbackError(message)` in Python.
+    pub fn callback<F, Fut>(mut self, name: &str, description: &str, handler: F) -> Self
+    where
+        F: Fn(serde_json::Value) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<serde_json::Value, String>> + Send + 'static,
+    {
+        let handler = Arc::new(move |v| Box::pin(handler(v)) as CallbackFuture);
+        self.callbacks.map.insert(
+            name.to_string(),
+            Callback {
+                name: name.to_string(),
+                description: description.to_string(),
+                handler,
+            },
+        );
+        self
+    }
+
+    /// Fail any single callback invocation that takes longer than `t`.
+    pub fn callback_timeout(mut self, t: Duration) -> Self {
+        self.callbacks.timeout = Some(t);
+        self
+    }
+
+    /// Allow at most `n` callback invocations per `execute`.
+    pub fn max_callback_invocations(mut self, n: u32) -> Self {
+        self.callbacks.max_invocations = Some(n);
+        self
+    }
+
+    /// Receive one event per line / call / return / exception of user code.
+    /// Without a handler, tracing is off and costs nothing.
+    pub fn on_trace(mut self, f: impl Fn(TraceEvent) + Send + Sync + 'static) -> Self {
+        self.trace = Some(Arc::new(f));
         self
     }
 
@@ -104,10 +154,15 @@ impl SandboxBuilder {
             sink: sink.clone(),
             stream: Stream::Stderr,
         });
+        if self.trace.is_some() {
+            wasi.env("ERYX_TRACE", "1");
+        }
         let state = HostState {
             wasi: wasi.build(),
             table: ResourceTable::new(),
             sink,
+            callbacks: Arc::new(self.callbacks),
+            trace: self.trace,
         };
         let mut store = Store::new(engine::engine(), state);
         let instance = shared.pre.instantiate_async(&mut store).await.map_err(trap)?;
@@ -157,6 +212,7 @@ impl Sandbox {
     /// to stdout, including writes straight to fd 1.
     pub async fn execute(&mut self, code: &str) -> Result<String, Error> {
         self.store.data().sink.take_stdout();
+        self.store.data().callbacks.reset();
         let (r,) = self
             .f
             .execute

@@ -72,3 +72,36 @@ fn missing_file_and_non_utf8_file_are_clear_errors() {
     assert!(text(&o.stderr).contains("not valid UTF-8"), "{}", text(&o.stderr));
     std::fs::remove_file(&p).unwrap();
 }
+
+#[test]
+fn chained_dash_c_share_one_session() {
+    let o = eryx(&["-c", "x=41", "-c", "x+=1", "-c", "print(x)"], None);
+    assert_eq!((o.status.code(), text(&o.stdout)), (Some(0), "42\n".into()), "{}", text(&o.stderr));
+}
+
+#[test]
+fn system_exit_code_becomes_exit_status() {
+    let o = eryx(&["-c", "import sys; print('bye'); sys.exit(7)", "-c", "print('not run')"], None);
+    assert_eq!((o.status.code(), text(&o.stdout)), (Some(7), "bye\n".into()));
+}
+
+#[test]
+fn stderr_goes_to_stderr() {
+    let o = eryx(&["-c", "import sys; print('o'); print('e', file=sys.stderr)"], None);
+    assert_eq!((text(&o.stdout), text(&o.stderr)), ("o\n".into(), "e\n".into()));
+}
+
+#[test]
+fn save_and_load_state() {
+    let p = std::env::temp_dir().join(format!("eryx-state-{}.bin", std::process::id()));
+    let ps = p.to_str().unwrap();
+    let o = eryx(&["-c", "x = 41\ndef f():\n    return x + 1", "--save-state", ps], None);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = eryx(&["--load-state", ps, "-c", "print(f())"], None);
+    assert_eq!((o.status.code(), text(&o.stdout)), (Some(0), "42\n".into()), "{}", text(&o.stderr));
+    std::fs::write(&p, b"not a snapshot").unwrap();
+    let o = eryx(&["--load-state", ps, "-c", "print(1)"], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("bad magic"), "{}", text(&o.stderr));
+    std::fs::remove_file(&p).unwrap();
+}

@@ -1,9 +1,7 @@
 //! Real CPython in real wasmtime: execute semantics of the walking skeleton.
-use eryx::{Error, Sandbox};
-
-async fn sandbox() -> Sandbox {
-    Sandbox::builder().build().await.expect("sandbox")
-}
+mod common;
+use common::{expect_py_err, sandbox};
+use eryx::Error;
 
 #[tokio::test]
 async fn prints_two() {
@@ -30,10 +28,15 @@ async fn stdlib_modules_import() {
 async fn uncaught_exception_is_a_traceback() {
     let mut sb = sandbox().await;
     match sb.execute("x = 1\nraise ValueError('boom')").await {
-        Err(Error::Python(tb)) => {
+        Err(Error::Python {
+            type_name,
+            message,
+            traceback: tb,
+        }) => {
+            assert_eq!((type_name.as_str(), message.as_str()), ("ValueError", "boom"));
             assert!(tb.contains("Traceback (most recent call last)"), "{tb}");
             assert!(tb.contains("ValueError: boom"), "{tb}");
-            assert!(tb.contains("line 2"), "{tb}");
+            assert!(tb.contains("line 2") && tb.contains("raise ValueError('boom')"), "{tb}");
             assert!(!tb.contains("_eryx_runtime"), "runtime frames leaked: {tb}");
         }
         other => panic!("expected a Python error, got {other:?}"),
@@ -45,10 +48,8 @@ async fn uncaught_exception_is_a_traceback() {
 #[tokio::test]
 async fn syntax_error_is_reported() {
     let mut sb = sandbox().await;
-    match sb.execute("def broken(:\n  pass").await {
-        Err(Error::Python(tb)) => assert!(tb.contains("SyntaxError"), "{tb}"),
-        other => panic!("expected a SyntaxError, got {other:?}"),
-    }
+    let tb = expect_py_err(sb.execute("def broken(:\n  pass").await, "SyntaxError");
+    assert!(tb.contains("def broken(:"), "{tb}");
 }
 
 #[tokio::test]
@@ -63,10 +64,7 @@ async fn sandboxes_are_isolated() {
     let mut a = sandbox().await;
     let mut b = sandbox().await;
     a.execute("secret = 7").await.unwrap();
-    match b.execute("print(secret)").await {
-        Err(Error::Python(tb)) => assert!(tb.contains("NameError"), "{tb}"),
-        other => panic!("namespace leaked between sandboxes: {other:?}"),
-    }
+    expect_py_err(b.execute("print(secret)").await, "NameError");
 }
 
 #[tokio::test]

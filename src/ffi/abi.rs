@@ -11,8 +11,6 @@ extern "C" {
     fn free(ptr: *mut c_void);
 }
 
-/// Callback code: the export task is done.
-pub const CALLBACK_EXIT: u32 = 0;
 
 unsafe fn cx<'a>(cx: *mut c_void) -> &'a mut CallCx {
     &mut *(cx as *mut CallCx)
@@ -38,13 +36,10 @@ impl Drop for CallCx {
     }
 }
 
-/// Run a Box-owned call context through `f`, handing back the raw pointer
-/// for `task_return` afterwards.
-fn with_owned(raw: *mut c_void, f: impl FnOnce(&mut CallCx)) -> Box<CallCx> {
-    // SAFETY: `raw` came from `wit_dylib_export_start` (Box::into_raw).
-    let mut b = unsafe { Box::from_raw(raw as *mut CallCx) };
-    f(&mut b);
-    b
+/// Deliver an async export's result: the generated `task_return` pops it
+/// from `cx`.
+pub fn task_return(which: usize, cx: &mut CallCx) {
+    meta::get().task_return(which, cx as *mut CallCx as *mut c_void);
 }
 
 #[no_mangle]
@@ -84,21 +79,18 @@ pub unsafe extern "C" fn wit_dylib_export_call(cx_ptr: *mut c_void, which: usize
 
 #[no_mangle]
 pub unsafe extern "C" fn wit_dylib_export_async_call(cx_ptr: *mut c_void, which: usize) -> u32 {
-    let mut owned = with_owned(cx_ptr, |c| crate::exports::call(which, c));
-    let raw = &mut *owned as *mut CallCx as *mut c_void;
-    meta::get().task_return(which, raw);
-    drop(owned);
-    CALLBACK_EXIT
+    // SAFETY: `cx_ptr` came from `wit_dylib_export_start`; async exports own it.
+    crate::exports::call_async(which, Box::from_raw(cx_ptr as *mut CallCx))
 }
 
 #[no_mangle]
 pub extern "C" fn wit_dylib_export_async_callback(
-    _event: u32,
-    _p1: u32,
-    _p2: u32,
+    event: u32,
+    p1: u32,
+    p2: u32,
     _which: usize,
 ) -> u32 {
-    CALLBACK_EXIT
+    crate::tasks::on_event(event, p1, p2)
 }
 
 #[no_mangle]

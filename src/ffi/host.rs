@@ -1,49 +1,158 @@
 //! The Rust half of the `eryx` C module's host calls (`c/eryx_module.c`):
-//! streaming output through the `output` import, and the count of host
-//! calls in flight.
+//! streaming output, host callbacks (`invoke`, `list-callbacks`) and trace
+//! events. Text returned to C is a leaked `Box<[u8]>` that C hands back to
+//! `eryx_rt_free`.
 use super::abi::call_sync_import;
 use super::meta;
 use crate::call::Value;
+use crate::tasks::{self, Invoked};
 use std::cell::Cell;
 
+#[derive(Clone, Copy, Default)]
+struct Imports {
+    output: Option<usize>,
+    list_callbacks: Option<usize>,
+    report_trace: Option<usize>,
+}
+
 thread_local! {
-    static OUTPUT_IMPORT: Cell<Option<usize>> = const { Cell::new(None) };
-    static PENDING: Cell<u32> = const { Cell::new(0) };
+    static IMPORTS: Cell<Imports> = const { Cell::new(Imports { output: None, list_callbacks: None, report_trace: None }) };
 }
 
 /// Resolve the imports this module calls (at initialisation).
 pub fn initialize() {
-    OUTPUT_IMPORT.with(|c| c.set(meta::get().import_index("output")));
+    let m = meta::get();
+    IMPORTS.with(|c| {
+        c.set(Imports {
+            output: m.import_index("output"),
+            list_callbacks: m.import_index("list-callbacks"),
+            report_trace: m.import_index("report-trace"),
+        })
+    });
+}
+
+fn imports() -> Imports {
+    IMPORTS.with(|c| c.get())
 }
 
 /// Stream `text` to the host on `fd` (1 = stdout, 2 = stderr).
 pub fn output(fd: u32, text: &str) {
-    if let Some(idx) = OUTPUT_IMPORT.with(|c| c.get()) {
+    if let Some(idx) = imports().output {
         call_sync_import(idx, vec![Value::Int(fd as i64), Value::Str(text.to_string())]);
     }
 }
 
-/// Number of host calls in flight (set by the callback machinery).
-pub fn pending() -> u32 {
-    PENDING.with(|p| p.get())
+/// Names of the host's callbacks.
+pub fn list_callbacks() -> Vec<String> {
+    let Some(idx) = imports().list_callbacks else {
+        return Vec::new();
+    };
+    match call_sync_import(idx, Vec::new()) {
+        Some(Value::List(items)) => items
+            .into_iter()
+            .filter_map(|v| match v {
+                Value::Str(s) => Some(s),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
-/// Called from C: `eryx._output(fd, text)`.
+/// # Safety
+/// `ptr` must point to `len` readable bytes (or `len` is 0).
+unsafe fn text<'a>(ptr: *const u8, len: usize) -> std::borrow::Cow<'a, str> {
+    if len == 0 {
+        return "".into();
+    }
+    String::from_utf8_lossy(std::slice::from_raw_parts(ptr, len))
+}
+
+/// # Safety
+/// `out` / `out_len` must be writable.
+unsafe fn give(s: String, out: *mut *mut u8, out_len: *mut usize) {
+    let b = s.into_bytes().into_boxed_slice();
+    *out_len = b.len();
+    *out = Box::into_raw(b) as *mut u8;
+}
+
+/// `eryx._output(fd, text)`.
 ///
 /// # Safety
-/// `text` must point to `len` bytes of UTF-8 (CPython's UTF-8 buffer).
+/// `text` must point to `len` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn eryx_rt_output(fd: u32, text: *const u8, len: usize) {
-    let bytes = if len == 0 {
-        &[][..]
-    } else {
-        std::slice::from_raw_parts(text, len)
-    };
-    output(fd, &String::from_utf8_lossy(bytes));
+pub unsafe extern "C" fn eryx_rt_output(fd: u32, text_ptr: *const u8, len: usize) {
+    output(fd, &text(text_ptr, len));
 }
 
-/// Called from C: `eryx._pending()`.
+/// `eryx._pending()`.
 #[no_mangle]
 pub extern "C" fn eryx_rt_pending() -> u32 {
-    pending()
+    tasks::pending()
+}
+
+/// `eryx._invoke(name, args)`: 0 = ok (text), 1 = host error (text),
+/// 2 = in flight (`handle`), -1 = cannot call (text is the reason).
+///
+/// # Safety
+/// Pointers must be valid for their lengths; out-pointers writable.
+#[no_mangle]
+pub unsafe extern "C" fn eryx_rt_invoke(
+    name: *const u8,
+    name_len: usize,
+    args: *const u8,
+    args_len: usize,
+    handle: *mut u32,
+    out: *mut *mut u8,
+    out_len: *mut usize,
+) -> i32 {
+    match tasks::invoke(&text(name, name_len), &text(args, args_len)) {
+        Ok(Invoked::Pending(h)) => {
+            *handle = h;
+            2
+        }
+        Ok(Invoked::Done(ok, t)) => {
+            give(t, out, out_len);
+            if ok {
+                0
+            } else {
+                1
+            }
+        }
+        Err(e) => {
+            give(e, out, out_len);
+            -1
+        }
+    }
+}
+
+/// `eryx._list_callbacks()`: newline-separated names.
+///
+/// # Safety
+/// Out-pointers must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn eryx_rt_list_callbacks(out: *mut *mut u8, out_len: *mut usize) {
+    give(list_callbacks().join("\n"), out, out_len);
+}
+
+/// `eryx._trace(json)`: one event to `report-trace`.
+///
+/// # Safety
+/// `text` must point to `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn eryx_rt_trace(text_ptr: *const u8, len: usize) {
+    if let Some(idx) = imports().report_trace {
+        call_sync_import(idx, vec![Value::Str(text(text_ptr, len).into_owned())]);
+    }
+}
+
+/// Release text handed to C by `give`.
+///
+/// # Safety
+/// `ptr`/`len` must come from `give` and be released once.
+#[no_mangle]
+pub unsafe extern "C" fn eryx_rt_free(ptr: *mut u8, len: usize) {
+    if !ptr.is_null() {
+        drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, len)));
+    }
 }

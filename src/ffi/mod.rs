@@ -4,6 +4,7 @@
 //! (the `wit_dylib_*` exports), `host` backs the `eryx` module's host
 //! calls and `meta` reads the world metadata.
 pub mod abi;
+pub mod async_abi;
 pub mod host;
 pub mod meta;
 pub mod py;

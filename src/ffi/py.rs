@@ -98,10 +98,30 @@ impl PyObj {
         owned(unsafe { sys::PyDict_New() })
     }
 
-    /// `None`.
-    pub fn none() -> PyObj {
+    /// A new `int`.
+    pub fn int(v: i64) -> PyResult<PyObj> {
+        // SAFETY: plain constructor.
+        owned(unsafe { sys::PyLong_FromLongLong(v) })
+    }
+
+    /// `True` or `False`.
+    pub fn bool(v: bool) -> PyObj {
+        let which = if v { sys::Py_CONSTANT_TRUE } else { sys::Py_CONSTANT_FALSE };
         // SAFETY: Py_GetConstant returns a new (immortal) reference.
-        owned(unsafe { sys::Py_GetConstant(sys::Py_CONSTANT_NONE) }).unwrap_or_else(|_| unreachable!())
+        owned(unsafe { sys::Py_GetConstant(which) }).unwrap_or_else(|_| unreachable!())
+    }
+
+    /// Truth value (`bool(self)`); errors count as false.
+    pub fn is_true(&self) -> bool {
+        // SAFETY: live object.
+        match unsafe { sys::PyObject_IsTrue(self.as_ptr()) } {
+            1 => true,
+            0 => false,
+            _ => {
+                drop(PyErr::fetch());
+                false
+            }
+        }
     }
 
     /// `import name`.

@@ -20,6 +20,10 @@ pub struct Args {
     pub load_state: Option<String>,
     /// `--save-state FILE`: write a snapshot after running.
     pub save_state: Option<String>,
+    /// `--callback NAME=COMMAND` (repeatable).
+    pub callbacks: Vec<String>,
+    /// `--trace` (Some(None): stderr) or `--trace=FILE`.
+    pub trace: Option<Option<String>>,
     /// `-h` / `--help`.
     pub help: bool,
 }
@@ -35,6 +39,12 @@ Run Python (CPython 3.14) inside a WebAssembly sandbox.
   -                   read the program from standard input
   --load-state FILE   restore a snapshot (from --save-state) before running
   --save-state FILE   save the session's variables to FILE after running
+  --callback NAME=COMMAND
+                      offer `await NAME(**kwargs)` to Python: runs COMMAND with
+                      `sh -c`, JSON arguments on stdin; its stdout (JSON or a
+                      plain string) is the result, a non-zero exit an error
+  --trace[=FILE]      write one JSON line per traced line/call/return/exception
+                      of user code to stderr (or FILE)
   -h, --help          show this help
 
 Exit status: 0 success, 1 uncaught exception, n for SystemExit(n),
@@ -55,6 +65,10 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
             "--load-state" => out.load_state = Some(value(&mut it, "--load-state")?),
             "--save-state" => out.save_state = Some(value(&mut it, "--save-state")?),
             "-" => out.sources.push(Source::Stdin),
+            "--callback" => out.callbacks.push(value(&mut it, "--callback")?),
+            "--trace" => out.trace = Some(None),
+            s if s.starts_with("--callback=") => out.callbacks.push(s[11..].to_string()),
+            s if s.starts_with("--trace=") => out.trace = Some(Some(s[8..].to_string())),
             s if s.starts_with("--load-state=") => out.load_state = Some(s[13..].to_string()),
             s if s.starts_with("--save-state=") => out.save_state = Some(s[13..].to_string()),
             s if s.starts_with('-') => return Err(format!("unrecognised option: {s}")),
