@@ -20,6 +20,7 @@ _CO_COROUTINE = 0x0080
 _FILENAME = "<string>"
 _FLUSH_AT = 8192
 _OWN_PREFIX = "/eryx/"
+_interactive = None
 
 _eryx_loop.install()
 _loop = _eryx_loop.EryxLoop()
@@ -102,13 +103,29 @@ class Job:
         sys.stdout, sys.stderr = self._saved
 
 
+def _compile(code):
+    """Compile user code; in interactive mode (the REPL) a lone statement is
+    compiled like Python's prompt does, so expression values are echoed."""
+    global _interactive
+    if _interactive is None:
+        import os
+
+        _interactive = os.environ.get("ERYX_INTERACTIVE") == "1"
+    if _interactive:
+        try:
+            return compile(code, _FILENAME, "single", flags=_TOP_LEVEL_AWAIT, dont_inherit=True)
+        except SyntaxError:
+            pass  # several statements: run them as a block
+    return compile(code, _FILENAME, "exec", flags=_TOP_LEVEL_AWAIT, dont_inherit=True)
+
+
 def start(code, namespace):
     """Compile and run `code`; a top-level-await coroutine becomes a task."""
     job = Job(code)
     job._enter()
     try:
         _eryx_callbacks.install(namespace)
-        compiled = compile(code, _FILENAME, "exec", flags=_TOP_LEVEL_AWAIT, dont_inherit=True)
+        compiled = _compile(code)
         result = eval(compiled, namespace)
         if compiled.co_flags & _CO_COROUTINE:
             job.task = _loop.create_task(result)

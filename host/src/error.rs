@@ -16,6 +16,17 @@ pub enum Error {
     /// User code raised `SystemExit(code)` (`sys.exit`). Not a sandbox
     /// failure: the session stays usable; code 0 means success.
     Exit(i64),
+    /// The call ran past its wall-clock limit (the session was restored to
+    /// its last good state).
+    Timeout,
+    /// The guest needed more memory than its cap; the traceback or trap.
+    MemoryLimit(String),
+    /// The call used up its fuel budget.
+    FuelExhausted,
+    /// The call wrote more output than allowed.
+    OutputLimit,
+    /// The call was interrupted through an [`crate::InterruptHandle`].
+    Interrupted,
     /// Saving or restoring state failed (e.g. garbage snapshot bytes); the
     /// session's state is unchanged.
     State(String),
@@ -49,10 +60,25 @@ impl fmt::Display for Error {
         match self {
             Error::Python { traceback, .. } => write!(f, "{traceback}"),
             Error::Exit(code) => write!(f, "SystemExit: {code}"),
+            Error::Timeout => write!(f, "timeout: the call ran past its time limit"),
+            Error::MemoryLimit(_) => write!(f, "memory limit exceeded"),
+            Error::FuelExhausted => write!(f, "fuel exhausted: the call ran past its instruction budget"),
+            Error::OutputLimit => write!(f, "output limit exceeded"),
+            Error::Interrupted => write!(f, "KeyboardInterrupt"),
             Error::State(m) => write!(f, "{m}"),
             Error::Setup(m) => write!(f, "sandbox setup failed: {m}"),
             Error::Trap(m) => write!(f, "sandbox failed: {m}"),
         }
+    }
+}
+
+impl Error {
+    /// Whether this is a resource limit (timeout, memory, fuel, output).
+    pub fn is_limit(&self) -> bool {
+        matches!(
+            self,
+            Error::Timeout | Error::MemoryLimit(_) | Error::FuelExhausted | Error::OutputLimit
+        )
     }
 }
 

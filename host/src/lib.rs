@@ -11,14 +11,18 @@
 //! Modules: `embedded` (guest artefacts built into the binary), `link` (the
 //! one place that knows the link order), `engine` (the one place that knows
 //! the engine configuration, plus the compiled-code cache), `stdlib` (the
-//! read-only stdlib mount), `sandbox` (instances and calls).
+//! read-only stdlib mount), `builder` (configuration), `instance` (one
+//! store + instance and the imports), `sandbox` (calls, limits, recovery),
+//! `output` and `callbacks`.
 #![cfg(not(target_family = "wasm"))]
 
+mod builder;
 mod cache;
 mod callbacks;
 mod embedded;
 mod engine;
 mod error;
+mod instance;
 mod link;
 mod output;
 mod sandbox;
@@ -27,10 +31,11 @@ mod stdlib;
 pub use callbacks::{Callback, CallbackFuture, TraceEvent};
 pub use error::Error;
 pub use output::{OutputHandler, Stream};
-pub use sandbox::{Sandbox, SandboxBuilder};
+pub use builder::SandboxBuilder;
+pub use sandbox::{InterruptHandle, Sandbox};
 
 /// Build and compile the default component now (it is cached on disk), so
 /// that later sandboxes start quickly. `progress` reports on stderr.
 pub fn prepare(progress: bool) -> Result<(), Error> {
-    sandbox::shared(progress).map(|_| ())
+    instance::prepare(engine::Flavor::Default, progress)
 }

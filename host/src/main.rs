@@ -3,11 +3,13 @@
 mod cli {
     pub mod args;
     pub mod callbacks;
+    pub mod repl;
 }
 
 use cli::args::{self, Args, Source};
 use eryx::{Error, Sandbox, Stream};
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
+use std::time::Duration;
 use std::process::ExitCode;
 
 fn read_source(src: &Source) -> Result<String, String> {
@@ -49,8 +51,23 @@ fn trace_sink(target: &Option<String>) -> Result<Box<dyn Write + Send>, String> 
     })
 }
 
-async fn build(args: &Args) -> Result<Sandbox, String> {
-    let mut builder = Sandbox::builder().progress(true).on_output(print_live);
+async fn build(args: &Args, interactive: bool) -> Result<Sandbox, String> {
+    let mut builder = Sandbox::builder()
+        .progress(true)
+        .on_output(print_live)
+        .interactive(interactive);
+    if let Some(t) = args.timeout {
+        builder = builder.timeout(Duration::from_secs_f64(t.max(0.0)));
+    }
+    if let Some(mb) = args.max_memory_mb {
+        builder = builder.max_memory((mb as usize).saturating_mul(1 << 20));
+    }
+    if let Some(f) = args.fuel {
+        builder = builder.fuel(f);
+    }
+    for (src, dst, writable) in &args.mounts {
+        builder = builder.mount(src, dst, *writable);
+    }
     for spec in &args.callbacks {
         let (name, command) = cli::callbacks::parse_spec(spec)?;
         builder = builder.callback(&name, &format!("runs `{command}`"), move |v| {
@@ -67,26 +84,50 @@ async fn build(args: &Args) -> Result<Sandbox, String> {
     builder.build().await.map_err(|e| e.to_string())
 }
 
-async fn run(args: &Args, programs: &[String]) -> Result<u8, String> {
-    let mut sb = build(args).await?;
+/// Exit status and one-line reason for an error that ends a program.
+fn failure(e: &Error) -> u8 {
+    match e {
+        Error::Exit(c) => exit_status(*c),
+        Error::Python { traceback, .. } => {
+            eprint!("{traceback}");
+            1
+        }
+        Error::Interrupted => {
+            eprintln!("KeyboardInterrupt");
+            130
+        }
+        e if e.is_limit() => {
+            eprintln!("eryx: limit exceeded: {e}");
+            3
+        }
+        e => {
+            eprintln!("eryx: {e}");
+            1
+        }
+    }
+}
+
+async fn run(args: &Args, programs: &[String], repl: bool) -> Result<u8, String> {
+    let mut sb = build(args, repl).await?;
     if let Some(path) = &args.load_state {
         let bytes = std::fs::read(path).map_err(|e| format!("can't read state '{path}': {e}"))?;
         sb.restore(&bytes).await.map_err(|e| format!("can't load state '{path}': {e}"))?;
     }
     let mut status = 0;
+    if repl {
+        status = cli::repl::run(&mut sb).await;
+    } else {
+        let interrupt = sb.interrupt_handle();
+        tokio::spawn(async move {
+            while tokio::signal::ctrl_c().await.is_ok() {
+                interrupt.interrupt();
+            }
+        });
+    }
     for code in programs {
-        match sb.execute(code).await {
-            Ok(_) => {}
-            Err(Error::Exit(c)) => {
-                status = exit_status(c);
-                break;
-            }
-            Err(Error::Python { traceback, .. }) => {
-                eprint!("{traceback}");
-                status = 1;
-                break;
-            }
-            Err(e) => return Err(e.to_string()),
+        if let Err(e) = sb.execute(code).await {
+            status = failure(&e);
+            break;
         }
     }
     let _ = std::io::stdout().flush();
@@ -109,6 +150,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let mut args = args;
+    let repl = args.sources.is_empty() && std::io::stdin().is_terminal();
+    if args.sources.is_empty() && !repl && args.load_state.is_none() {
+        args.sources.push(Source::Stdin);
+    }
     let programs = match args.sources.iter().map(read_source).collect::<Result<Vec<_>, _>>() {
         Ok(p) => p,
         Err(msg) => {
@@ -120,7 +166,7 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    match rt.block_on(run(&args, &programs)) {
+    match rt.block_on(run(&args, &programs, repl)) {
         Ok(status) => ExitCode::from(status),
         Err(msg) => {
             eprintln!("eryx: {msg}");

@@ -30,23 +30,41 @@ pub(crate) struct Sink {
 struct SinkState {
     stdout: String,
     handler: Option<OutputHandler>,
+    /// Bytes written in the current call, and the cap.
+    written: usize,
+    max: Option<usize>,
+    /// Drop everything (while the host takes internal snapshots).
+    muted: bool,
 }
 
 impl Sink {
-    /// A sink forwarding to `handler` (if any).
-    pub fn new(handler: Option<OutputHandler>) -> Arc<Self> {
+    /// A sink forwarding to `handler` (if any), capped at `max` bytes per call.
+    pub fn new(handler: Option<OutputHandler>, max: Option<usize>) -> Arc<Self> {
         Arc::new(Sink {
             state: Mutex::new(SinkState {
-                stdout: String::new(),
                 handler,
+                max,
+                ..SinkState::default()
             }),
         })
     }
 
-    /// Record `text` written to `stream`.
-    pub fn write(&self, stream: Stream, text: &str) {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SinkState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Record `text` written to `stream`; `false` once the cap is passed
+    /// (the text is then dropped).
+    pub fn write(&self, stream: Stream, text: &str) -> bool {
         let handler = {
-            let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let mut s = self.lock();
+            if s.muted {
+                return true;
+            }
+            s.written += text.len();
+            if s.max.is_some_and(|m| s.written > m) {
+                return false;
+            }
             if stream == Stream::Stdout {
                 s.stdout.push_str(text);
             }
@@ -55,11 +73,24 @@ impl Sink {
         if let Some(h) = handler {
             h(stream, text);
         }
+        true
+    }
+
+    /// A new call starts: reset the per-call counters.
+    pub fn start_call(&self) {
+        let mut s = self.lock();
+        s.written = 0;
+        s.stdout.clear();
+    }
+
+    /// Drop all output until unmuted.
+    pub fn set_muted(&self, muted: bool) {
+        self.lock().muted = muted;
     }
 
     /// Take the stdout collected since the last call.
     pub fn take_stdout(&self) -> String {
-        std::mem::take(&mut self.state.lock().unwrap_or_else(|p| p.into_inner()).stdout)
+        std::mem::take(&mut self.lock().stdout)
     }
 
     /// The `output` import's fd number mapped to a stream (unknown → stderr).
@@ -100,8 +131,11 @@ struct SinkWriter {
 
 impl tokio::io::AsyncWrite for SinkWriter {
     fn poll_write(self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
-        self.sink.write(self.stream, &String::from_utf8_lossy(buf));
-        Poll::Ready(Ok(buf.len()))
+        if self.sink.write(self.stream, &String::from_utf8_lossy(buf)) {
+            Poll::Ready(Ok(buf.len()))
+        } else {
+            Poll::Ready(Err(std::io::Error::other("output limit exceeded")))
+        }
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {

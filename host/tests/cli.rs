@@ -53,7 +53,7 @@ fn runs_a_file_and_stdin() {
 
 #[test]
 fn usage_errors_exit_two() {
-    for args in [&["--bogus"][..], &["-c"][..], &[][..]] {
+    for args in [&["--bogus"][..], &["-c"][..], &["--timeout", "soon"][..]] {
         let o = eryx(args, None);
         assert_eq!(o.status.code(), Some(2), "args {args:?}: {}", text(&o.stderr));
         assert!(text(&o.stderr).contains("usage"), "args {args:?}");
@@ -104,4 +104,50 @@ fn save_and_load_state() {
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o.stderr).contains("bad magic"), "{}", text(&o.stderr));
     std::fs::remove_file(&p).unwrap();
+}
+
+#[test]
+fn no_program_and_piped_stdin_runs_stdin() {
+    let o = eryx(&[], Some("print('piped')\n"));
+    assert_eq!((o.status.code(), text(&o.stdout)), (Some(0), "piped\n".into()), "{}", text(&o.stderr));
+}
+
+#[test]
+fn limits_exit_three_with_a_reason() {
+    let o = eryx(&["--timeout", "0.3", "-c", "while True: pass"], None);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(text(&o.stderr).contains("limit exceeded: timeout"), "{}", text(&o.stderr));
+    let o = eryx(&["--max-memory", "64", "-c", "x = bytearray(2**30)"], None);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
+}
+
+#[test]
+fn help_documents_the_flags() {
+    let o = eryx(&["--help"], None);
+    let help = text(&o.stdout);
+    for flag in ["-c CODE", "--timeout", "--max-memory", "--fuel", "--mount", "--callback", "--trace", "--save-state", "--load-state"] {
+        assert!(help.contains(flag), "--help lacks {flag}");
+    }
+}
+
+#[test]
+fn callback_and_trace_flags() {
+    let o = eryx(
+        &[
+            "--callback",
+            "double=python3 -c 'import json,sys; print(json.load(sys.stdin)[\"x\"] * 2)'",
+            "--callback",
+            "bad=echo nope >&2; exit 4",
+            "-c",
+            "print(await double(x=21))\ntry:\n    await bad()\nexcept Exception as e:\n    print(type(e).__name__, e)",
+        ],
+        None,
+    );
+    assert_eq!(text(&o.stdout), "42\nCallbackError nope\n", "{}", text(&o.stderr));
+    let o = eryx(&["--trace", "-c", "def f():\n    return 1\nf()"], None);
+    let events: Vec<serde_json::Value> = text(&o.stderr)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert!(events.iter().any(|e| e["event"] == "call" && e["function"] == "f"), "{events:?}");
 }

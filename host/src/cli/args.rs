@@ -24,6 +24,14 @@ pub struct Args {
     pub callbacks: Vec<String>,
     /// `--trace` (Some(None): stderr) or `--trace=FILE`.
     pub trace: Option<Option<String>>,
+    /// `--timeout SECS` per execute.
+    pub timeout: Option<f64>,
+    /// `--max-memory MB`.
+    pub max_memory_mb: Option<u64>,
+    /// `--fuel N`.
+    pub fuel: Option<u64>,
+    /// `--mount SRC:DST[:ro]` (repeatable): (source, guest path, writable).
+    pub mounts: Vec<(String, String, bool)>,
     /// `-h` / `--help`.
     pub help: bool,
 }
@@ -32,7 +40,9 @@ pub struct Args {
 pub const USAGE: &str = "\
 usage: eryx [options] [-c CODE]... [FILE | -]
 
-Run Python (CPython 3.14) inside a WebAssembly sandbox.
+Run Python (CPython 3.14) inside a WebAssembly sandbox. With no program and
+a terminal on stdin, starts an interactive prompt (line editing, history,
+Ctrl-C interrupts the running code, Ctrl-D exits).
 
   -c CODE             run CODE (repeatable: all run in order in one session)
   FILE                run the Python file FILE
@@ -45,13 +55,34 @@ Run Python (CPython 3.14) inside a WebAssembly sandbox.
                       plain string) is the result, a non-zero exit an error
   --trace[=FILE]      write one JSON line per traced line/call/return/exception
                       of user code to stderr (or FILE)
+  --timeout SECS      wall-clock limit for each program (and prompt entry)
+  --max-memory MB     cap on the sandbox's memory (Python sees MemoryError)
+  --fuel N            instruction budget per program (slows execution)
+  --mount SRC:DST[:ro]
+                      make host directory SRC visible at DST (read-write
+                      unless :ro); nothing outside it is reachable
   -h, --help          show this help
 
 Exit status: 0 success, 1 uncaught exception, n for SystemExit(n),
-2 usage error.";
+2 usage error, 3 limit exceeded (reason on stderr), 130 interrupted.";
 
 fn value(it: &mut impl Iterator<Item = String>, flag: &str) -> Result<String, String> {
     it.next().ok_or_else(|| format!("argument {flag} expects a value"))
+}
+
+fn number<T: std::str::FromStr>(v: &str, flag: &str) -> Result<T, String> {
+    v.parse().map_err(|_| format!("argument {flag}: invalid number {v:?}"))
+}
+
+fn mount(spec: &str) -> Result<(String, String, bool), String> {
+    let (spec, writable) = match spec.strip_suffix(":ro") {
+        Some(s) => (s, false),
+        None => (spec.strip_suffix(":rw").unwrap_or(spec), true),
+    };
+    match spec.split_once(':') {
+        Some((src, dst)) if !src.is_empty() && dst.starts_with('/') => Ok((src.into(), dst.into(), writable)),
+        _ => Err(format!("--mount expects SRC:DST[:ro] with an absolute DST, got {spec:?}")),
+    }
 }
 
 /// Parse `args` (without the program name).
@@ -66,6 +97,10 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
             "--save-state" => out.save_state = Some(value(&mut it, "--save-state")?),
             "-" => out.sources.push(Source::Stdin),
             "--callback" => out.callbacks.push(value(&mut it, "--callback")?),
+            "--timeout" => out.timeout = Some(number(&value(&mut it, "--timeout")?, "--timeout")?),
+            "--max-memory" => out.max_memory_mb = Some(number(&value(&mut it, "--max-memory")?, "--max-memory")?),
+            "--fuel" => out.fuel = Some(number(&value(&mut it, "--fuel")?, "--fuel")?),
+            "--mount" => out.mounts.push(mount(&value(&mut it, "--mount")?)?),
             "--trace" => out.trace = Some(None),
             s if s.starts_with("--callback=") => out.callbacks.push(s[11..].to_string()),
             s if s.starts_with("--trace=") => out.trace = Some(Some(s[8..].to_string())),
@@ -74,9 +109,6 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
             s if s.starts_with('-') => return Err(format!("unrecognised option: {s}")),
             _ => out.sources.push(Source::File(a)),
         }
-    }
-    if !out.help && out.sources.is_empty() && out.load_state.is_none() {
-        return Err("no program given (use -c CODE, FILE or -)".into());
     }
     Ok(out)
 }
@@ -101,6 +133,14 @@ mod tests {
         assert_eq!((a.load_state.as_deref(), a.save_state.as_deref()), (Some("a"), Some("b")));
         assert!(p(&["-c"]).is_err());
         assert!(p(&["--nope"]).is_err());
-        assert!(p(&[]).is_err());
+        assert!(p(&["--timeout", "x"]).is_err());
+    }
+
+    #[test]
+    fn limits_and_mounts() {
+        let a = p(&["--timeout", "1.5", "--max-memory", "64", "--fuel", "9", "--mount", "/a:/b:ro", "--mount", "/c:/d"]).unwrap();
+        assert_eq!((a.timeout, a.max_memory_mb, a.fuel), (Some(1.5), Some(64), Some(9)));
+        assert_eq!(a.mounts, vec![("/a".into(), "/b".into(), false), ("/c".into(), "/d".into(), true)]);
+        assert!(p(&["--mount", "nodst"]).is_err());
     }
 }

@@ -1,0 +1,177 @@
+//! `SandboxBuilder`: everything a sandbox is configured with. The frozen
+//! `Settings` are kept by the sandbox so it can re-create its instance
+//! after a fault.
+use crate::callbacks::{Callback, CallbackFuture, Callbacks, TraceEvent, TraceHandler};
+use crate::engine::Flavor;
+use crate::error::Error;
+use crate::output::{OutputHandler, Stream};
+use crate::sandbox::Sandbox;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A host directory visible to the guest.
+#[derive(Debug, Clone)]
+pub(crate) struct Mount {
+    pub host: PathBuf,
+    pub guest: String,
+    pub writable: bool,
+}
+
+/// Frozen configuration of a sandbox.
+#[derive(Clone, Default)]
+pub(crate) struct Settings {
+    pub progress: bool,
+    pub on_output: Option<OutputHandler>,
+    pub callbacks: Arc<Callbacks>,
+    pub trace: Option<TraceHandler>,
+    pub timeout: Option<Duration>,
+    pub max_memory: Option<usize>,
+    pub fuel: Option<u64>,
+    pub max_output: Option<usize>,
+    pub mounts: Vec<Mount>,
+    pub keep_state: bool,
+    pub interactive: bool,
+}
+
+impl Settings {
+    pub fn flavor(&self) -> Flavor {
+        if self.fuel.is_some() {
+            Flavor::Fuel
+        } else {
+            Flavor::Default
+        }
+    }
+}
+
+/// Configures and creates a [`Sandbox`].
+pub struct SandboxBuilder {
+    s: Settings,
+    callbacks: Callbacks,
+}
+
+impl Default for SandboxBuilder {
+    fn default() -> Self {
+        SandboxBuilder {
+            s: Settings {
+                keep_state: true,
+                ..Settings::default()
+            },
+            callbacks: Callbacks::default(),
+        }
+    }
+}
+
+impl SandboxBuilder {
+    /// Report slow first-time work (compiling the component) on stderr.
+    pub fn progress(mut self, on: bool) -> Self {
+        self.s.progress = on;
+        self
+    }
+
+    /// Receive guest stdout/stderr live, as it is written (stdout is also
+    /// returned by [`Sandbox::execute`]). Without a handler stderr is dropped.
+    pub fn on_output(mut self, f: impl Fn(Stream, &str) + Send + Sync + 'static) -> Self {
+        self.s.on_output = Some(Arc::new(f));
+        self
+    }
+
+    /// Offer an async host function to Python as `await name(**kwargs)`.
+    /// Arguments arrive as a JSON object; the result is returned as JSON,
+    /// an `Err(message)` raises `eryx.CallbackError(message)` in Python.
+    pub fn callback<F, Fut>(mut self, name: &str, description: &str, handler: F) -> Self
+    where
+        F: Fn(serde_json::Value) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<serde_json::Value, String>> + Send + 'static,
+    {
+        let handler = Arc::new(move |v| Box::pin(handler(v)) as CallbackFuture);
+        let cb = Callback {
+            name: name.to_string(),
+            description: description.to_string(),
+            handler,
+        };
+        self.callbacks.map.insert(name.to_string(), cb);
+        self
+    }
+
+    /// Fail any single callback invocation that takes longer than `t`.
+    pub fn callback_timeout(mut self, t: Duration) -> Self {
+        self.callbacks.timeout = Some(t);
+        self
+    }
+
+    /// Allow at most `n` callback invocations per `execute`.
+    pub fn max_callback_invocations(mut self, n: u32) -> Self {
+        self.callbacks.max_invocations = Some(n);
+        self
+    }
+
+    /// Receive one event per line / call / return / exception of user code.
+    /// Without a handler, tracing is off and costs nothing.
+    pub fn on_trace(mut self, f: impl Fn(TraceEvent) + Send + Sync + 'static) -> Self {
+        self.s.trace = Some(Arc::new(f));
+        self
+    }
+
+    /// Wall-clock limit for each call into the sandbox ([`Error::Timeout`]).
+    pub fn timeout(mut self, t: Duration) -> Self {
+        self.s.timeout = Some(t);
+        self
+    }
+
+    /// Cap on the guest's linear memory in bytes. Python sees `MemoryError`
+    /// where it can; the call then fails with [`Error::MemoryLimit`].
+    pub fn max_memory(mut self, bytes: usize) -> Self {
+        self.s.max_memory = Some(bytes);
+        self
+    }
+
+    /// Instruction budget per call ([`Error::FuelExhausted`]). Off by
+    /// default: metering slows every instruction.
+    pub fn fuel(mut self, units: u64) -> Self {
+        self.s.fuel = Some(units);
+        self
+    }
+
+    /// Cap on the bytes of output per call ([`Error::OutputLimit`]).
+    pub fn max_output(mut self, bytes: usize) -> Self {
+        self.s.max_output = Some(bytes);
+        self
+    }
+
+    /// Make host directory `host` visible at guest path `guest`, read-only
+    /// unless `writable`. Paths outside it (`..`, symlinks) stay refused.
+    pub fn mount(mut self, host: impl Into<PathBuf>, guest: &str, writable: bool) -> Self {
+        self.s.mounts.push(Mount {
+            host: host.into(),
+            guest: guest.to_string(),
+            writable,
+        });
+        self
+    }
+
+    /// Keep a snapshot of the state after every successful call so the
+    /// session survives a fault (on by default; costs one snapshot per call).
+    pub fn keep_state_on_fault(mut self, on: bool) -> Self {
+        self.s.keep_state = on;
+        self
+    }
+
+    /// REPL mode: the value of a final expression statement is echoed
+    /// like Python's interactive prompt does.
+    pub fn interactive(mut self, on: bool) -> Self {
+        self.s.interactive = on;
+        self
+    }
+
+    /// Create the sandbox: a fresh instance with Python initialised.
+    pub async fn build(mut self) -> Result<Sandbox, Error> {
+        for m in &self.s.mounts {
+            if !m.host.is_dir() {
+                return Err(Error::Setup(format!("mount source {} is not a directory", m.host.display())));
+            }
+        }
+        self.s.callbacks = Arc::new(self.callbacks);
+        Sandbox::start(self.s).await
+    }
+}

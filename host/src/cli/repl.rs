@@ -1,0 +1,151 @@
+//! The interactive prompt (`eryx` with no program on a terminal): line
+//! editing and history (rustyline), continuation lines, expression values
+//! echoed, Ctrl-C interrupts the running snippet without losing the session,
+//! Ctrl-D exits.
+use eryx::{Error, Sandbox};
+use rustyline::error::ReadlineError;
+use rustyline::DefaultEditor;
+
+/// Whether `src` still needs more lines (an open block, bracket, string or
+/// backslash continuation), the way Python's prompt decides.
+pub fn needs_more(src: &str) -> bool {
+    let mut depth: i32 = 0;
+    let mut chars = src.chars().peekable();
+    let mut in_str: Option<(char, bool)> = None;
+    while let Some(c) = chars.next() {
+        match in_str {
+            Some((q, triple)) => {
+                if c == '\\' {
+                    chars.next();
+                } else if c == q {
+                    if !triple {
+                        in_str = None;
+                    } else if chars.peek() == Some(&q) {
+                        chars.next();
+                        if chars.peek() == Some(&q) {
+                            chars.next();
+                            in_str = None;
+                        }
+                    }
+                } else if c == '\n' && !triple {
+                    in_str = None;
+                }
+            }
+            None => match c {
+                '#' => {
+                    for n in chars.by_ref() {
+                        if n == '\n' {
+                            break;
+                        }
+                    }
+                }
+                '"' | '\'' => {
+                    let mut ahead = chars.clone();
+                    let triple = ahead.next() == Some(c) && ahead.next() == Some(c);
+                    if triple {
+                        chars.next();
+                        chars.next();
+                    }
+                    in_str = Some((c, triple));
+                }
+                '(' | '[' | '{' => depth += 1,
+                ')' | ']' | '}' => depth -= 1,
+                _ => {}
+            },
+        }
+    }
+    if depth > 0 || matches!(in_str, Some((_, true))) {
+        return true;
+    }
+    let code = |l: &str| l.split('#').next().unwrap_or("").trim_end().to_string();
+    let last = src.split('\n').last().unwrap_or("");
+    if code(last).ends_with(':') || code(last).ends_with('\\') {
+        return true;
+    }
+    // Inside a compound statement, an empty line ends it.
+    let in_block = src.lines().any(|l| code(l).ends_with(':'));
+    in_block && src.contains('\n') && !last.trim().is_empty()
+}
+
+fn history_path() -> Option<std::path::PathBuf> {
+    std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".eryx_history"))
+}
+
+/// Run the prompt until Ctrl-D or `exit()`; returns the exit status.
+pub async fn run(sb: &mut Sandbox) -> u8 {
+    let mut ed = match DefaultEditor::new() {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("eryx: cannot start the prompt: {e}");
+            return 1;
+        }
+    };
+    let history = history_path();
+    if let Some(p) = &history {
+        let _ = ed.load_history(p);
+    }
+    println!("Python 3.14 in the eryx sandbox. Ctrl-D exits, Ctrl-C interrupts.");
+    let interrupt = sb.interrupt_handle();
+    tokio::spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            interrupt.interrupt();
+        }
+    });
+    let status = loop {
+        let mut src = match ed.readline(">>> ") {
+            Ok(l) => l,
+            Err(ReadlineError::Interrupted) => {
+                println!("KeyboardInterrupt");
+                continue;
+            }
+            Err(_) => break 0,
+        };
+        while needs_more(&src) {
+            match ed.readline("... ") {
+                Ok(l) => {
+                    src.push('\n');
+                    src.push_str(&l);
+                }
+                Err(ReadlineError::Interrupted) => {
+                    src.clear();
+                    println!("KeyboardInterrupt");
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        if src.trim().is_empty() {
+            continue;
+        }
+        let _ = ed.add_history_entry(src.as_str());
+        match sb.execute(&src).await {
+            Ok(_) => {}
+            Err(Error::Exit(code)) => break (code & 0xff) as u8,
+            Err(Error::Python { traceback, .. }) => eprint!("{traceback}"),
+            Err(e) => eprintln!("{e}"),
+        }
+    };
+    if let Some(p) = &history {
+        let _ = ed.save_history(p);
+    }
+    status
+}
+
+#[cfg(test)]
+mod tests {
+    use super::needs_more;
+
+    #[test]
+    fn continuation_rules() {
+        assert!(!needs_more("x = 1"));
+        assert!(needs_more("def f():"));
+        assert!(needs_more("def f():\n    return 1"));
+        assert!(!needs_more("def f():\n    return 1\n"));
+        assert!(needs_more("x = (1,"));
+        assert!(!needs_more("x = (1,\n 2)"));
+        assert!(needs_more("s = '''abc"));
+        assert!(!needs_more("s = ':'"));
+        assert!(!needs_more("x = 1  # comment:"));
+        assert!(needs_more("x = 1 + \\"));
+    }
+}

@@ -1,0 +1,222 @@
+//! One live guest instance: the per-store host state (WASI, output sink,
+//! callbacks, limits), the world's imports, and the process-wide linked
+//! component (`InstancePre`) each instance is created from.
+use crate::builder::Settings;
+use crate::callbacks::{Callbacks, TraceEvent, TraceHandler};
+use crate::engine::{self, Flavor};
+use crate::error::{setup, trap, Error};
+use crate::output::{Sink, SinkStream, Stream};
+use crate::{embedded, link, stdlib};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use wasmtime::component::{InstancePre, Linker, ResourceTable, TypedFunc};
+use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
+use wasmtime_wasi::p2::add_to_linker_async;
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+/// Guest path of the read-only stdlib mount (must match the guest runtime).
+const STDLIB_GUEST_PATH: &str = "/lib/python3.14";
+
+/// Why the current call was stopped by the host.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Fault {
+    Timeout,
+    Interrupted,
+    OutputLimit,
+}
+
+/// Memory cap on the guest's linear memory.
+pub(crate) struct Limiter {
+    max_memory: Option<usize>,
+    /// Set when a growth was refused during the current call.
+    pub hit: bool,
+    /// Current size of the guest's linear memory in bytes.
+    pub size: usize,
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        if self.max_memory.is_some_and(|m| desired > m) {
+            self.hit = true;
+            return Ok(false);
+        }
+        self.size = self.size.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, _desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(true)
+    }
+}
+
+/// Per-store host state.
+pub(crate) struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub sink: Arc<Sink>,
+    pub callbacks: Arc<Callbacks>,
+    trace: Option<TraceHandler>,
+    pub limiter: Limiter,
+    /// Deadline of the current call (timeout).
+    pub deadline: Option<Instant>,
+    /// Set by an [`crate::InterruptHandle`] to stop the current call.
+    pub interrupt: Arc<AtomicBool>,
+    pub fault: Option<Fault>,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// The linked, compiled component shared by every sandbox of a flavor.
+struct Shared {
+    pre: InstancePre<HostState>,
+    stdlib: std::path::PathBuf,
+}
+
+fn shared(flavor: Flavor, progress: bool) -> Result<Arc<Shared>, Error> {
+    static SHARED: Mutex<Option<HashMap<Flavor, Arc<Shared>>>> = Mutex::new(None);
+    let mut guard = SHARED.lock().unwrap_or_else(|p| p.into_inner());
+    let map = guard.get_or_insert_with(HashMap::new);
+    if let Some(s) = map.get(&flavor) {
+        return Ok(s.clone());
+    }
+    let component = engine::load(flavor, embedded::CONTENT_HASH, link::link, progress).map_err(Error::Setup)?;
+    let mut linker = Linker::<HostState>::new(engine::engine(flavor));
+    add_to_linker_async(&mut linker).map_err(setup)?;
+    define_imports(&mut linker).map_err(setup)?;
+    let pre = linker.instantiate_pre(&component).map_err(setup)?;
+    let stdlib = stdlib::dir().map_err(|e| Error::Setup(format!("unpacking the stdlib: {e}")))?;
+    let s = Arc::new(Shared { pre, stdlib });
+    map.insert(flavor, s.clone());
+    Ok(s)
+}
+
+/// Compile (or load from cache) the component for `flavor` now.
+pub(crate) fn prepare(flavor: Flavor, progress: bool) -> Result<(), Error> {
+    shared(flavor, progress).map(|_| ())
+}
+
+/// The world's imports: host callbacks, their list, output and traces.
+fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    let mut root = linker.root();
+    root.func_wrap_concurrent("invoke", |acc, (name, args): (String, String)| {
+        let callbacks = acc.with(|mut a| a.get().callbacks.clone());
+        Box::pin(async move { Ok((callbacks.call(name, args).await,)) })
+    })?;
+    root.func_wrap("list-callbacks", |store, (): ()| Ok((store.data().callbacks.names(),)))?;
+    root.func_wrap("output", |mut store, (fd, text): (u32, String)| {
+        let data = store.data_mut();
+        if !data.sink.write(Sink::stream_of(fd), &text) {
+            data.fault = Some(Fault::OutputLimit);
+            return Err(wasmtime::Error::msg("output limit exceeded"));
+        }
+        Ok(())
+    })?;
+    root.func_wrap("report-trace", |store, (trace,): (String,)| {
+        if let (Some(handler), Some(event)) = (&store.data().trace, TraceEvent::parse(&trace)) {
+            handler(event);
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// The world's exports, looked up once per instance.
+pub(crate) struct Funcs {
+    pub execute: TypedFunc<(String,), (Result<String, String>,)>,
+    pub snapshot: TypedFunc<(), (Result<Vec<u8>, String>,)>,
+    pub restore: TypedFunc<(Vec<u8>,), (Result<(), String>,)>,
+    pub clear: TypedFunc<(), ()>,
+}
+
+/// A live instance and its store.
+pub(crate) struct Live {
+    pub store: Store<HostState>,
+    pub f: Funcs,
+}
+
+fn wasi_ctx(settings: &Settings, shared: &Shared, sink: &Arc<Sink>) -> Result<WasiCtx, Error> {
+    let mut wasi = WasiCtxBuilder::new();
+    wasi.preopened_dir(&shared.stdlib, STDLIB_GUEST_PATH, FsPerms::ReadOnly)
+        .map_err(setup)?;
+    for m in &settings.mounts {
+        let perms = if m.writable { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
+        wasi.preopened_dir(&m.host, &m.guest, perms)
+            .map_err(|e| Error::Setup(format!("cannot mount {}: {e}", m.host.display())))?;
+    }
+    for stream in [Stream::Stdout, Stream::Stderr] {
+        let s = SinkStream {
+            sink: sink.clone(),
+            stream,
+        };
+        match stream {
+            Stream::Stdout => wasi.stdout(s),
+            Stream::Stderr => wasi.stderr(s),
+        };
+    }
+    if settings.trace.is_some() {
+        wasi.env("ERYX_TRACE", "1");
+    }
+    if settings.interactive {
+        wasi.env("ERYX_INTERACTIVE", "1");
+    }
+    Ok(wasi.build())
+}
+
+/// Create and initialise a fresh instance.
+pub(crate) async fn instantiate(settings: &Settings, interrupt: Arc<AtomicBool>) -> Result<Live, Error> {
+    let shared = shared(settings.flavor(), settings.progress)?;
+    let sink = Sink::new(settings.on_output.clone(), settings.max_output);
+    let state = HostState {
+        wasi: wasi_ctx(settings, &shared, &sink)?,
+        table: ResourceTable::new(),
+        sink,
+        callbacks: settings.callbacks.clone(),
+        trace: settings.trace.clone(),
+        limiter: Limiter {
+            max_memory: settings.max_memory,
+            hit: false,
+            size: 0,
+        },
+        deadline: None,
+        interrupt,
+        fault: None,
+    };
+    let mut store = Store::new(engine::engine(settings.flavor()), state);
+    store.limiter(|s| &mut s.limiter);
+    store.epoch_deadline_callback(|mut ctx| {
+        let d = ctx.data_mut();
+        if d.interrupt.swap(false, Ordering::SeqCst) {
+            d.fault = Some(Fault::Interrupted);
+            return Ok(UpdateDeadline::Interrupt);
+        }
+        if d.deadline.is_some_and(|t| Instant::now() >= t) {
+            d.fault = Some(Fault::Timeout);
+            return Ok(UpdateDeadline::Interrupt);
+        }
+        Ok(UpdateDeadline::Yield(1))
+    });
+    store.set_epoch_deadline(1);
+    if settings.fuel.is_some() {
+        store.set_fuel(u64::MAX).map_err(setup)?;
+    }
+    let instance = shared.pre.instantiate_async(&mut store).await.map_err(trap)?;
+    let f = (|| -> wasmtime::Result<Funcs> {
+        Ok(Funcs {
+            execute: instance.get_typed_func(&mut store, "execute")?,
+            snapshot: instance.get_typed_func(&mut store, "snapshot-state")?,
+            restore: instance.get_typed_func(&mut store, "restore-state")?,
+            clear: instance.get_typed_func(&mut store, "clear-state")?,
+        })
+    })()
+    .map_err(setup)?;
+    Ok(Live { store, f })
+}
