@@ -168,7 +168,10 @@ impl SandboxBuilder {
     pub async fn build(mut self) -> Result<Sandbox, Error> {
         for m in &self.s.mounts {
             if !m.host.is_dir() {
-                return Err(Error::Setup(format!("mount source {} is not a directory", m.host.display())));
+                return Err(Error::Setup(format!(
+                    "mount source {} is not a directory",
+                    m.host.display()
+                )));
             }
         }
         self.s.callbacks = Arc::new(self.callbacks);

@@ -69,7 +69,11 @@ const WASMTIME_VERSION: &str = "48.0.8";
 fn cache_key(flavor: Flavor, content_key: &str) -> String {
     let mut h = DefaultHasher::new();
     engine(flavor).precompile_compatibility_hash().hash(&mut h);
-    format!("{content_key}-{:016x}-wasmtime{}", h.finish(), WASMTIME_VERSION)
+    format!(
+        "{content_key}-{:016x}-wasmtime{}",
+        h.finish(),
+        WASMTIME_VERSION
+    )
 }
 
 /// Load the compiled component for `content_key`, building (`build`) and
@@ -96,18 +100,24 @@ pub fn load(
     }
     let start = std::time::Instant::now();
     let bytes = build()?;
-    let component =
-        Component::new(engine(flavor), &bytes).map_err(|e| format!("compiling the component failed: {e}"))?;
+    let component = Component::new(engine(flavor), &bytes)
+        .map_err(|e| format!("compiling the component failed: {e}"))?;
     match component.serialize() {
         Ok(cwasm) => {
             if let Err(e) = cache::write_atomic(&path, &cwasm) {
-                eprintln!("eryx: warning: could not cache compiled code at {}: {e}", path.display());
+                eprintln!(
+                    "eryx: warning: could not cache compiled code at {}: {e}",
+                    path.display()
+                );
             }
         }
         Err(e) => eprintln!("eryx: warning: could not serialise compiled code: {e}"),
     }
     if progress {
-        eprintln!("eryx: compiled in {:.1} s (cached)", start.elapsed().as_secs_f64());
+        eprintln!(
+            "eryx: compiled in {:.1} s (cached)",
+            start.elapsed().as_secs_f64()
+        );
     }
     Ok(component)
 }

@@ -37,7 +37,12 @@ pub(crate) struct Limiter {
 }
 
 impl ResourceLimiter for Limiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if self.max_memory.is_some_and(|m| desired > m) {
             self.hit = true;
             return Ok(false);
@@ -46,7 +51,12 @@ impl ResourceLimiter for Limiter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, _desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        _desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(true)
     }
 }
@@ -88,7 +98,8 @@ fn shared(flavor: Flavor, progress: bool) -> Result<Arc<Shared>, Error> {
     if let Some(s) = map.get(&flavor) {
         return Ok(s.clone());
     }
-    let component = engine::load(flavor, embedded::CONTENT_HASH, link::link, progress).map_err(Error::Setup)?;
+    let component =
+        engine::load(flavor, embedded::CONTENT_HASH, link::link, progress).map_err(Error::Setup)?;
     let mut linker = Linker::<HostState>::new(engine::engine(flavor));
     add_to_linker_async(&mut linker).map_err(setup)?;
     define_imports(&mut linker).map_err(setup)?;
@@ -111,7 +122,9 @@ fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         let callbacks = acc.with(|mut a| a.get().callbacks.clone());
         Box::pin(async move { Ok((callbacks.call(name, args).await,)) })
     })?;
-    root.func_wrap("list-callbacks", |store, (): ()| Ok((store.data().callbacks.names(),)))?;
+    root.func_wrap("list-callbacks", |store, (): ()| {
+        Ok((store.data().callbacks.names(),))
+    })?;
     root.func_wrap("output", |mut store, (fd, text): (u32, String)| {
         let data = store.data_mut();
         if !data.sink.write(Sink::stream_of(fd), &text) {
@@ -148,7 +161,11 @@ fn wasi_ctx(settings: &Settings, shared: &Shared, sink: &Arc<Sink>) -> Result<Wa
     wasi.preopened_dir(&shared.stdlib, STDLIB_GUEST_PATH, FsPerms::ReadOnly)
         .map_err(setup)?;
     for m in &settings.mounts {
-        let perms = if m.writable { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
+        let perms = if m.writable {
+            FsPerms::ReadWrite
+        } else {
+            FsPerms::ReadOnly
+        };
         wasi.preopened_dir(&m.host, &m.guest, perms)
             .map_err(|e| Error::Setup(format!("cannot mount {}: {e}", m.host.display())))?;
     }
@@ -172,7 +189,10 @@ fn wasi_ctx(settings: &Settings, shared: &Shared, sink: &Arc<Sink>) -> Result<Wa
 }
 
 /// Create and initialise a fresh instance.
-pub(crate) async fn instantiate(settings: &Settings, interrupt: Arc<AtomicBool>) -> Result<Live, Error> {
+pub(crate) async fn instantiate(
+    settings: &Settings,
+    interrupt: Arc<AtomicBool>,
+) -> Result<Live, Error> {
     let shared = shared(settings.flavor(), settings.progress)?;
     let sink = Sink::new(settings.on_output.clone(), settings.max_output);
     let state = HostState {
@@ -208,7 +228,11 @@ pub(crate) async fn instantiate(settings: &Settings, interrupt: Arc<AtomicBool>)
     if settings.fuel.is_some() {
         store.set_fuel(u64::MAX).map_err(setup)?;
     }
-    let instance = shared.pre.instantiate_async(&mut store).await.map_err(trap)?;
+    let instance = shared
+        .pre
+        .instantiate_async(&mut store)
+        .await
+        .map_err(trap)?;
     let f = (|| -> wasmtime::Result<Funcs> {
         Ok(Funcs {
             execute: instance.get_typed_func(&mut store, "execute")?,

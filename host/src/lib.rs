@@ -28,10 +28,10 @@ mod output;
 mod sandbox;
 mod stdlib;
 
+pub use builder::SandboxBuilder;
 pub use callbacks::{Callback, CallbackFuture, TraceEvent};
 pub use error::Error;
 pub use output::{OutputHandler, Stream};
-pub use builder::SandboxBuilder;
 pub use sandbox::{InterruptHandle, Sandbox};
 
 /// Build and compile the default component now (it is cached on disk), so

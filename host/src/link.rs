@@ -30,7 +30,13 @@ fn bindings() -> anyhow::Result<Vec<u8>> {
         ..Default::default()
     };
     let mut bytes = wit_dylib::create(&resolve, world, Some(&mut opts))?;
-    wit_component::embed_component_metadata(&mut bytes, &resolve, world, StringEncoding::UTF8, false)?;
+    wit_component::embed_component_metadata(
+        &mut bytes,
+        &resolve,
+        world,
+        StringEncoding::UTF8,
+        false,
+    )?;
     Ok(bytes)
 }
 
@@ -45,7 +51,9 @@ pub fn link() -> Result<Vec<u8>, String> {
             linker.library(name, bytes, false)?;
         }
         linker.library("liberyx_bindings.so", &bindings, false)?;
-        linker.encoder().adapter("wasi_snapshot_preview1", e::ADAPTER)?;
+        linker
+            .encoder()
+            .adapter("wasi_snapshot_preview1", e::ADAPTER)?;
         linker.encode()
     };
     run().map_err(|err| format!("linking the sandbox component failed: {err:#}"))

@@ -5,11 +5,11 @@
 use crate::builder::{SandboxBuilder, Settings};
 use crate::error::{trap, Error};
 use crate::instance::{instantiate, Fault, Live};
-use wasmtime::Trap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use wasmtime::Trap;
 
 /// Extra time a blocking host call (e.g. guest `time.sleep`) gets past the
 /// timeout before the whole call is abandoned.
@@ -74,7 +74,11 @@ impl Sandbox {
             let mut live = instantiate(&self.settings, self.interrupt.clone()).await?;
             if let Some(state) = &self.last_good {
                 live.store.data().sink.set_muted(true);
-                let _ = live.f.restore.call_async(&mut live.store, (state.clone(),)).await;
+                let _ = live
+                    .f
+                    .restore
+                    .call_async(&mut live.store, (state.clone(),))
+                    .await;
                 live.store.data().sink.set_muted(false);
             }
             self.live = Some(live);
@@ -104,7 +108,8 @@ impl Sandbox {
         timeout: Option<Duration>,
         fut: impl Future<Output = wasmtime::Result<T>>,
     ) -> Result<T, Failure> {
-        let engine = |e: wasmtime::Error| Failure::Engine(e.to_string(), e.downcast_ref::<Trap>().copied());
+        let engine =
+            |e: wasmtime::Error| Failure::Engine(e.to_string(), e.downcast_ref::<Trap>().copied());
         match timeout {
             Some(t) => match tokio::time::timeout(t + GRACE, fut).await {
                 Ok(r) => r.map_err(engine),
@@ -159,7 +164,10 @@ impl Sandbox {
         self.live().await?;
         let timeout = self.settings.timeout;
         let live = self.arm()?;
-        let fut = live.f.execute.call_async(&mut live.store, (code.to_string(),));
+        let fut = live
+            .f
+            .execute
+            .call_async(&mut live.store, (code.to_string(),));
         let result = Self::bounded(timeout, fut).await;
         let r = match result {
             Ok((r,)) => r,
@@ -194,7 +202,10 @@ impl Sandbox {
         self.live().await?;
         let timeout = self.settings.timeout;
         let live = self.arm()?;
-        let fut = live.f.restore.call_async(&mut live.store, (snapshot.to_vec(),));
+        let fut = live
+            .f
+            .restore
+            .call_async(&mut live.store, (snapshot.to_vec(),));
         match Self::bounded(timeout, fut).await {
             Ok((Ok(()),)) => {
                 self.last_good = Some(snapshot.to_vec());
@@ -223,6 +234,8 @@ impl Sandbox {
     /// Bytes of guest linear memory currently allocated (for leak checks
     /// and monitoring).
     pub fn memory_size(&mut self) -> usize {
-        self.live.as_ref().map_or(0, |l| l.store.data().limiter.size)
+        self.live
+            .as_ref()
+            .map_or(0, |l| l.store.data().limiter.size)
     }
 }
