@@ -5,6 +5,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 "$ROOT/scripts/build.sh"
+# Compile the component and the stdlib bytecode once, before tests run in
+# parallel (they share the on-disk cache).
+"$ROOT/target/release/eryx" -c 'pass'
 cargo +1.95.0 fmt --all -- --check
 cargo +1.95.0 clippy --release --workspace --all-targets -- -D warnings
 cargo +1.95.0 test --release --workspace

@@ -32,11 +32,17 @@ pub(crate) struct Settings {
     pub mounts: Vec<Mount>,
     pub keep_state: bool,
     pub interactive: bool,
+    /// Internal: the stdlib mount is writable (bytecode compilation only).
+    pub stdlib_writable: bool,
+    /// Internal: use this engine flavor regardless of fuel.
+    pub flavor_override: Option<Flavor>,
 }
 
 impl Settings {
     pub fn flavor(&self) -> Flavor {
-        if self.fuel.is_some() {
+        if let Some(f) = self.flavor_override {
+            f
+        } else if self.fuel.is_some() {
             Flavor::Fuel
         } else {
             Flavor::Default

@@ -158,7 +158,12 @@ pub(crate) struct Live {
 
 fn wasi_ctx(settings: &Settings, shared: &Shared, sink: &Arc<Sink>) -> Result<WasiCtx, Error> {
     let mut wasi = WasiCtxBuilder::new();
-    wasi.preopened_dir(&shared.stdlib, STDLIB_GUEST_PATH, FsPerms::ReadOnly)
+    let stdlib_perms = if settings.stdlib_writable {
+        FsPerms::ReadWrite
+    } else {
+        FsPerms::ReadOnly
+    };
+    wasi.preopened_dir(&shared.stdlib, STDLIB_GUEST_PATH, stdlib_perms)
         .map_err(setup)?;
     for m in &settings.mounts {
         let perms = if m.writable {
@@ -188,12 +193,47 @@ fn wasi_ctx(settings: &Settings, shared: &Shared, sink: &Arc<Sink>) -> Result<Wa
     Ok(wasi.build())
 }
 
+/// Code run once, with the stdlib mounted writable, to compile it to `.pyc`.
+const COMPILE_STDLIB: &str = "import compileall\n\
+ok = compileall.compile_dir('/lib/python3.14', quiet=2, workers=1)\n\
+print('ok' if ok else 'partial')";
+
+/// Compile the unpacked stdlib to bytecode with the guest's own CPython
+/// (once per stdlib; later instances import from `.pyc`).
+async fn compile_stdlib(settings: &Settings, shared: &Shared) -> Result<(), Error> {
+    if !stdlib::needs_bytecode(&shared.stdlib) {
+        return Ok(());
+    }
+    if settings.progress {
+        eprintln!("eryx: compiling the Python standard library to bytecode (first run only)...");
+    }
+    let job = Settings {
+        stdlib_writable: true,
+        flavor_override: Some(settings.flavor()),
+        ..Settings::default()
+    };
+    let mut live = Box::pin(instantiate(&job, Arc::new(AtomicBool::new(false)))).await?;
+    let (r,) = live
+        .f
+        .execute
+        .call_async(&mut live.store, (COMPILE_STDLIB.to_string(),))
+        .await
+        .map_err(trap)?;
+    // Whatever compiled is used; a partial result is still correct (the
+    // rest imports from source), so only a failed run is reported.
+    r.map_err(|e| Error::Setup(format!("compiling the stdlib to bytecode failed: {e}")))?;
+    stdlib::mark_bytecode(&shared.stdlib).map_err(setup)
+}
+
 /// Create and initialise a fresh instance.
 pub(crate) async fn instantiate(
     settings: &Settings,
     interrupt: Arc<AtomicBool>,
 ) -> Result<Live, Error> {
     let shared = shared(settings.flavor(), settings.progress)?;
+    if !settings.stdlib_writable {
+        Box::pin(compile_stdlib(settings, &shared)).await?;
+    }
     let sink = Sink::new(settings.on_output.clone(), settings.max_output);
     let state = HostState {
         wasi: wasi_ctx(settings, &shared, &sink)?,
@@ -225,7 +265,8 @@ pub(crate) async fn instantiate(
         Ok(UpdateDeadline::Yield(1))
     });
     store.set_epoch_deadline(1);
-    if settings.fuel.is_some() {
+    if settings.flavor() == Flavor::Fuel {
+        // Budgets are armed per call; start-up itself is not metered.
         store.set_fuel(u64::MAX).map_err(setup)?;
     }
     let instance = shared

@@ -151,6 +151,10 @@ impl Sandbox {
         }
         if let Some(live) = self.live.as_mut() {
             live.store.data().sink.set_muted(true);
+            if self.settings.fuel.is_some() {
+                // Internal bookkeeping is not charged to the user's budget.
+                let _ = live.store.set_fuel(u64::MAX);
+            }
             if let Ok((Ok(bytes),)) = live.f.snapshot.call_async(&mut live.store, ()).await {
                 self.last_good = Some(bytes);
             }
@@ -175,13 +179,16 @@ impl Sandbox {
         };
         let live = self.live.as_mut().expect("live instance");
         let stdout = live.store.data().sink.take_stdout();
-        let memory_hit = live.store.data().limiter.hit;
-        self.checkpoint().await;
-        match r {
-            Ok(_) => Ok(stdout),
-            Err(text) if memory_hit => Err(Error::MemoryLimit(text)),
-            Err(text) => Err(Error::from_guest(text)),
+        if live.store.data().limiter.hit && r.is_err() {
+            // The memory cap was hit: roll back to the last good state in a
+            // fresh instance (linear memory never shrinks otherwise).
+            let text = r.err().unwrap_or_default();
+            self.live = None;
+            self.live().await?;
+            return Err(Error::MemoryLimit(text));
         }
+        self.checkpoint().await;
+        r.map(|_| stdout).map_err(Error::from_guest)
     }
 
     /// Serialise the session's variables, functions, classes and imports.
