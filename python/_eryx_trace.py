@@ -47,6 +47,8 @@ def start():
 
         enabled = os.environ.get("ERYX_TRACE") == "1"
     if enabled:
+        import json  # noqa: F401 - imported before any hook runs
+
         sys.settrace(_global)
 
 
