@@ -13,7 +13,9 @@
 //! the engine configuration, plus the compiled-code cache), `stdlib` (the
 //! read-only stdlib mount), `builder` (configuration), `instance` (one
 //! store + instance and the imports), `sandbox` (calls, limits, recovery),
-//! `output` and `callbacks`.
+//! `output` and `callbacks`; `packages` (user packages: the merged site
+//! directory and the native extensions to link), `extension` (is a `.so` a
+//! WASI shared library?), `wheel` (reading `.whl` archives).
 #![cfg(not(target_family = "wasm"))]
 
 mod builder;
@@ -22,11 +24,14 @@ mod callbacks;
 mod embedded;
 mod engine;
 mod error;
+mod extension;
 mod instance;
 mod link;
 mod output;
+mod packages;
 mod sandbox;
 mod stdlib;
+mod wheel;
 
 pub use builder::SandboxBuilder;
 pub use callbacks::{Callback, CallbackFuture, TraceEvent};
