@@ -44,3 +44,11 @@ pub use sandbox::{InterruptHandle, Sandbox};
 pub fn prepare(progress: bool) -> Result<(), Error> {
     instance::prepare(engine::Flavor::Default, progress)
 }
+
+/// Link (without compiling) the sandbox component as it would be for these
+/// packages (see [`SandboxBuilder::package`]): the component's bytes, with
+/// every WASI extension module linked in. For inspection and measurement.
+pub fn link_component(packages: &[std::path::PathBuf]) -> Result<Vec<u8>, Error> {
+    let pkgs = packages::prepare(packages).map_err(Error::Setup)?;
+    link::link(&pkgs.load_extensions().map_err(Error::Setup)?).map_err(Error::Setup)
+}
