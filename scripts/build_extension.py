@@ -133,14 +133,17 @@ def ensure_setuptools(root, tools):
          "--target", tools, "-r", req], stdout=sys.stderr)
 
 
-def download(line, name, version, dl_dir, work):
-    """Fetch the sdist for the pinned `line` (pip checks its sha256)."""
+def download(line, name, version, dl_dir, work, tools):
+    """Fetch the sdist for the pinned `line` (pip checks its sha256). pip
+    reads the sdist's metadata with a build backend: the pinned setuptools,
+    not whatever a build-isolation environment would fetch unpinned."""
     os.makedirs(dl_dir, exist_ok=True)
     req = os.path.join(work, "requirement.txt")
     with open(req, "w", encoding="utf-8") as f:
         f.write(line + "\n")
+    env = dict(os.environ, PYTHONPATH=tools)
     run([sys.executable, "-m", "pip", "download", "--quiet", "--no-binary", ":all:", "--no-deps",
-         "--require-hashes", "-r", req, "-d", dl_dir], stdout=sys.stderr)
+         "--no-build-isolation", "--require-hashes", "-r", req, "-d", dl_dir], stdout=sys.stderr, env=env)
     stem = re.sub(r"[-_.]+", "_", name).lower()
     for f in sorted(os.listdir(dl_dir)):
         low = f.lower().replace("-", "_")
@@ -308,7 +311,7 @@ def main():
     tools = os.path.join(base, "tools")
     ensure_setuptools(root, tools)
     log(f"downloading {name}=={version} (sdist, sha256-pinned)")
-    sdist = download(line, name, version, os.path.join(base, "dl"), work)
+    sdist = download(line, name, version, os.path.join(base, "dl"), work, tools)
     src = unpack(sdist, os.path.join(work, "src"))
     info = introspect(src, tools, work)
     staged = out_dir + ".tmp"
