@@ -175,6 +175,44 @@ async fn a_native_elf_extension_is_a_clear_error_naming_the_file() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A minimal WASI shared library (dylink.0 + one imported function).
+fn wasm_so_importing(symbol: &str) -> Vec<u8> {
+    let mut m = b"\0asm\x01\0\0\0".to_vec();
+    // dylink.0 with an all-zero WASM_DYLINK_MEM_INFO subsection.
+    let payload = [1u8, 4, 0, 0, 0, 0];
+    m.extend([0, (1 + 8 + payload.len()) as u8, 8]);
+    m.extend(b"dylink.0");
+    m.extend(payload);
+    m.extend([1, 4, 1, 0x60, 0, 0]); // type section: () -> ()
+    let mut imports = vec![1u8, 3];
+    imports.extend(b"env");
+    imports.push(symbol.len() as u8);
+    imports.extend(symbol.as_bytes());
+    imports.extend([0, 0]); // function of type 0
+    m.extend([2, imports.len() as u8]);
+    m.extend(imports);
+    m
+}
+
+#[tokio::test]
+async fn an_extension_with_unresolved_symbols_fails_to_link_clearly() {
+    let dir = scratch("unresolved");
+    let so = dir.join("needy.cpython-314-wasm32-wasi.so");
+    std::fs::write(&so, wasm_so_importing("eryx_no_such_symbol")).unwrap();
+    match Sandbox::builder().package(&so).build().await {
+        Err(Error::Setup(msg)) => {
+            assert!(msg.contains("eryx_no_such_symbol"), "{msg}");
+            assert!(
+                msg.contains("/site-packages/needy.cpython-314-wasm32-wasi.so"),
+                "{msg}"
+            );
+        }
+        Err(e) => panic!("expected a setup error, got {e:?}"),
+        Ok(_) => panic!("an unresolvable extension must not link"),
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[tokio::test]
 async fn a_missing_package_path_is_an_error() {
     match Sandbox::builder()
