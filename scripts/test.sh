@@ -5,6 +5,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 "$ROOT/scripts/build.sh"
+# C extensions cross-built from pinned PyPI sdists (host/tests/packages.rs).
+"$ROOT/scripts/build-extension.sh" >/dev/null
 # Compile the component and the stdlib bytecode once, before tests run in
 # parallel (they share the on-disk cache).
 "$ROOT/target/release/eryx" -c 'pass'

@@ -5,6 +5,7 @@ use crate::callbacks::{Callback, CallbackFuture, Callbacks, TraceEvent, TraceHan
 use crate::engine::Flavor;
 use crate::error::Error;
 use crate::output::{OutputHandler, Stream};
+use crate::packages::{self, Prepared};
 use crate::sandbox::Sandbox;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -36,6 +37,8 @@ pub(crate) struct Settings {
     pub stdlib_writable: bool,
     /// Internal: use this engine flavor regardless of fuel.
     pub flavor_override: Option<Flavor>,
+    /// Packages, merged and checked by `build` (see [`SandboxBuilder::package`]).
+    pub packages: Arc<Prepared>,
 }
 
 impl Settings {
@@ -54,6 +57,7 @@ impl Settings {
 pub struct SandboxBuilder {
     s: Settings,
     callbacks: Callbacks,
+    packages: Vec<PathBuf>,
 }
 
 impl Default for SandboxBuilder {
@@ -64,6 +68,7 @@ impl Default for SandboxBuilder {
                 ..Settings::default()
             },
             callbacks: Callbacks::default(),
+            packages: Vec::new(),
         }
     }
 }
@@ -156,6 +161,20 @@ impl SandboxBuilder {
         self
     }
 
+    /// Make a package importable (repeatable): a site-packages style
+    /// directory, a package directory (holding `__init__.py`), a wheel
+    /// (`.whl`), a `.py` module or a WASI `.so`. Python files are mounted
+    /// read-only at `/site-packages` (on `sys.path`); WASI extension modules
+    /// (`*.so` built for wasm32-wasi, e.g. by `scripts/build-extension.sh`)
+    /// are linked into the component, which is compiled once per set of
+    /// extensions and cached by content hash. A `.so` that is not a WASI
+    /// shared library (e.g. from a manylinux wheel) makes `build` fail with
+    /// an error naming the file.
+    pub fn package(mut self, path: impl Into<PathBuf>) -> Self {
+        self.packages.push(path.into());
+        self
+    }
+
     /// Keep a snapshot of the state after every successful call so the
     /// session survives a fault (on by default; costs one snapshot per call).
     pub fn keep_state_on_fault(mut self, on: bool) -> Self {
@@ -180,6 +199,21 @@ impl SandboxBuilder {
                 )));
             }
         }
+        if !self.packages.is_empty() {
+            if let Some(m) = self
+                .s
+                .mounts
+                .iter()
+                .find(|m| m.guest == packages::GUEST_PATH)
+            {
+                return Err(Error::Setup(format!(
+                    "mount {} at {} collides with the packages directory",
+                    m.host.display(),
+                    m.guest
+                )));
+            }
+        }
+        self.s.packages = Arc::new(packages::prepare(&self.packages).map_err(Error::Setup)?);
         self.s.callbacks = Arc::new(self.callbacks);
         Sandbox::start(self.s).await
     }

@@ -6,7 +6,7 @@ use crate::callbacks::{Callbacks, TraceEvent, TraceHandler};
 use crate::engine::{self, Flavor};
 use crate::error::{setup, trap, Error};
 use crate::output::{Sink, SinkStream, Stream};
-use crate::{embedded, link, stdlib};
+use crate::{link, packages, stdlib};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -85,34 +85,38 @@ impl WasiView for HostState {
     }
 }
 
-/// The linked, compiled component shared by every sandbox of a flavor.
+/// The linked, compiled component shared by every sandbox of a flavor and
+/// set of native extensions.
 struct Shared {
     pre: InstancePre<HostState>,
     stdlib: std::path::PathBuf,
 }
 
-fn shared(flavor: Flavor, progress: bool) -> Result<Arc<Shared>, Error> {
-    static SHARED: Mutex<Option<HashMap<Flavor, Arc<Shared>>>> = Mutex::new(None);
+fn shared(flavor: Flavor, progress: bool, pkgs: &packages::Prepared) -> Result<Arc<Shared>, Error> {
+    type Key = (Flavor, String);
+    static SHARED: Mutex<Option<HashMap<Key, Arc<Shared>>>> = Mutex::new(None);
     let mut guard = SHARED.lock().unwrap_or_else(|p| p.into_inner());
     let map = guard.get_or_insert_with(HashMap::new);
-    if let Some(s) = map.get(&flavor) {
+    let key = (flavor, pkgs.component_key.clone());
+    if let Some(s) = map.get(&key) {
         return Ok(s.clone());
     }
+    let build = || link::link(&pkgs.load_extensions()?);
     let component =
-        engine::load(flavor, embedded::CONTENT_HASH, link::link, progress).map_err(Error::Setup)?;
+        engine::load(flavor, &pkgs.component_key, build, progress).map_err(Error::Setup)?;
     let mut linker = Linker::<HostState>::new(engine::engine(flavor));
     add_to_linker_async(&mut linker).map_err(setup)?;
     define_imports(&mut linker).map_err(setup)?;
     let pre = linker.instantiate_pre(&component).map_err(setup)?;
     let stdlib = stdlib::dir().map_err(|e| Error::Setup(format!("unpacking the stdlib: {e}")))?;
     let s = Arc::new(Shared { pre, stdlib });
-    map.insert(flavor, s.clone());
+    map.insert(key, s.clone());
     Ok(s)
 }
 
 /// Compile (or load from cache) the component for `flavor` now.
 pub(crate) fn prepare(flavor: Flavor, progress: bool) -> Result<(), Error> {
-    shared(flavor, progress).map(|_| ())
+    shared(flavor, progress, &packages::Prepared::none()).map(|_| ())
 }
 
 /// The world's imports: host callbacks, their list, output and traces.
@@ -165,6 +169,10 @@ fn wasi_ctx(settings: &Settings, shared: &Shared, sink: &Arc<Sink>) -> Result<Wa
     };
     wasi.preopened_dir(&shared.stdlib, STDLIB_GUEST_PATH, stdlib_perms)
         .map_err(setup)?;
+    if let Some(site) = &settings.packages.site {
+        wasi.preopened_dir(site, packages::GUEST_PATH, FsPerms::ReadOnly)
+            .map_err(setup)?;
+    }
     for m in &settings.mounts {
         let perms = if m.writable {
             FsPerms::ReadWrite
@@ -230,7 +238,7 @@ pub(crate) async fn instantiate(
     settings: &Settings,
     interrupt: Arc<AtomicBool>,
 ) -> Result<Live, Error> {
-    let shared = shared(settings.flavor(), settings.progress)?;
+    let shared = shared(settings.flavor(), settings.progress, &settings.packages)?;
     if !settings.stdlib_writable {
         Box::pin(compile_stdlib(settings, &shared)).await?;
     }

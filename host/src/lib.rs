@@ -13,7 +13,9 @@
 //! the engine configuration, plus the compiled-code cache), `stdlib` (the
 //! read-only stdlib mount), `builder` (configuration), `instance` (one
 //! store + instance and the imports), `sandbox` (calls, limits, recovery),
-//! `output` and `callbacks`.
+//! `output` and `callbacks`; `packages` (user packages: the merged site
+//! directory and the native extensions to link), `extension` (is a `.so` a
+//! WASI shared library?), `wheel` (reading `.whl` archives).
 #![cfg(not(target_family = "wasm"))]
 
 mod builder;
@@ -22,11 +24,14 @@ mod callbacks;
 mod embedded;
 mod engine;
 mod error;
+mod extension;
 mod instance;
 mod link;
 mod output;
+mod packages;
 mod sandbox;
 mod stdlib;
+mod wheel;
 
 pub use builder::SandboxBuilder;
 pub use callbacks::{Callback, CallbackFuture, TraceEvent};
@@ -38,4 +43,12 @@ pub use sandbox::{InterruptHandle, Sandbox};
 /// that later sandboxes start quickly. `progress` reports on stderr.
 pub fn prepare(progress: bool) -> Result<(), Error> {
     instance::prepare(engine::Flavor::Default, progress)
+}
+
+/// Link (without compiling) the sandbox component as it would be for these
+/// packages (see [`SandboxBuilder::package`]): the component's bytes, with
+/// every WASI extension module linked in. For inspection and measurement.
+pub fn link_component(packages: &[std::path::PathBuf]) -> Result<Vec<u8>, Error> {
+    let pkgs = packages::prepare(packages).map_err(Error::Setup)?;
+    link::link(&pkgs.load_extensions().map_err(Error::Setup)?).map_err(Error::Setup)
 }

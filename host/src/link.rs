@@ -1,6 +1,8 @@
 //! The one place that knows how the sandbox component is linked: the WIT
 //! bindings from wit-dylib, then every library in dependency order, then the
-//! WASI preview1 adapter. Native extensions (later) come last, dl-openable.
+//! WASI preview1 adapter. Native extensions come last, dl-openable under the
+//! exact guest path Python will `dlopen` (wit-component's built-in libdl
+//! looks libraries up by that name).
 use crate::embedded as e;
 use wit_component::{Linker, StringEncoding};
 use wit_parser::Resolve;
@@ -40,8 +42,9 @@ fn bindings() -> anyhow::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Link the sandbox component (with no native extensions).
-pub fn link() -> Result<Vec<u8>, String> {
+/// Link the sandbox component. `extensions` are (guest path, bytes) of WASI
+/// extension modules, linked dl-openable after everything else.
+pub fn link(extensions: &[(String, Vec<u8>)]) -> Result<Vec<u8>, String> {
     let run = || -> anyhow::Result<Vec<u8>> {
         let bindings = bindings()?;
         let mut linker = Linker::default();
@@ -51,6 +54,9 @@ pub fn link() -> Result<Vec<u8>, String> {
             linker.library(name, bytes, false)?;
         }
         linker.library("liberyx_bindings.so", &bindings, false)?;
+        for (guest_path, bytes) in extensions {
+            linker.library(guest_path, bytes, true)?;
+        }
         linker
             .encoder()
             .adapter("wasi_snapshot_preview1", e::ADAPTER)?;

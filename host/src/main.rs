@@ -69,6 +69,9 @@ async fn build(args: &Args, interactive: bool) -> Result<Sandbox, String> {
     for (src, dst, writable) in &args.mounts {
         builder = builder.mount(src, dst, *writable);
     }
+    for path in &args.packages {
+        builder = builder.package(path);
+    }
     for spec in &args.callbacks {
         let (name, command) = cli::callbacks::parse_spec(spec)?;
         builder = builder.callback(&name, &format!("runs `{command}`"), move |v| {

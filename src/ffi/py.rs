@@ -279,8 +279,8 @@ fn check(status: sys::PyStatus, what: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Initialise CPython (isolated config, stdlib at `stdlib`, the `eryx`
-/// module on the inittab). Idempotent.
+/// Initialise CPython (isolated config, stdlib at `stdlib`, packages at
+/// `crate::PACKAGES_GUEST_PATH`, the `eryx` module on the inittab). Idempotent.
 pub fn initialize(stdlib: &str) -> Result<(), String> {
     // SAFETY: standard embedding sequence on a single thread; the config is
     // cleared on every path.
@@ -308,6 +308,12 @@ pub fn initialize(stdlib: &str) -> Result<(), String> {
             check(
                 sys::PyWideStringList_Append(&mut config.module_search_paths, home.as_ptr()),
                 "PyConfig module_search_paths",
+            )?;
+            // Packages after the stdlib, like site-packages (may be absent).
+            let packages = wide(crate::PACKAGES_GUEST_PATH);
+            check(
+                sys::PyWideStringList_Append(&mut config.module_search_paths, packages.as_ptr()),
+                "PyConfig module_search_paths (packages)",
             )?;
             check(
                 sys::Py_InitializeFromConfig(&config),

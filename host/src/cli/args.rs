@@ -32,6 +32,8 @@ pub struct Args {
     pub fuel: Option<u64>,
     /// `--mount SRC:DST[:ro]` (repeatable): (source, guest path, writable).
     pub mounts: Vec<(String, String, bool)>,
+    /// `--package PATH` (repeatable).
+    pub packages: Vec<String>,
     /// `-h` / `--help`.
     pub help: bool,
 }
@@ -61,6 +63,9 @@ Ctrl-C interrupts the running code, Ctrl-D exits).
   --mount SRC:DST[:ro]
                       make host directory SRC visible at DST (read-write
                       unless :ro); nothing outside it is reachable
+  --package PATH      make a package importable (repeatable): a directory,
+                      a .whl, a .py or a WASI .so; WASI extension modules
+                      are linked into the sandbox (compiled once, cached)
   -h, --help          show this help
 
 Exit status: 0 success, 1 uncaught exception, n for SystemExit(n),
@@ -109,9 +114,11 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
             }
             "--fuel" => out.fuel = Some(number(&value(&mut it, "--fuel")?, "--fuel")?),
             "--mount" => out.mounts.push(mount(&value(&mut it, "--mount")?)?),
+            "--package" => out.packages.push(value(&mut it, "--package")?),
             "--trace" => out.trace = Some(None),
             s if s.starts_with("--callback=") => out.callbacks.push(s[11..].to_string()),
             s if s.starts_with("--trace=") => out.trace = Some(Some(s[8..].to_string())),
+            s if s.starts_with("--package=") => out.packages.push(s[10..].to_string()),
             s if s.starts_with("--load-state=") => out.load_state = Some(s[13..].to_string()),
             s if s.starts_with("--save-state=") => out.save_state = Some(s[13..].to_string()),
             s if s.starts_with('-') => return Err(format!("unrecognised option: {s}")),
@@ -177,5 +184,8 @@ mod tests {
             ]
         );
         assert!(p(&["--mount", "nodst"]).is_err());
+        let a = p(&["--package", "a", "--package=b.whl", "-c", "1"]).unwrap();
+        assert_eq!(a.packages, vec!["a".to_string(), "b.whl".to_string()]);
+        assert!(p(&["--package"]).is_err());
     }
 }
