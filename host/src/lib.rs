@@ -52,3 +52,34 @@ pub fn link_component(packages: &[std::path::PathBuf]) -> Result<Vec<u8>, Error>
     let pkgs = packages::prepare(packages).map_err(Error::Setup)?;
     link::link(&pkgs.load_extensions().map_err(Error::Setup)?).map_err(Error::Setup)
 }
+
+// --- bench support (for host/benches/sandbox; keep this block small) ---
+/// What the benchmark (`cargo bench -p eryx --bench sandbox`) needs to run
+/// another component (the componentize-py build of the world) on the very
+/// same engine and compiled-code cache as the default sandbox. Not a stable
+/// API.
+#[doc(hidden)]
+pub mod bench_support {
+    use crate::engine::{self, Flavor};
+
+    /// The engine default sandboxes run on. It has epoch interruption on:
+    /// a store needs an epoch deadline (or it traps at the first check).
+    pub fn engine() -> &'static wasmtime::Engine {
+        engine::engine(Flavor::Default)
+    }
+
+    /// [`engine`]'s compiled-code cache: the component for `key`, compiled
+    /// from `build()` on a miss.
+    pub fn load(
+        key: &str,
+        build: impl FnOnce() -> Result<Vec<u8>, String>,
+        progress: bool,
+    ) -> Result<wasmtime::component::Component, String> {
+        engine::load(Flavor::Default, key, build, progress)
+    }
+
+    /// The host directory of the stdlib eryx mounts (unpacked on first use).
+    pub fn stdlib_dir() -> std::io::Result<std::path::PathBuf> {
+        crate::stdlib::dir()
+    }
+}
