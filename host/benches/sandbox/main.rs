@@ -48,8 +48,8 @@ impl Config {
         if quick {
             Config {
                 quick,
-                fresh_runs: 5,
-                creations: 10,
+                fresh_runs: 3,
+                creations: 5,
                 warm_execs: 200,
                 cpu_reps: 3,
                 snapshot_reps: 5,
@@ -151,15 +151,12 @@ async fn run(cfg: Config) -> Results {
         });
     }
 
-    let (mut rss_eryx, mut rss_cpy) = (vec![], vec![]);
-    for n in SESSION_COUNTS {
-        say(&format!("memory: {n} idle sessions"));
-        rss_eryx.push(measure::rss(&sides::ERYX, n).await);
-        rss_cpy.push(match &cpy {
-            Ok((c, _)) => measure::rss(&c.host, n).await,
-            Err(_) => Err(cpy_err(&cpy)),
-        });
-    }
+    say(&format!("memory: {SESSION_COUNTS:?} idle sessions"));
+    let rss_eryx = measure::rss(&sides::ERYX, &SESSION_COUNTS).await;
+    let rss_cpy = match &cpy {
+        Ok((c, _)) => measure::rss(&c.host, &SESSION_COUNTS).await,
+        Err(_) => Err(cpy_err(&cpy)),
+    };
 
     Results {
         cfg,

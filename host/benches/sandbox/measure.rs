@@ -148,14 +148,15 @@ pub async fn snapshot<F: Factory>(f: &F, reps: usize) -> Snapshot {
     }
 }
 
-/// Resident memory around `count` idle sessions (created, one `pass`
-/// executed, kept alive), in bytes of VmRSS.
+/// Resident memory of idle sessions (created, one `pass` executed, kept
+/// alive), in bytes of VmRSS: sessions are added until each count of
+/// `SESSION_COUNTS` is reached, then all are dropped.
 pub struct Rss {
-    /// Before creating them.
+    /// Before creating any.
     pub baseline: i64,
-    /// (with them − baseline) / count.
-    pub per_session: i64,
-    /// After dropping them − baseline.
+    /// Per count: (RSS with that many − baseline) / count.
+    pub per_session: Vec<i64>,
+    /// After dropping them all − baseline.
     pub after_drop: i64,
 }
 
@@ -175,21 +176,23 @@ pub fn vm_rss() -> Result<i64, String> {
     Ok(kib * 1024)
 }
 
-/// Measure [`Rss`] for `count` sessions of `f`.
-pub async fn rss<F: Factory>(f: &F, count: usize) -> Result<Rss, String> {
+/// Measure [`Rss`] of `f` at each of `counts` (ascending) live sessions.
+pub async fn rss<F: Factory>(f: &F, counts: &[usize]) -> Result<Rss, String> {
     let baseline = vm_rss()?;
-    let mut sessions = Vec::with_capacity(count);
-    for _ in 0..count {
-        let mut s = f.create().await?;
-        s.execute("pass").await?;
-        sessions.push(s);
+    let mut sessions = Vec::new();
+    let mut per_session = vec![];
+    for &count in counts {
+        while sessions.len() < count {
+            let mut s = f.create().await?;
+            s.execute("pass").await?;
+            sessions.push(s);
+        }
+        per_session.push((vm_rss()? - baseline) / count as i64);
     }
-    let with = vm_rss()?;
     drop(sessions);
-    let after = vm_rss()?;
     Ok(Rss {
         baseline,
-        per_session: (with - baseline) / count as i64,
-        after_drop: after - baseline,
+        per_session,
+        after_drop: vm_rss()? - baseline,
     })
 }

@@ -47,13 +47,16 @@ pub struct Results {
     pub snap_cpy: Result<Snapshot, String>,
     /// CPU workloads.
     pub cpu: Vec<CpuRow>,
-    /// Memory, eryx, one entry per `SESSION_COUNTS`.
-    pub rss_eryx: Vec<Result<Rss, String>>,
+    /// Memory, eryx.
+    pub rss_eryx: Result<Rss, String>,
     /// Memory, componentize-py.
-    pub rss_cpy: Vec<Result<Rss, String>>,
+    pub rss_cpy: Result<Rss, String>,
     /// Wall time of the whole run.
     pub total_secs: f64,
 }
+
+/// Picks one measurement out of a [`Startup`].
+type StartupField = fn(&Startup) -> &Result<Stats, String>;
 
 fn time(s: &Stats) -> String {
     fmt_secs(s.median)
@@ -98,7 +101,7 @@ pub fn render(r: &Results) -> String {
         t.row(format!("fresh process: {label}"), vec![e, p, na.clone()]);
     }
     let se = &r.startup_eryx;
-    let rows: [(String, fn(&Startup) -> &Result<Stats, String>); 4] = [
+    let rows: [(String, StartupField); 4] = [
         (
             format!("warm process: create sandbox (median of {})", c.creations),
             |s| &s.create,
@@ -170,18 +173,19 @@ pub fn render(r: &Results) -> String {
     }
 
     t.section("memory (VmRSS of this process)");
+    let both = [&r.rss_eryx, &r.rss_cpy];
     for (i, n) in SESSION_COUNTS.iter().enumerate() {
-        let (e, p) = (&r.rss_eryx[i], &r.rss_cpy[i]);
-        let per = [e, p].map(|x| t.cell(x, |m| fmt_bytes(m.per_session, false)));
+        let per = both.map(|x| t.cell(x, |m| fmt_bytes(m.per_session[i], false)));
         t.row(format!("{n} idle sessions: RSS per session"), per.to_vec());
-        let drop = [e, p].map(|x| t.cell(x, |m| fmt_bytes(m.after_drop, true)));
-        t.row(
-            format!("{n} idle sessions: after dropping them, vs before"),
-            drop.to_vec(),
-        );
     }
-    let base = t.cell(&r.rss_eryx[0], |m| fmt_bytes(m.baseline, false));
-    t.row("process RSS before the first memory row", vec![base]);
+    let last = SESSION_COUNTS[SESSION_COUNTS.len() - 1];
+    let drop = both.map(|x| t.cell(x, |m| fmt_bytes(m.after_drop, true)));
+    t.row(
+        format!("after dropping all {last}: RSS vs before the first"),
+        drop.to_vec(),
+    );
+    let base = both.map(|x| t.cell(x, |m| fmt_bytes(m.baseline, false)));
+    t.row("process RSS before the first", base.to_vec());
 
     t.section("size");
     let ours: Result<u64, String> =
