@@ -133,21 +133,30 @@ async fn run(cfg: Config) -> Results {
     let mut cpu = vec![];
     for w in workloads::ALL {
         say(&format!("CPU: {}", w.label));
-        let native = native_exe
-            .clone()
-            .and_then(|exe| native::run(&exe, &w.program(cfg.cpu_reps)))
-            .and_then(|out| workloads::parse_times(&out))
-            .and_then(|t| stats::Stats::require(&t));
-        let eryx = measure::cpu(&sides::ERYX, w, cfg.cpu_reps).await;
-        let cpy = match &cpy {
-            Ok((c, _)) => measure::cpu(&c.host, w, cfg.cpu_reps).await,
-            Err(_) => Err(cpy_err(&cpy)),
+        let mut eryx_s = workloads::Prepared::new(&sides::ERYX, w).await;
+        let mut cpy_s = match &cpy {
+            Ok((c, _)) => Some(workloads::Prepared::new(&c.host, w).await),
+            Err(_) => None,
         };
+        let (mut native, mut eryx) = (Ok(vec![]), Ok(vec![]));
+        let mut cpy_t = cpy.as_ref().map(|_| vec![]).map_err(|e| e.clone());
+        for _ in 0..cfg.cpu_reps {
+            workloads::native_round(&native_exe, w, &mut native);
+            eryx_s.round(&mut eryx).await;
+            if let Some(s) = cpy_s.as_mut() {
+                s.round(&mut cpy_t).await;
+            }
+        }
+        let (native, eryx, cpy_stats) = (
+            workloads::summary(native),
+            workloads::summary(eryx),
+            workloads::summary(cpy_t),
+        );
         cpu.push(CpuRow {
             label: w.label,
             native,
             eryx,
-            cpy,
+            cpy: cpy_stats,
         });
     }
 

@@ -1,9 +1,8 @@
 //! In-process measurements, generic over the sandbox under test: warm
-//! creation and first/warm execute, the CPU workloads, snapshot/restore,
+//! creation and first/warm execute, snapshot/restore,
 //! and resident memory per idle session.
 use crate::sides::{Factory, Session};
 use crate::stats::{timed, Stats};
-use crate::workloads::{parse_times, Workload};
 
 /// The probe every startup measurement executes.
 pub const PROBE: &str = "print(1+1)";
@@ -87,14 +86,6 @@ pub async fn warm_exec<F: Factory>(f: &F, n: usize) -> Result<Stats, String> {
         }
     }
     Stats::require(&times)
-}
-
-/// Run `w` in a fresh sandbox: the seconds of each timed rep, measured
-/// inside Python.
-pub async fn cpu<F: Factory>(f: &F, w: &Workload, reps: usize) -> Result<Stats, String> {
-    let mut s = f.create().await?;
-    let out = s.execute(&w.program(reps)).await?;
-    Stats::require(&parse_times(&out)?)
 }
 
 /// Snapshot/restore numbers of one sandbox kind.

@@ -1,9 +1,9 @@
 //! A minimal host for any component of the eryx world, on eryx's own engine
 //! (`eryx::bench_support::engine`): WASI preview 2 with read-only directory
-//! mounts and stub `invoke` / `list-callbacks` / `report-trace`. (Not
-//! `define_unknown_imports_as_traps`: it shadows WASI's semver-compatible
-//! matches, e.g. `wasi:cli/environment@0.2.9`, with traps.) Used for the componentize-py build of the world, and to
-//! reach eryx exports the `Sandbox` API does not offer yet (snapshot).
+//! mounts, stub `invoke` / `list-callbacks` / `report-trace`, and no-op
+//! sinks (`output`). Used for the componentize-py build of the world.
+//! (Not `define_unknown_imports_as_traps`: it shadows WASI's
+//! semver-compatible matches, e.g. `wasi:cli/environment@0.2.9`, with traps.)
 use std::path::PathBuf;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, InstancePre, Linker, ResourceTable, TypedFunc};

@@ -158,7 +158,7 @@ pub fn render(r: &Results) -> String {
     t.row("snapshot size", cells);
 
     t.section(&format!(
-        "CPU, seconds inside Python (median of {}), ratio to native",
+        "CPU, seconds inside Python (median of {} rounds), ratio to native",
         c.cpu_reps
     ));
     for row in &r.cpu {
@@ -211,7 +211,8 @@ pub fn render(r: &Results) -> String {
     );
     out += &t.render();
     out += "\nNotes: both sandboxes run on eryx's engine (host/src/engine.rs) from its compiled-code cache. \
-CPU times are measured inside Python with time.perf_counter after one warm-up run (process start and setup excluded); \
+CPU times are measured inside Python with time.perf_counter after one warm-up run (process start and setup excluded), \
+in rounds that run native, eryx and componentize-py in turn (native: a fresh process per round); \
 ratio = sandbox median / native median. \"Fresh process\" rows: `eryx -c pass` timed by the parent; the others by a \
 re-executed child from its main (engine, cache mmap, linking, instantiate). Idle session = created + `pass` executed. \
 componentize-py finds its stdlib at guest `/python` (mounted read-only, the same files eryx mounts).\n";
