@@ -160,10 +160,12 @@ async fn run(cfg: Config) -> Results {
         });
     }
 
-    say(&format!("memory: {SESSION_COUNTS:?} idle sessions"));
-    let rss_eryx = measure::rss(&sides::ERYX, &SESSION_COUNTS).await;
+    say(&format!(
+        "memory: {SESSION_COUNTS:?} idle sessions, in child processes"
+    ));
+    let rss_eryx = fresh::rss(&fresh::Kind::Eryx);
     let rss_cpy = match &cpy {
-        Ok((c, _)) => measure::rss(&c.host, &SESSION_COUNTS).await,
+        Ok((c, _)) => fresh::rss(&c.kind),
         Err(_) => Err(cpy_err(&cpy)),
     };
 

@@ -172,7 +172,7 @@ pub fn render(r: &Results) -> String {
         t.row(row.label, vec![e, p, n]);
     }
 
-    t.section("memory (VmRSS of this process)");
+    t.section("memory (VmRSS of a fresh child process per column)");
     let both = [&r.rss_eryx, &r.rss_cpy];
     for (i, n) in SESSION_COUNTS.iter().enumerate() {
         let per = both.map(|x| t.cell(x, |m| fmt_bytes(m.per_session[i], false)));
@@ -185,7 +185,10 @@ pub fn render(r: &Results) -> String {
         drop.to_vec(),
     );
     let base = both.map(|x| t.cell(x, |m| fmt_bytes(m.baseline, false)));
-    t.row("process RSS before the first", base.to_vec());
+    t.row(
+        "child RSS before the first (component loaded)",
+        base.to_vec(),
+    );
 
     t.section("size");
     let ours: Result<u64, String> =
@@ -214,7 +217,7 @@ pub fn render(r: &Results) -> String {
 CPU times are measured inside Python with time.perf_counter after one warm-up run (process start and setup excluded), \
 in rounds that run native, eryx and componentize-py in turn (native: a fresh process per round); \
 ratio = sandbox median / native median. \"Fresh process\" rows: `eryx -c pass` timed by the parent; the others by a \
-re-executed child from its main (engine, cache mmap, linking, instantiate). Idle session = created + `pass` executed. \
+re-executed child from its main (engine, cache mmap, linking, instantiate). Idle session = created + `pass` executed; sessions are added up to 10, then 50, then all dropped. \
 componentize-py finds its stdlib at guest `/python` (mounted read-only, the same files eryx mounts).\n";
     if let (Ok((_, native_v)), Ok(guest_v)) = (&r.native_python, &r.guest_version) {
         if native_v != guest_v {
