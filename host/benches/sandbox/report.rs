@@ -181,12 +181,12 @@ pub fn render(r: &Results) -> String {
     let last = SESSION_COUNTS[SESSION_COUNTS.len() - 1];
     let drop = both.map(|x| t.cell(x, |m| fmt_bytes(m.after_drop, true)));
     t.row(
-        format!("after dropping all {last}: RSS vs before the first"),
+        format!("after dropping all {last}: RSS vs before them"),
         drop.to_vec(),
     );
     let base = both.map(|x| t.cell(x, |m| fmt_bytes(m.baseline, false)));
     t.row(
-        "child RSS before the first (component loaded)",
+        "child RSS before them (after one session, dropped)",
         base.to_vec(),
     );
 
