@@ -173,6 +173,9 @@ async fn run(cfg: Config) -> Results {
         cfg,
         native_python: native_py,
         guest_version: guest_version().await,
+        eryx_size: eryx::link_component(&[])
+            .map(|b| b.len() as u64)
+            .map_err(|e| e.to_string()),
         cpy_size: cpy.as_ref().map(|(_, s)| *s).map_err(|e| e.clone()),
         cli_eryx,
         cli_native,
