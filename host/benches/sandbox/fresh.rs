@@ -1,10 +1,13 @@
-//! "First sandbox in a fresh process": the `eryx -c pass` command timed
-//! from spawn to exit, and this benchmark re-executed as a child process
-//! (`ERYX_BENCH_CHILD`) that times its own first sandbox from `main`, so
-//! both sandbox kinds pay engine setup, cache mmap, linking and instantiate.
-use crate::measure::PROBE;
+//! Fresh-process measurements: the `eryx -c pass` command timed from spawn
+//! to exit, and this benchmark re-executed as a child process
+//! (`ERYX_BENCH_CHILD`) that either times its own first sandbox from `main`
+//! (so both sandbox kinds pay engine setup, cache mmap, linking and
+//! instantiate) or measures resident memory per idle session.
+use crate::measure::{self, Rss, PROBE};
+use crate::raw::RawHost;
 use crate::sides::{self, Factory, Session};
 use crate::stats::{since, timed, Stats};
+use crate::SESSION_COUNTS;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -57,80 +60,113 @@ pub fn cli(runs: usize) -> Result<Stats, String> {
     Stats::require(&times)
 }
 
+/// Run this benchmark as a child doing `task` for `kind`; the numbers it
+/// printed on stdout.
+fn child(kind: &Kind, task: &str) -> Result<Vec<f64>, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    let mut cmd = Command::new(&exe);
+    cmd.stdin(Stdio::null());
+    match kind {
+        Kind::Eryx => cmd.env(CHILD_VAR, format!("eryx:{task}")),
+        Kind::Cpy { wasm, key, stdlib } => cmd
+            .env(CHILD_VAR, format!("cpy:{task}"))
+            .env(CPY_WASM_VAR, wasm)
+            .env(CPY_KEY_VAR, key)
+            .env(CPY_STDLIB_VAR, stdlib),
+    };
+    let out = cmd
+        .output()
+        .map_err(|e| format!("could not start child: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let nums: Result<Vec<f64>, _> = text.split_whitespace().map(str::parse).collect();
+    match nums {
+        Ok(n) if out.status.success() && !n.is_empty() => Ok(n),
+        _ => Err(format!(
+            "child failed: {} {}",
+            text.trim(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
+    }
+}
+
 /// In-process times reported by `runs` child processes (after one untimed
 /// child): (first sandbox ready, its first execute).
 pub fn children(kind: &Kind, runs: usize) -> Result<(Stats, Stats), String> {
-    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
     let (mut create, mut exec) = (vec![], vec![]);
     for i in 0..=runs {
-        let mut cmd = Command::new(&exe);
-        cmd.stdin(Stdio::null());
-        match kind {
-            Kind::Eryx => cmd.env(CHILD_VAR, "eryx"),
-            Kind::Cpy { wasm, key, stdlib } => cmd
-                .env(CHILD_VAR, "cpy")
-                .env(CPY_WASM_VAR, wasm)
-                .env(CPY_KEY_VAR, key)
-                .env(CPY_STDLIB_VAR, stdlib),
-        };
-        let out = cmd
-            .output()
-            .map_err(|e| format!("could not start child: {e}"))?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        let nums: Vec<f64> = text
-            .split_whitespace()
-            .filter_map(|w| w.parse().ok())
-            .collect();
-        if !out.status.success() || nums.len() != 2 {
-            return Err(format!(
-                "child failed: {}{}",
-                text.trim(),
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
+        let n = child(kind, "first")?;
+        if n.len() != 2 {
+            return Err(format!("child printed {n:?}"));
         }
         if i > 0 {
-            create.push(nums[0]);
-            exec.push(nums[1]);
+            create.push(n[0]);
+            exec.push(n[1]);
         }
     }
     Ok((Stats::require(&create)?, Stats::require(&exec)?))
 }
 
-async fn first<F: Factory>(make: impl FnOnce() -> Result<F, String>) -> Result<(f64, f64), String> {
-    let start = Instant::now();
-    let f = make()?;
-    let mut s = f.create().await?;
+/// [`Rss`] measured in a fresh child process, so neither compiling nor
+/// the other measurements of this process shape its heap.
+pub fn rss(kind: &Kind) -> Result<Rss, String> {
+    let n = child(kind, "rss")?;
+    if n.len() != 2 + SESSION_COUNTS.len() {
+        return Err(format!("child printed {n:?}"));
+    }
+    Ok(Rss {
+        baseline: n[0] as i64,
+        after_drop: n[1] as i64,
+        per_session: n[2..].iter().map(|&v| v as i64).collect(),
+    })
+}
+
+async fn first<F: Factory>(f: Result<F, String>, start: Instant) -> Result<Vec<f64>, String> {
+    let mut s = f?.create().await?;
     let ready = since(start);
     let (out, t) = timed(s.execute(PROBE)).await;
     if out? != "2\n" {
         return Err(format!("{PROBE} printed something else"));
     }
-    Ok((ready, t))
+    Ok(vec![ready, t])
 }
 
-/// The child's side: measure, print "<ready secs> <first execute secs>",
-/// return the exit code.
+async fn rss_child<F: Factory>(f: Result<F, String>) -> Result<Vec<f64>, String> {
+    let m = measure::rss(&f?, &SESSION_COUNTS).await?;
+    let head = [m.baseline, m.after_drop].into_iter();
+    Ok(head.chain(m.per_session).map(|v| v as f64).collect())
+}
+
+fn cpy_from_env() -> Result<RawHost, String> {
+    let var = |k: &str| std::env::var(k).map_err(|_| format!("{k} not set"));
+    let wasm = var(CPY_WASM_VAR)?;
+    sides::cpy_host(
+        Path::new(&wasm),
+        &var(CPY_KEY_VAR)?,
+        var(CPY_STDLIB_VAR)?.into(),
+        false,
+    )
+}
+
+/// The child's side of `ERYX_BENCH_CHILD=<eryx|cpy>:<first|rss>`: measure,
+/// print the numbers on one line, return the exit code.
 pub async fn child_main(which: &str) -> i32 {
+    let start = Instant::now();
+    let eryx = || {
+        eryx::prepare(false)
+            .map(|_| sides::ERYX)
+            .map_err(|e| e.to_string())
+    };
     let r = match which {
-        "eryx" => first(|| Ok(sides::ERYX)).await,
-        "cpy" => {
-            let var = |k: &str| std::env::var(k).map_err(|_| format!("{k} not set"));
-            first(|| {
-                let wasm = var(CPY_WASM_VAR)?;
-                sides::cpy_host(
-                    Path::new(&wasm),
-                    &var(CPY_KEY_VAR)?,
-                    var(CPY_STDLIB_VAR)?.into(),
-                    false,
-                )
-            })
-            .await
-        }
+        "eryx:first" => first(Ok(sides::ERYX), start).await,
+        "cpy:first" => first(cpy_from_env(), start).await,
+        "eryx:rss" => rss_child(eryx()).await,
+        "cpy:rss" => rss_child(cpy_from_env()).await,
         other => Err(format!("unknown {CHILD_VAR}={other}")),
     };
     match r {
-        Ok((ready, exec)) => {
-            println!("{ready} {exec}");
+        Ok(nums) => {
+            let words: Vec<String> = nums.iter().map(f64::to_string).collect();
+            println!("{}", words.join(" "));
             0
         }
         Err(e) => {

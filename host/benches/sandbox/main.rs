@@ -160,10 +160,12 @@ async fn run(cfg: Config) -> Results {
         });
     }
 
-    say(&format!("memory: {SESSION_COUNTS:?} idle sessions"));
-    let rss_eryx = measure::rss(&sides::ERYX, &SESSION_COUNTS).await;
+    say(&format!(
+        "memory: {SESSION_COUNTS:?} idle sessions, in child processes"
+    ));
+    let rss_eryx = fresh::rss(&fresh::Kind::Eryx);
     let rss_cpy = match &cpy {
-        Ok((c, _)) => measure::rss(&c.host, &SESSION_COUNTS).await,
+        Ok((c, _)) => fresh::rss(&c.kind),
         Err(_) => Err(cpy_err(&cpy)),
     };
 
@@ -171,6 +173,9 @@ async fn run(cfg: Config) -> Results {
         cfg,
         native_python: native_py,
         guest_version: guest_version().await,
+        eryx_size: eryx::link_component(&[])
+            .map(|b| b.len() as u64)
+            .map_err(|e| e.to_string()),
         cpy_size: cpy.as_ref().map(|(_, s)| *s).map_err(|e| e.clone()),
         cli_eryx,
         cli_native,

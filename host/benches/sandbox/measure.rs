@@ -143,7 +143,7 @@ pub async fn snapshot<F: Factory>(f: &F, reps: usize) -> Snapshot {
 /// alive), in bytes of VmRSS: sessions are added until each count of
 /// `SESSION_COUNTS` is reached, then all are dropped.
 pub struct Rss {
-    /// Before creating any.
+    /// After one session was created and dropped, before the others.
     pub baseline: i64,
     /// Per count: (RSS with that many − baseline) / count.
     pub per_session: Vec<i64>,
@@ -169,6 +169,11 @@ pub fn vm_rss() -> Result<i64, String> {
 
 /// Measure [`Rss`] of `f` at each of `counts` (ascending) live sessions.
 pub async fn rss<F: Factory>(f: &F, counts: &[usize]) -> Result<Rss, String> {
+    // One session first, dropped: the shared compiled code it touches (the
+    // mmapped .cwasm pages) then counts in the baseline, not per session.
+    let mut warm = f.create().await?;
+    warm.execute("pass").await?;
+    drop(warm);
     let baseline = vm_rss()?;
     let mut sessions = Vec::new();
     let mut per_session = vec![];

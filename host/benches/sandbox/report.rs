@@ -25,6 +25,8 @@ pub struct Results {
     pub native_python: Result<(String, String), String>,
     /// CPython version inside eryx.
     pub guest_version: Result<String, String>,
+    /// Size of eryx's linked component (`eryx::link_component`).
+    pub eryx_size: Result<u64, String>,
     /// Size of the componentize-py component file.
     pub cpy_size: Result<u64, String>,
     /// `eryx -c pass`, spawn to exit.
@@ -172,7 +174,7 @@ pub fn render(r: &Results) -> String {
         t.row(row.label, vec![e, p, n]);
     }
 
-    t.section("memory (VmRSS of this process)");
+    t.section("memory (VmRSS of a fresh child process per column)");
     let both = [&r.rss_eryx, &r.rss_cpy];
     for (i, n) in SESSION_COUNTS.iter().enumerate() {
         let per = both.map(|x| t.cell(x, |m| fmt_bytes(m.per_session[i], false)));
@@ -181,18 +183,22 @@ pub fn render(r: &Results) -> String {
     let last = SESSION_COUNTS[SESSION_COUNTS.len() - 1];
     let drop = both.map(|x| t.cell(x, |m| fmt_bytes(m.after_drop, true)));
     t.row(
-        format!("after dropping all {last}: RSS vs before the first"),
+        format!("after dropping all {last}: RSS vs before them"),
         drop.to_vec(),
     );
     let base = both.map(|x| t.cell(x, |m| fmt_bytes(m.baseline, false)));
-    t.row("process RSS before the first", base.to_vec());
+    t.row(
+        "child RSS before them (after one session, dropped)",
+        base.to_vec(),
+    );
 
     t.section("size");
-    let ours: Result<u64, String> =
-        Err("eryx links its component at run time from embedded libraries".into());
-    let ours = t.cell(&ours, |b| fmt_bytes(*b as i64, false));
+    let ours = t.cell(&r.eryx_size, |b| fmt_bytes(*b as i64, false));
     let size = t.cell(&r.cpy_size, |b| fmt_bytes(*b as i64, false));
-    t.row("component file", vec![ours, size]);
+    t.row(
+        "component (eryx: as linked, no extensions)",
+        vec![ours, size],
+    );
 
     let mut out = String::from("# eryx sandbox benchmark\n\n");
     let native = match &r.native_python {
@@ -214,7 +220,7 @@ pub fn render(r: &Results) -> String {
 CPU times are measured inside Python with time.perf_counter after one warm-up run (process start and setup excluded), \
 in rounds that run native, eryx and componentize-py in turn (native: a fresh process per round); \
 ratio = sandbox median / native median. \"Fresh process\" rows: `eryx -c pass` timed by the parent; the others by a \
-re-executed child from its main (engine, cache mmap, linking, instantiate). Idle session = created + `pass` executed. \
+re-executed child from its main (engine, cache mmap, linking, instantiate). Idle session = created + `pass` executed; sessions are added up to 10, then 50, then all dropped. \
 componentize-py finds its stdlib at guest `/python` (mounted read-only, the same files eryx mounts).\n";
     if let (Ok((_, native_v)), Ok(guest_v)) = (&r.native_python, &r.guest_version) {
         if native_v != guest_v {
