@@ -218,6 +218,9 @@ async fn compile_stdlib(settings: &Settings, shared: &Shared) -> Result<(), Erro
     let job = Settings {
         stdlib_writable: true,
         flavor_override: Some(settings.flavor()),
+        // The same component as the sandbox (no second compile when it has
+        // native extensions).
+        packages: settings.packages.clone(),
         ..Settings::default()
     };
     let mut live = Box::pin(instantiate(&job, Arc::new(AtomicBool::new(false)))).await?;
