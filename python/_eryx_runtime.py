@@ -208,3 +208,29 @@ def exit_code(exc):
 def emit_stderr(text):
     """Send `text` to the host's stderr stream."""
     eryx._output(2, text)
+
+
+def after_restore(environ):
+    """First call in an instance made from the pre-initialised snapshot.
+
+    CPython copied the pre-init instance's environment into ``os.environ``
+    and ``random`` was seeded then: take this instance's environment (a
+    dict from the runtime), reseed, and forget settings read from the old
+    environment. The ``str`` hash seed stays that of the snapshot.
+    """
+    global _interactive
+    import os
+
+    for key in [k for k in os.environ if k not in environ]:
+        del os.environ[key]
+    for key, value in environ.items():
+        if os.environ.get(key) != value:
+            os.environ[key] = value
+    _interactive = None
+    _eryx_trace.enabled = None
+    random = sys.modules.get("random")
+    if random is not None:
+        random.seed()
+    tempfile = sys.modules.get("tempfile")
+    if tempfile is not None:
+        tempfile._name_sequence = None  # its generator would repeat names

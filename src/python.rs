@@ -200,6 +200,23 @@ pub fn restore(data: &[u8]) -> Result<(), String> {
     })
 }
 
+/// In an instance made from the pre-initialisation snapshot: adopt this
+/// instance's environment, reseed `random`, drop cached settings (see
+/// `after_restore` in `python/_eryx_runtime.py`).
+pub fn after_restore(env: &[(String, String)]) -> Result<(), String> {
+    with_runtime(|rt| {
+        let run = || -> PyResult<()> {
+            let dict = PyObj::dict()?;
+            for (k, v) in env {
+                dict.set_item(k, &PyObj::str(v)?)?;
+            }
+            rt.helpers.getattr("after_restore")?.call(&[&dict])?;
+            Ok(())
+        };
+        run().map_err(|e| format!("eryx runtime: refreshing a pre-initialised instance failed: {}", describe(&e)))
+    })
+}
+
 /// Empty the user namespace (a fresh `__main__` dict).
 pub fn clear() -> Result<(), String> {
     with_runtime(|rt| {

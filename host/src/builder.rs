@@ -32,6 +32,8 @@ pub(crate) struct Settings {
     pub mounts: Vec<Mount>,
     pub keep_state: bool,
     pub interactive: bool,
+    /// Modules imported into the pre-initialised image.
+    pub preimports: Vec<String>,
 }
 
 impl Settings {
@@ -164,8 +166,20 @@ impl SandboxBuilder {
         self
     }
 
+    /// Import these modules (e.g. `["json", "xml.etree.ElementTree"]`)
+    /// into the pre-initialised image, so that importing them in the
+    /// sandbox costs nothing. Each distinct list is its own image, built and
+    /// cached on first use like the default one.
+    pub fn preimport(mut self, modules: &[&str]) -> Self {
+        self.s.preimports.extend(modules.iter().map(|m| m.to_string()));
+        self
+    }
+
     /// Create the sandbox: a fresh instance with Python initialised.
     pub async fn build(mut self) -> Result<Sandbox, Error> {
+        if let Some(bad) = self.s.preimports.iter().find(|m| !crate::preinit::valid_module_name(m)) {
+            return Err(Error::Setup(format!("cannot pre-import {bad:?}: not a module name")));
+        }
         for m in &self.s.mounts {
             if !m.host.is_dir() {
                 return Err(Error::Setup(format!("mount source {} is not a directory", m.host.display())));

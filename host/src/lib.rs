@@ -11,7 +11,8 @@
 //! Modules: `embedded` (guest artefacts built into the binary), `link` (the
 //! one place that knows the link order), `engine` (the one place that knows
 //! the engine configuration, plus the compiled-code cache), `stdlib` (the
-//! read-only stdlib mount), `builder` (configuration), `instance` (one
+//! read-only stdlib mount), `preinit` (the pre-initialised image: CPython
+//! started and snapshotted once), `builder` (configuration), `instance` (one
 //! store + instance and the imports), `sandbox` (calls, limits, recovery),
 //! `output` and `callbacks`.
 #![cfg(not(target_family = "wasm"))]
@@ -25,6 +26,7 @@ mod error;
 mod instance;
 mod link;
 mod output;
+mod preinit;
 mod sandbox;
 mod stdlib;
 
@@ -34,8 +36,9 @@ pub use output::{OutputHandler, Stream};
 pub use builder::SandboxBuilder;
 pub use sandbox::{InterruptHandle, Sandbox};
 
-/// Build and compile the default component now (it is cached on disk), so
-/// that later sandboxes start quickly. `progress` reports on stderr.
+/// Build, pre-initialise and compile the default component now (it is
+/// cached on disk), so that later sandboxes start quickly. `progress`
+/// reports on stderr.
 pub fn prepare(progress: bool) -> Result<(), Error> {
-    instance::prepare(engine::Flavor::Default, progress)
+    instance::prepare(engine::Flavor::Default, &[], progress)
 }
