@@ -215,8 +215,9 @@ def after_restore(environ):
 
     CPython copied the pre-init instance's environment into ``os.environ``
     and ``random`` was seeded then: take this instance's environment (a
-    dict from the runtime), reseed, and forget settings read from the old
-    environment. The ``str`` hash seed stays that of the snapshot.
+    dict from the runtime), reseed, and forget what the helpers cached from
+    the pre-init instance (every such cache must be reset here). The
+    ``str`` hash seed stays that of the snapshot.
     """
     global _interactive
     import os
@@ -228,6 +229,7 @@ def after_restore(environ):
             os.environ[key] = value
     _interactive = None
     _eryx_trace.enabled = None
+    _eryx_callbacks._names = None
     random = sys.modules.get("random")
     if random is not None:
         random.seed()

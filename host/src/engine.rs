@@ -148,7 +148,10 @@ pub fn load(
         // SAFETY: as above; we just wrote this file.
         Ok(()) => unsafe { Component::deserialize_file(engine(flavor), &path) },
         Err(e) => {
-            eprintln!("eryx: warning: could not cache compiled code at {}: {e}", path.display());
+            eprintln!(
+                "eryx: warning: could not cache compiled code at {}: {e}",
+                path.display()
+            );
             // SAFETY: produced by `serialize` just now with this configuration.
             unsafe { Component::deserialize(engine(flavor), &cwasm) }
         }

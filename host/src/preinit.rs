@@ -45,7 +45,11 @@ pub fn valid_module_name(name: &str) -> bool {
 pub fn content_key(base: &str, modules: &[String]) -> String {
     let mut h = Sha256::new();
     h.update(FORMAT.to_le_bytes());
-    for m in DEFAULT_MODULES.iter().copied().chain(modules.iter().map(String::as_str)) {
+    for m in DEFAULT_MODULES
+        .iter()
+        .copied()
+        .chain(modules.iter().map(String::as_str))
+    {
         h.update(m.as_bytes());
         h.update([0]);
     }
@@ -56,7 +60,13 @@ pub fn content_key(base: &str, modules: &[String]) -> String {
 /// Link the component and pre-initialise it with `modules` imported.
 /// Runs on its own thread (the guest is driven by a private runtime), so it
 /// may be called from synchronous code inside or outside tokio.
-pub fn build(engine: &Engine, flavor: Flavor, stdlib: &Path, modules: &[String], progress: bool) -> Result<Vec<u8>, String> {
+pub fn build(
+    engine: &Engine,
+    flavor: Flavor,
+    stdlib: &Path,
+    modules: &[String],
+    progress: bool,
+) -> Result<Vec<u8>, String> {
     let linked = link::link()?;
     std::thread::scope(|s| {
         s.spawn(|| {
@@ -74,7 +84,11 @@ pub fn build(engine: &Engine, flavor: Flavor, stdlib: &Path, modules: &[String],
 /// The Python source the pre-init `execute` runs.
 fn import_code(modules: &[String]) -> Result<String, String> {
     let mut code = String::new();
-    for m in DEFAULT_MODULES.iter().copied().chain(modules.iter().map(String::as_str)) {
+    for m in DEFAULT_MODULES
+        .iter()
+        .copied()
+        .chain(modules.iter().map(String::as_str))
+    {
         if !valid_module_name(m) {
             return Err(format!("cannot pre-import {m:?}: not a module name"));
         }
@@ -121,7 +135,9 @@ async fn snapshot(
     // would be a dangling handle in every instance made from the snapshot.
     let open = store.data_mut().open_handles();
     if open != 0 {
-        return Err(format!("pre-initialisation: the guest still holds {open} WASI handle(s)"));
+        return Err(format!(
+            "pre-initialisation: the guest still holds {open} WASI handle(s)"
+        ));
     }
     let t2 = Instant::now();
     let mut access = Access {

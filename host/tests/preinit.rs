@@ -16,7 +16,10 @@ async fn environment_is_the_instances_own() {
         .unwrap();
     assert_eq!(out, "[]\n", "the pre-init marker leaked into the sandbox");
     let mut sb = Sandbox::builder().interactive(true).build().await.unwrap();
-    let out = sb.execute("import os\nos.environ.get('ERYX_INTERACTIVE')").await.unwrap();
+    let out = sb
+        .execute("import os\nos.environ.get('ERYX_INTERACTIVE')")
+        .await
+        .unwrap();
     assert_eq!(out, "'1'\n");
 }
 
@@ -61,7 +64,10 @@ async fn stdlib_files_are_reachable() {
 #[tokio::test]
 async fn stdio_file_descriptors_work() {
     let mut sb = sandbox().await;
-    let out = sb.execute("import os\nos.write(1, b'raw\\n')\nprint('done')").await.unwrap();
+    let out = sb
+        .execute("import os\nos.write(1, b'raw\\n')\nprint('done')")
+        .await
+        .unwrap();
     assert!(out.contains("raw\n") && out.contains("done\n"), "{out:?}");
 }
 
@@ -89,9 +95,15 @@ async fn first_error_is_formatted() {
 #[tokio::test]
 async fn preimported_modules_are_in_the_image() {
     let mut sb = Sandbox::builder().preimport(&["fractions"]).build().await.unwrap();
-    let out = sb.execute("import sys\nprint('fractions' in sys.modules)").await.unwrap();
+    let out = sb
+        .execute("import sys\nprint('fractions' in sys.modules)")
+        .await
+        .unwrap();
     assert_eq!(out, "True\n");
-    let out = sb.execute("import fractions\nprint(fractions.Fraction(2, 4))").await.unwrap();
+    let out = sb
+        .execute("import fractions\nprint(fractions.Fraction(2, 4))")
+        .await
+        .unwrap();
     assert_eq!(out, "1/2\n");
 }
 
