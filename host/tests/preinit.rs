@@ -17,10 +17,10 @@ async fn environment_is_the_instances_own() {
     assert_eq!(out, "[]\n", "the pre-init marker leaked into the sandbox");
     let mut sb = Sandbox::builder().interactive(true).build().await.unwrap();
     let out = sb
-        .execute("import os\nos.environ.get('ERYX_INTERACTIVE')")
+        .execute("import os; print(os.environ.get('ERYX_INTERACTIVE'))")
         .await
         .unwrap();
-    assert_eq!(out, "'1'\n");
+    assert_eq!(out, "1\n");
 }
 
 #[tokio::test]
