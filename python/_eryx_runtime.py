@@ -210,26 +210,37 @@ def emit_stderr(text):
     eryx._output(2, text)
 
 
-def after_restore(environ):
-    """First call in an instance made from the pre-initialised snapshot.
+def before_snapshot():
+    """Last step of the pre-init instance, before its memory is snapshotted.
 
-    CPython copied the pre-init instance's environment into ``os.environ``
-    and ``random`` was seeded then: take this instance's environment (a
-    dict from the runtime), reseed, and forget what the helpers cached from
-    the pre-init instance (every such cache must be reset here). The
-    ``str`` hash seed stays that of the snapshot.
+    Forget what the helpers cached from this instance (every such cache
+    must be reset here) and drop the pre-init marker from ``os.environ``.
     """
     global _interactive
     import os
 
-    for key in [k for k in os.environ if k not in environ]:
-        del os.environ[key]
-    for key, value in environ.items():
-        if os.environ.get(key) != value:
-            os.environ[key] = value
+    os.environ.pop("ERYX_PREINIT", None)
     _interactive = None
     _eryx_trace.enabled = None
     _eryx_callbacks._names = None
+
+
+def after_restore(environ):
+    """First call in an instance made from the pre-initialised snapshot.
+
+    ``os.environ`` is CPython's copy of the pre-init environment and
+    ``random`` was seeded in the pre-init instance: take this instance's
+    environment (a dict from the runtime) and reseed. The ``str`` hash seed
+    stays that of the snapshot.
+    """
+    import os
+
+    if environ or os.environ:
+        for key in [k for k in os.environ if k not in environ]:
+            del os.environ[key]
+        for key, value in environ.items():
+            if os.environ.get(key) != value:
+                os.environ[key] = value
     random = sys.modules.get("random")
     if random is not None:
         random.seed()

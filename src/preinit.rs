@@ -5,16 +5,16 @@
 //!
 //! The pre-init instance is recognised by `ERYX_PREINIT=1` in its
 //! environment. It runs exactly one `execute` (the imports). When that call
-//! has delivered its result, the runtime empties the user namespace, drops
-//! every WASI handle (they belong to the pre-init store) and marks the
-//! state as *restored*; then the host takes the snapshot.
+//! has delivered its result, the runtime empties the user namespace, resets
+//! what the helpers cached from this instance, drops every WASI handle
+//! (they belong to the pre-init store) and marks the state as *restored*;
+//! then the host takes the snapshot.
 //!
 //! In an instance made from the snapshot the first export call sees that
 //! mark and reloads what is per instance: the environment (`os.environ`,
 //! which CPython copied at start-up; settings such as `ERYX_TRACE` live
-//! there), the seed of `random`, and settings the helpers cached. The hash
-//! seed of `str`/`bytes` cannot change after start-up: every instance made
-//! from one snapshot shares it.
+//! there) and the seed of `random`. The hash seed of `str`/`bytes` cannot
+//! change after start-up: every instance made from one snapshot shares it.
 
 use crate::ffi::wasi;
 use crate::python;
@@ -51,7 +51,7 @@ pub fn after_call() -> Result<(), String> {
     if MODE.with(|m| m.get()) != Mode::Preinit {
         return Ok(());
     }
-    python::clear()?;
+    python::before_snapshot()?;
     MODE.with(|m| m.set(Mode::Restored));
     wasi::forget_handles();
     Ok(())

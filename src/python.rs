@@ -201,8 +201,8 @@ pub fn restore(data: &[u8]) -> Result<(), String> {
 }
 
 /// In an instance made from the pre-initialisation snapshot: adopt this
-/// instance's environment, reseed `random`, drop cached settings (see
-/// `after_restore` in `python/_eryx_runtime.py`).
+/// instance's environment and reseed `random` (see `after_restore` in
+/// `python/_eryx_runtime.py`).
 pub fn after_restore(env: &[(String, String)]) -> Result<(), String> {
     with_runtime(|rt| {
         let run = || -> PyResult<()> {
@@ -214,6 +214,20 @@ pub fn after_restore(env: &[(String, String)]) -> Result<(), String> {
             Ok(())
         };
         run().map_err(|e| format!("eryx runtime: refreshing a pre-initialised instance failed: {}", describe(&e)))
+    })
+}
+
+/// In the pre-init instance, just before the snapshot: empty the user
+/// namespace and reset the helpers' per-instance caches (see
+/// `before_snapshot` in `python/_eryx_runtime.py`).
+pub fn before_snapshot() -> Result<(), String> {
+    clear()?;
+    with_runtime(|rt| {
+        rt.helpers
+            .getattr("before_snapshot")
+            .and_then(|f| f.call(&[]))
+            .map(|_| ())
+            .map_err(|e| format!("eryx runtime: preparing the snapshot failed: {}", describe(&e)))
     })
 }
 

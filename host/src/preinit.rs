@@ -154,12 +154,16 @@ async fn snapshot(
     }
     if progress {
         let secs = |a: Instant, b: Instant| (b - a).as_secs_f64();
+        let mb = |n: usize| n as f64 / 1e6;
         eprintln!(
-            "eryx: pre-initialised in {:.1} s (compile {:.1} s, start + imports {:.2} s, snapshot {:.2} s)",
+            "eryx: pre-initialised in {:.1} s (compile {:.1} s, start + imports {:.2} s, snapshot {:.2} s; \
+             component {:.1} MB -> {:.1} MB)",
             t0.elapsed().as_secs_f64(),
             secs(t0, t1),
             secs(t1, t2),
-            secs(t2, Instant::now())
+            secs(t2, Instant::now()),
+            mb(wasm.len()),
+            mb(image.len())
         );
     }
     Ok(image)
