@@ -85,7 +85,11 @@ fn main() {
     for f in WASI_CFLAGS {
         build.flag(f);
     }
-    for f in ["--target=wasm32-unknown-emscripten", "-U__EMSCRIPTEN__", "-D__wasi__"] {
+    for f in [
+        "--target=wasm32-unknown-emscripten",
+        "-U__EMSCRIPTEN__",
+        "-D__wasi__",
+    ] {
         build.flag(f);
     }
     build.compile("eryx_c");

@@ -60,7 +60,11 @@ fn main() {
     .unwrap();
     let hash = hasher.finalize();
     let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
-    writeln!(code, "/// sha256 over every embedded input.\npub const CONTENT_HASH: &str = {hex:?};").unwrap();
+    writeln!(
+        code,
+        "/// sha256 over every embedded input.\npub const CONTENT_HASH: &str = {hex:?};"
+    )
+    .unwrap();
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
     std::fs::write(out.join("embedded.rs"), code).unwrap();
 }

@@ -10,8 +10,7 @@ gathered together really overlap.
 """
 
 import builtins
-import json
-from asyncio import events
+import sys
 
 import eryx
 
@@ -31,7 +30,8 @@ _names = None
 
 
 def _require_loop(what):
-    loop = events._get_running_loop()
+    events = sys.modules.get("asyncio.events")
+    loop = events._get_running_loop() if events is not None else None
     if loop is None or loop is not main_loop:
         raise RuntimeError(
             "%s must be awaited from the sandbox's own async code (write `await %s`); "
@@ -76,6 +76,8 @@ eryx.list_callbacks = list_callbacks
 
 
 async def _call(name, kwargs):
+    import json
+
     return json.loads(await invoke(name, json.dumps(kwargs)))
 
 

@@ -14,7 +14,9 @@ The loop is never marked running between steps, so user code may still call
 """
 
 import time
-from asyncio import base_events, events
+
+_cls = None
+_events = None
 
 
 class _NoSelector:
@@ -32,41 +34,54 @@ class _NoSelector:
         pass
 
 
-class EryxLoop(base_events.BaseEventLoop):
-    """An asyncio loop for a single-threaded WASI guest."""
+def loop_class():
+    """The EryxLoop class (built on first use: importing asyncio is costly)."""
+    global _cls, _events
+    if _cls is not None:
+        return _cls
+    from asyncio import base_events, events
 
-    def __init__(self):
-        super().__init__()
-        self._eryx_blocking = True
-        self._selector = _NoSelector(self)
+    _events = events
 
-    def _process_events(self, event_list):
-        pass
+    class EryxLoop(base_events.BaseEventLoop):
+        """An asyncio loop for a single-threaded WASI guest."""
 
-    def _write_to_self(self):
-        pass
-
-    def idle_state(self):
-        """0 if work is ready, seconds to the next timer, or None if idle."""
-        if self._ready:
-            return 0.0
-        if self._scheduled:
-            return max(0.0, self._scheduled[0].when() - self.time())
-        return None
-
-    def step(self):
-        """Run one iteration without sleeping; return `idle_state()`."""
-        self._eryx_blocking = False
-        events._set_running_loop(self)
-        try:
-            self._run_once()
-        finally:
-            events._set_running_loop(None)
+        def __init__(self):
+            super().__init__()
             self._eryx_blocking = True
-        return self.idle_state()
+            self._selector = _NoSelector(self)
+
+        def _process_events(self, event_list):
+            pass
+
+        def _write_to_self(self):
+            pass
+
+        def idle_state(self):
+            """0 if work is ready, seconds to the next timer, or None if idle."""
+            if self._ready:
+                return 0.0
+            if self._scheduled:
+                return max(0.0, self._scheduled[0].when() - self.time())
+            return None
+
+        def step(self):
+            """Run one iteration without sleeping; return `idle_state()`."""
+            self._eryx_blocking = False
+            _events._set_running_loop(self)
+            try:
+                self._run_once()
+            finally:
+                _events._set_running_loop(None)
+                self._eryx_blocking = True
+            return self.idle_state()
+
+    _cls = EryxLoop
+    return _cls
 
 
 def install():
     """Make EryxLoop the loop `asyncio.new_event_loop()` / `asyncio.run()` build."""
-    get_policy = getattr(events, "_get_event_loop_policy", None) or events.get_event_loop_policy
-    get_policy()._loop_factory = EryxLoop
+    cls = loop_class()
+    get_policy = getattr(_events, "_get_event_loop_policy", None) or _events.get_event_loop_policy
+    get_policy()._loop_factory = cls

@@ -11,7 +11,6 @@ User code never sees this module: it runs in its own namespace.
 import sys
 
 import _eryx_callbacks
-import _eryx_loop
 import _eryx_trace
 import eryx
 
@@ -22,9 +21,60 @@ _FLUSH_AT = 8192
 _OWN_PREFIX = "/eryx/"
 _interactive = None
 
-_eryx_loop.install()
-_loop = _eryx_loop.EryxLoop()
-_eryx_callbacks.main_loop = _loop
+_loop = None
+
+
+def _get_loop():
+    """The loop top-level-await code runs on (asyncio is imported lazily:
+    it is the most expensive part of start-up)."""
+    global _loop
+    if _loop is None:
+        import _eryx_loop
+
+        _loop = _eryx_loop.loop_class()()
+        _eryx_callbacks.main_loop = _loop
+    return _loop
+
+
+class _AsyncioHook:
+    """Meta-path hook: when user code first imports asyncio, make its
+    default loop the socket-free EryxLoop (so `asyncio.run()` works)."""
+
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name != "asyncio":
+            return None
+        from importlib.machinery import PathFinder
+
+        spec = PathFinder.find_spec(name, path)
+        if spec is not None:
+            spec.loader = _PatchingLoader(spec.loader)
+        return spec
+
+
+class _PatchingLoader:
+    def __init__(self, inner):
+        self._inner = inner
+
+    def create_module(self, spec):
+        return self._inner.create_module(spec)
+
+    def exec_module(self, module):
+        self._inner.exec_module(module)
+        import _eryx_loop
+
+        _eryx_loop.install()
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+if "asyncio" in sys.modules:
+    import _eryx_loop
+
+    _eryx_loop.install()
+else:
+    sys.meta_path.insert(0, _AsyncioHook)
 
 
 class _Stream:
@@ -128,7 +178,7 @@ def start(code, namespace):
         compiled = _compile(code)
         result = eval(compiled, namespace)
         if compiled.co_flags & _CO_COROUTINE:
-            job.task = _loop.create_task(result)
+            job.task = _get_loop().create_task(result)
     except BaseException as e:  # noqa: BLE001 - everything goes back to the host
         job.exc = e
     finally:
@@ -144,10 +194,11 @@ def drive(job, host_pending):
     """
     if job.task is None:
         return True
+    loop = _get_loop()
     job._enter()
     try:
         while not job.task.done():
-            state = _loop.step()
+            state = loop.step()
             if state == 0.0 or job.task.done():
                 continue
             if state is None:
@@ -156,7 +207,7 @@ def drive(job, host_pending):
                 raise RuntimeError("top-level await can never finish: nothing left to wait for")
             if host_pending():
                 return False
-            _eryx_loop.time.sleep(state)
+            _sleep(state)
         if not job.task.cancelled() and job.task.exception() is not None:
             job.exc = job.task.exception()
         return True
@@ -165,6 +216,12 @@ def drive(job, host_pending):
         return True
     finally:
         job._leave()
+
+
+def _sleep(seconds):
+    import time
+
+    time.sleep(seconds)
 
 
 def finish(job):
@@ -220,6 +277,11 @@ def before_snapshot():
     import os
 
     os.environ.pop("ERYX_PREINIT", None)
+    # Directories absent here (e.g. /site-packages) may exist in a sandbox:
+    # forget that the import system found no finder for them.
+    for path, finder in list(sys.path_importer_cache.items()):
+        if finder is None:
+            del sys.path_importer_cache[path]
     _interactive = None
     _eryx_trace.enabled = None
     _eryx_callbacks._names = None

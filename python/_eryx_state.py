@@ -13,9 +13,6 @@ by name and re-imported. Values pickle cannot handle (generators, open
 files, sockets...) are skipped and named in a warning on stderr.
 """
 
-import io
-import marshal
-import pickle
 import sys
 import types
 
@@ -39,6 +36,8 @@ def _mappingproxy(d):
 def _new_function(code_bytes, name, ncells, home=None):
     """A function skeleton; `home` names the module whose globals it uses
     (None: the namespace being restored)."""
+    import marshal
+
     cells = tuple(types.CellType() for _ in range(ncells))
     glob = _target if home is None else vars(_import(home))
     return types.FunctionType(marshal.loads(code_bytes), glob, name, None, cells or None)
@@ -70,41 +69,56 @@ def _fill_class(cls, body):
 _CLASS_SKIP = frozenset({"__dict__", "__weakref__", "__module__", "__qualname__", "_abc_impl"})
 
 
-class _Pickler(pickle.Pickler):
-    """Pickles session-defined functions and classes by value."""
+_pickler_cls = None
 
-    namespace = None
 
-    def reducer_override(self, obj):
-        if isinstance(obj, types.FunctionType) and (
-            obj.__globals__ is self.namespace or obj.__module__ == _MAIN
-        ):
-            cells = []
-            for cell in obj.__closure__ or ():
-                try:
-                    cells.append((True, cell.cell_contents))
-                except ValueError:  # empty cell
-                    cells.append((False, None))
-            attrs = dict(obj.__dict__)
-            attrs["__qualname__"] = obj.__qualname__
-            attrs["__doc__"] = obj.__doc__
-            state = (obj.__defaults__, obj.__kwdefaults__, cells, attrs)
-            home = None if obj.__globals__ is self.namespace else obj.__globals__.get("__name__")
-            args = (marshal.dumps(obj.__code__), obj.__name__, len(cells), home)
-            return (_new_function, args, state, None, None, _fill_function)
-        if isinstance(obj, type) and obj.__module__ == _MAIN:
-            body = {k: v for k, v in vars(obj).items() if k not in _CLASS_SKIP}
-            args = (type(obj), obj.__name__, obj.__bases__, obj.__qualname__)
-            return (_new_class, args, body, None, None, _fill_class)
-        if isinstance(obj, (staticmethod, classmethod)):
-            return (type(obj), (obj.__func__,))
-        if type(obj) is types.MappingProxyType:
-            return (_mappingproxy, (dict(obj),))
-        if type(obj) is property:
-            return (property, (obj.fget, obj.fset, obj.fdel, obj.__doc__))
-        if isinstance(obj, types.ModuleType):
-            return (_import, (obj.__name__,))
-        return NotImplemented
+def _pickler_class():
+    """The by-value pickler (built on first use: pickle is not imported at
+    start-up)."""
+    global _pickler_cls
+    if _pickler_cls is not None:
+        return _pickler_cls
+    import marshal
+    import pickle
+
+    class _Pickler(pickle.Pickler):
+        """Pickles session-defined functions and classes by value."""
+
+        namespace = None
+
+        def reducer_override(self, obj):
+            if isinstance(obj, types.FunctionType) and (
+                obj.__globals__ is self.namespace or obj.__module__ == _MAIN
+            ):
+                cells = []
+                for cell in obj.__closure__ or ():
+                    try:
+                        cells.append((True, cell.cell_contents))
+                    except ValueError:  # empty cell
+                        cells.append((False, None))
+                attrs = dict(obj.__dict__)
+                attrs["__qualname__"] = obj.__qualname__
+                attrs["__doc__"] = obj.__doc__
+                state = (obj.__defaults__, obj.__kwdefaults__, cells, attrs)
+                home = None if obj.__globals__ is self.namespace else obj.__globals__.get("__name__")
+                args = (marshal.dumps(obj.__code__), obj.__name__, len(cells), home)
+                return (_new_function, args, state, None, None, _fill_function)
+            if isinstance(obj, type) and obj.__module__ == _MAIN:
+                body = {k: v for k, v in vars(obj).items() if k not in _CLASS_SKIP}
+                args = (type(obj), obj.__name__, obj.__bases__, obj.__qualname__)
+                return (_new_class, args, body, None, None, _fill_class)
+            if isinstance(obj, (staticmethod, classmethod)):
+                return (type(obj), (obj.__func__,))
+            if type(obj) is types.MappingProxyType:
+                return (_mappingproxy, (dict(obj),))
+            if type(obj) is property:
+                return (property, (obj.fget, obj.fset, obj.fdel, obj.__doc__))
+            if isinstance(obj, types.ModuleType):
+                return (_import, (obj.__name__,))
+            return NotImplemented
+
+    _pickler_cls = _Pickler
+    return _pickler_cls
 
 
 def _is_callback(value):
@@ -119,8 +133,11 @@ def _describe(value):
 
 
 def _dumps(obj, namespace):
+    import io
+    import pickle
+
     buf = io.BytesIO()
-    pickler = _Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler = _pickler_class()(buf, protocol=pickle.HIGHEST_PROTOCOL)
     pickler.namespace = namespace
     pickler.dump(obj)
     return buf.getvalue()
@@ -162,6 +179,8 @@ def restore(data, base):
     version = view[len(MAGIC)]
     if version != VERSION:
         raise ValueError("unsupported eryx snapshot version %d (this runtime reads %d)" % (version, VERSION))
+    import pickle
+
     namespace = dict(base)
     _target = namespace
     try:

@@ -6,8 +6,6 @@ environment), each line / call / return / exception in user code (file
 installed at all, so tracing costs nothing.
 """
 
-import json
-import os
 import sys
 
 import eryx
@@ -17,6 +15,8 @@ enabled = None
 
 
 def _emit(event, frame, **extra):
+    import json
+
     record = {"event": event, "line": frame.f_lineno, "function": frame.f_code.co_name}
     record.update(extra)
     eryx._trace(json.dumps(record))
@@ -43,8 +43,12 @@ def start():
     """Install the hook for the running job if the host enabled tracing."""
     global enabled
     if enabled is None:
+        import os
+
         enabled = os.environ.get("ERYX_TRACE") == "1"
     if enabled:
+        import json  # noqa: F401 - imported before any hook runs
+
         sys.settrace(_global)
 
 

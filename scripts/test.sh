@@ -5,6 +5,11 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 "$ROOT/scripts/build.sh"
+# C extensions cross-built from pinned PyPI sdists (host/tests/packages.rs).
+"$ROOT/scripts/build-extension.sh" >/dev/null
+# Compile the component and the stdlib bytecode once, before tests run in
+# parallel (they share the on-disk cache).
+"$ROOT/target/release/eryx" -c 'pass'
 cargo +1.95.0 fmt --all -- --check
 cargo +1.95.0 clippy --release --workspace --all-targets -- -D warnings
 cargo +1.95.0 test --release --workspace

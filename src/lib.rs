@@ -26,3 +26,9 @@ mod tasks;
 
 /// Name of the guest path where the host mounts the Python standard library.
 pub const STDLIB_GUEST_PATH: &str = "/lib/python3.14";
+
+/// Guest path where the host mounts installed packages (pure Python files
+/// and WASI extension modules) read-only; it is on `sys.path` after the
+/// stdlib. Extension modules are linked into the component under their full
+/// path below this directory, which is exactly what Python passes to `dlopen`.
+pub const PACKAGES_GUEST_PATH: &str = "/site-packages";

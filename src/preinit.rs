@@ -66,7 +66,12 @@ pub fn before_call() -> Result<(), String> {
     MODE.with(|m| m.set(Mode::Normal));
     wasi::reload_environ();
     let env: Vec<(String, String)> = std::env::vars_os()
-        .map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned()))
+        .map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.to_string_lossy().into_owned(),
+            )
+        })
         .collect();
     python::after_restore(&env)
 }

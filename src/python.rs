@@ -9,7 +9,10 @@ use std::cell::RefCell;
 /// Guest helper modules, in load order (later ones import earlier ones).
 const MODULES: &[(&str, &str)] = &[
     ("_eryx_loop", include_str!("../python/_eryx_loop.py")),
-    ("_eryx_callbacks", include_str!("../python/_eryx_callbacks.py")),
+    (
+        "_eryx_callbacks",
+        include_str!("../python/_eryx_callbacks.py"),
+    ),
     ("_eryx_trace", include_str!("../python/_eryx_trace.py")),
     ("_eryx_state", include_str!("../python/_eryx_state.py")),
     ("_eryx_runtime", include_str!("../python/_eryx_runtime.py")),
@@ -54,12 +57,11 @@ fn new_namespace() -> PyResult<PyObj> {
 
 /// `Type: message` of an exception (for runtime-level failures).
 fn describe(e: &PyErr) -> String {
-    let name = e
-        .0
-        .getattr("__class__")
-        .and_then(|c| c.getattr("__name__"))
-        .and_then(|n| n.to_string_lossless())
-        .unwrap_or_else(|_| "Exception".into());
+    let name =
+        e.0.getattr("__class__")
+            .and_then(|c| c.getattr("__name__"))
+            .and_then(|n| n.to_string_lossless())
+            .unwrap_or_else(|_| "Exception".into());
     match e.0.str_of() {
         Ok(msg) if !msg.is_empty() => format!("{name}: {msg}"),
         _ => name,
@@ -72,7 +74,11 @@ pub fn initialize() -> Result<(), String> {
     let load = || -> PyResult<Runtime> {
         let mut last = None;
         for (name, source) in MODULES {
-            last = Some(PyObj::module_from_source(name, &format!("/eryx/{name}.py"), source)?);
+            last = Some(PyObj::module_from_source(
+                name,
+                &format!("/eryx/{name}.py"),
+                source,
+            )?);
         }
         Ok(Runtime {
             helpers: last.expect("helper modules"),
@@ -160,7 +166,13 @@ pub fn resolve(handle: u32, ok: bool, text: &str) {
     let _ = with_runtime(|rt| {
         rt.callbacks
             .getattr("resolve")
-            .and_then(|f| f.call(&[&PyObj::int(handle as i64)?, &PyObj::bool(ok), &PyObj::str(text)?]))
+            .and_then(|f| {
+                f.call(&[
+                    &PyObj::int(handle as i64)?,
+                    &PyObj::bool(ok),
+                    &PyObj::str(text)?,
+                ])
+            })
             .map(|_| ())
             .map_err(runtime_error)
     });
@@ -174,14 +186,21 @@ pub fn snapshot() -> Result<Vec<u8>, String> {
             .getattr("snapshot")
             .and_then(|f| f.call(&[&rt.namespace]))
             .map_err(|e| format!("snapshot-state failed: {}", describe(&e)))?;
-        let skipped = res.tuple_item(1).and_then(|s| s.str_of()).map_err(runtime_error)?;
+        let skipped = res
+            .tuple_item(1)
+            .and_then(|s| s.str_of())
+            .map_err(runtime_error)?;
         if !skipped.is_empty() {
             host::output(
                 2,
-                &format!("eryx: warning: snapshot skipped values that cannot be saved: {skipped}\n"),
+                &format!(
+                    "eryx: warning: snapshot skipped values that cannot be saved: {skipped}\n"
+                ),
             );
         }
-        res.tuple_item(0).and_then(|b| b.to_bytes()).map_err(runtime_error)
+        res.tuple_item(0)
+            .and_then(|b| b.to_bytes())
+            .map_err(runtime_error)
     })
 }
 
@@ -213,7 +232,12 @@ pub fn after_restore(env: &[(String, String)]) -> Result<(), String> {
             rt.helpers.getattr("after_restore")?.call(&[&dict])?;
             Ok(())
         };
-        run().map_err(|e| format!("eryx runtime: refreshing a pre-initialised instance failed: {}", describe(&e)))
+        run().map_err(|e| {
+            format!(
+                "eryx runtime: refreshing a pre-initialised instance failed: {}",
+                describe(&e)
+            )
+        })
     })
 }
 
@@ -227,7 +251,12 @@ pub fn before_snapshot() -> Result<(), String> {
             .getattr("before_snapshot")
             .and_then(|f| f.call(&[]))
             .map(|_| ())
-            .map_err(|e| format!("eryx runtime: preparing the snapshot failed: {}", describe(&e)))
+            .map_err(|e| {
+                format!(
+                    "eryx runtime: preparing the snapshot failed: {}",
+                    describe(&e)
+                )
+            })
     })
 }
 

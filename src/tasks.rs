@@ -133,9 +133,15 @@ fn result_parts(v: Value) -> (bool, String) {
     match v {
         Value::Case(d, Some(p)) => match *p {
             Value::Str(s) => (d == 0, s),
-            other => (false, format!("eryx runtime: unexpected invoke payload {other:?}")),
+            other => (
+                false,
+                format!("eryx runtime: unexpected invoke payload {other:?}"),
+            ),
         },
-        other => (false, format!("eryx runtime: unexpected invoke result {other:?}")),
+        other => (
+            false,
+            format!("eryx runtime: unexpected invoke result {other:?}"),
+        ),
     }
 }
 

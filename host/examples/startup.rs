@@ -29,7 +29,10 @@ async fn main() -> Result<(), eryx::Error> {
     let (mut build, mut both) = (Vec::new(), Vec::new());
     for _ in 0..N {
         let t = Instant::now();
-        let mut sb = eryx::Sandbox::builder().keep_state_on_fault(false).build().await?;
+        let mut sb = eryx::Sandbox::builder()
+            .keep_state_on_fault(false)
+            .build()
+            .await?;
         build.push(t.elapsed());
         sb.execute("print(1+1)").await?;
         both.push(t.elapsed());
@@ -40,7 +43,10 @@ async fn main() -> Result<(), eryx::Error> {
         median(both)
     );
 
-    let mut sb = eryx::Sandbox::builder().keep_state_on_fault(false).build().await?;
+    let mut sb = eryx::Sandbox::builder()
+        .keep_state_on_fault(false)
+        .build()
+        .await?;
     sb.execute("pass").await?;
     let mut warm = Vec::new();
     for _ in 0..N * 4 {

@@ -5,6 +5,7 @@ use crate::callbacks::{Callback, CallbackFuture, Callbacks, TraceEvent, TraceHan
 use crate::engine::Flavor;
 use crate::error::Error;
 use crate::output::{OutputHandler, Stream};
+use crate::packages::{self, Prepared};
 use crate::sandbox::Sandbox;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -32,13 +33,21 @@ pub(crate) struct Settings {
     pub mounts: Vec<Mount>,
     pub keep_state: bool,
     pub interactive: bool,
+    /// Internal: the stdlib mount is writable (bytecode compilation only).
+    pub stdlib_writable: bool,
+    /// Internal: use this engine flavor regardless of fuel.
+    pub flavor_override: Option<Flavor>,
+    /// Packages, merged and checked by `build` (see [`SandboxBuilder::package`]).
+    pub packages: Arc<Prepared>,
     /// Modules imported into the pre-initialised image.
     pub preimports: Vec<String>,
 }
 
 impl Settings {
     pub fn flavor(&self) -> Flavor {
-        if self.fuel.is_some() {
+        if let Some(f) = self.flavor_override {
+            f
+        } else if self.fuel.is_some() {
             Flavor::Fuel
         } else {
             Flavor::Default
@@ -50,6 +59,7 @@ impl Settings {
 pub struct SandboxBuilder {
     s: Settings,
     callbacks: Callbacks,
+    packages: Vec<PathBuf>,
 }
 
 impl Default for SandboxBuilder {
@@ -60,6 +70,7 @@ impl Default for SandboxBuilder {
                 ..Settings::default()
             },
             callbacks: Callbacks::default(),
+            packages: Vec::new(),
         }
     }
 }
@@ -152,6 +163,20 @@ impl SandboxBuilder {
         self
     }
 
+    /// Make a package importable (repeatable): a site-packages style
+    /// directory, a package directory (holding `__init__.py`), a wheel
+    /// (`.whl`), a `.py` module or a WASI `.so`. Python files are mounted
+    /// read-only at `/site-packages` (on `sys.path`); WASI extension modules
+    /// (`*.so` built for wasm32-wasi, e.g. by `scripts/build-extension.sh`)
+    /// are linked into the component, which is compiled once per set of
+    /// extensions and cached by content hash. A `.so` that is not a WASI
+    /// shared library (e.g. from a manylinux wheel) makes `build` fail with
+    /// an error naming the file.
+    pub fn package(mut self, path: impl Into<PathBuf>) -> Self {
+        self.packages.push(path.into());
+        self
+    }
+
     /// Keep a snapshot of the state after every successful call so the
     /// session survives a fault (on by default; costs one snapshot per call).
     pub fn keep_state_on_fault(mut self, on: bool) -> Self {
@@ -171,20 +196,47 @@ impl SandboxBuilder {
     /// sandbox costs nothing. Each distinct list is its own image, built and
     /// cached on first use like the default one.
     pub fn preimport(mut self, modules: &[&str]) -> Self {
-        self.s.preimports.extend(modules.iter().map(|m| m.to_string()));
+        self.s
+            .preimports
+            .extend(modules.iter().map(|m| m.to_string()));
         self
     }
 
     /// Create the sandbox: a fresh instance with Python initialised.
     pub async fn build(mut self) -> Result<Sandbox, Error> {
-        if let Some(bad) = self.s.preimports.iter().find(|m| !crate::preinit::valid_module_name(m)) {
-            return Err(Error::Setup(format!("cannot pre-import {bad:?}: not a module name")));
+        if let Some(bad) = self
+            .s
+            .preimports
+            .iter()
+            .find(|m| !crate::preinit::valid_module_name(m))
+        {
+            return Err(Error::Setup(format!(
+                "cannot pre-import {bad:?}: not a module name"
+            )));
         }
         for m in &self.s.mounts {
             if !m.host.is_dir() {
-                return Err(Error::Setup(format!("mount source {} is not a directory", m.host.display())));
+                return Err(Error::Setup(format!(
+                    "mount source {} is not a directory",
+                    m.host.display()
+                )));
             }
         }
+        if !self.packages.is_empty() {
+            if let Some(m) = self
+                .s
+                .mounts
+                .iter()
+                .find(|m| m.guest == packages::GUEST_PATH)
+            {
+                return Err(Error::Setup(format!(
+                    "mount {} at {} collides with the packages directory",
+                    m.host.display(),
+                    m.guest
+                )));
+            }
+        }
+        self.s.packages = Arc::new(packages::prepare(&self.packages).map_err(Error::Setup)?);
         self.s.callbacks = Arc::new(self.callbacks);
         Sandbox::start(self.s).await
     }

@@ -55,15 +55,18 @@ impl Callbacks {
         let n = self.used.fetch_add(1, Ordering::Relaxed) + 1;
         if let Some(max) = self.max_invocations {
             if n > max {
-                return Err(format!("callback limit exceeded: at most {max} calls per execute"));
+                return Err(format!(
+                    "callback limit exceeded: at most {max} calls per execute"
+                ));
             }
         }
-        let args: Value = serde_json::from_str(&args).map_err(|e| format!("invalid JSON arguments: {e}"))?;
+        let args: Value =
+            serde_json::from_str(&args).map_err(|e| format!("invalid JSON arguments: {e}"))?;
         let fut = (cb.handler)(args);
         let result = match self.timeout {
-            Some(t) => tokio::time::timeout(t, fut)
-                .await
-                .map_err(|_| format!("callback {name:?} timed out after {:.3} s", t.as_secs_f64()))?,
+            Some(t) => tokio::time::timeout(t, fut).await.map_err(|_| {
+                format!("callback {name:?} timed out after {:.3} s", t.as_secs_f64())
+            })?,
             None => fut.await,
         }?;
         Ok(result.to_string())

@@ -87,7 +87,8 @@ pub fn engine(flavor: Flavor) -> &'static Engine {
         Flavor::Fuel => &FUEL,
     };
     cell.get_or_init(|| {
-        let engine = Engine::new(&config(flavor)).expect("eryx: invalid wasmtime engine configuration");
+        let engine =
+            Engine::new(&config(flavor)).expect("eryx: invalid wasmtime engine configuration");
         let weak = engine.weak();
         std::thread::Builder::new()
             .name("eryx-epoch".into())
@@ -109,7 +110,11 @@ const WASMTIME_VERSION: &str = "48.0.8";
 fn cache_key(flavor: Flavor, content_key: &str) -> String {
     let mut h = DefaultHasher::new();
     engine(flavor).precompile_compatibility_hash().hash(&mut h);
-    format!("{content_key}-{:016x}-wasmtime{}", h.finish(), WASMTIME_VERSION)
+    format!(
+        "{content_key}-{:016x}-wasmtime{}",
+        h.finish(),
+        WASMTIME_VERSION
+    )
 }
 
 /// Load the compiled component for `content_key`, building it on a cache
@@ -139,7 +144,8 @@ pub fn load(
     let start = std::time::Instant::now();
     let builder = build_engine(flavor)?;
     let bytes = build(&builder)?;
-    let compiled = Component::new(&builder, &bytes).map_err(|e| format!("compiling the component failed: {e}"))?;
+    let compiled = Component::new(&builder, &bytes)
+        .map_err(|e| format!("compiling the component failed: {e}"))?;
     let cwasm = compiled
         .serialize()
         .map_err(|e| format!("serialising compiled code failed: {e}"))?;
@@ -158,7 +164,10 @@ pub fn load(
     }
     .map_err(|e| format!("loading compiled code failed: {e}"))?;
     if progress {
-        eprintln!("eryx: ready in {:.1} s (cached)", start.elapsed().as_secs_f64());
+        eprintln!(
+            "eryx: ready in {:.1} s (cached)",
+            start.elapsed().as_secs_f64()
+        );
     }
     Ok(component)
 }

@@ -39,10 +39,17 @@ pub enum Error {
 impl Error {
     /// Classify the text of `execute`'s `Err`: `SystemExit: n` or a traceback.
     pub(crate) fn from_guest(text: String) -> Error {
-        if let Some(code) = text.strip_prefix("SystemExit: ").and_then(|c| c.trim().parse().ok()) {
+        if let Some(code) = text
+            .strip_prefix("SystemExit: ")
+            .and_then(|c| c.trim().parse().ok())
+        {
             return Error::Exit(code);
         }
-        let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+        let last = text
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
         let (type_name, message) = match last.split_once(": ") {
             Some((t, m)) if !t.contains(' ') => (t.to_string(), m.to_string()),
             _ => (last.trim().to_string(), String::new()),
@@ -62,7 +69,10 @@ impl fmt::Display for Error {
             Error::Exit(code) => write!(f, "SystemExit: {code}"),
             Error::Timeout => write!(f, "timeout: the call ran past its time limit"),
             Error::MemoryLimit(_) => write!(f, "memory limit exceeded"),
-            Error::FuelExhausted => write!(f, "fuel exhausted: the call ran past its instruction budget"),
+            Error::FuelExhausted => write!(
+                f,
+                "fuel exhausted: the call ran past its instruction budget"
+            ),
             Error::OutputLimit => write!(f, "output limit exceeded"),
             Error::Interrupted => write!(f, "KeyboardInterrupt"),
             Error::State(m) => write!(f, "{m}"),

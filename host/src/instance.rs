@@ -6,7 +6,7 @@ use crate::callbacks::{Callbacks, TraceEvent, TraceHandler};
 use crate::engine::{self, Flavor};
 use crate::error::{setup, trap, Error};
 use crate::output::{Sink, SinkStream, Stream};
-use crate::{embedded, preinit, stdlib};
+use crate::{packages, preinit, stdlib};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,7 +38,12 @@ pub(crate) struct Limiter {
 }
 
 impl ResourceLimiter for Limiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if self.max_memory.is_some_and(|m| desired > m) {
             self.hit = true;
             return Ok(false);
@@ -47,7 +52,12 @@ impl ResourceLimiter for Limiter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, _desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        _desired: usize,
+        _max: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(true)
     }
 }
@@ -84,26 +94,36 @@ impl WasiView for HostState {
 }
 
 /// The linked, pre-initialised, compiled component shared by every sandbox
-/// of a flavor and list of pre-imported modules.
+/// of a flavor, set of native extensions and list of pre-imported modules.
 struct Shared {
     pre: InstancePre<HostState>,
     stdlib: PathBuf,
 }
 
-/// Which shared component: engine flavor and pre-imported modules.
-type SharedKey = (Flavor, Vec<String>);
-
-fn shared(flavor: Flavor, modules: &[String], progress: bool) -> Result<Arc<Shared>, Error> {
-    static SHARED: Mutex<Option<HashMap<SharedKey, Arc<Shared>>>> = Mutex::new(None);
+fn shared(
+    flavor: Flavor,
+    progress: bool,
+    pkgs: &Arc<packages::Prepared>,
+    modules: &[String],
+) -> Result<Arc<Shared>, Error> {
+    type Key = (Flavor, String, Vec<String>);
+    static SHARED: Mutex<Option<HashMap<Key, Arc<Shared>>>> = Mutex::new(None);
     let mut guard = SHARED.lock().unwrap_or_else(|p| p.into_inner());
     let map = guard.get_or_insert_with(HashMap::new);
-    let key = (flavor, modules.to_vec());
+    let key = (flavor, pkgs.component_key.clone(), modules.to_vec());
     if let Some(s) = map.get(&key) {
         return Ok(s.clone());
     }
     let stdlib = stdlib::dir().map_err(|e| Error::Setup(format!("unpacking the stdlib: {e}")))?;
-    let content_key = preinit::content_key(embedded::CONTENT_HASH, modules);
-    let build = |builder: &Engine| preinit::build(builder, flavor, &stdlib, modules, progress);
+    let content_key = preinit::content_key(pkgs, modules);
+    let spec = preinit::Spec {
+        flavor,
+        stdlib: &stdlib,
+        packages: pkgs,
+        modules,
+        progress,
+    };
+    let build = |builder: &Engine| preinit::build(builder, &spec);
     let component = engine::load(flavor, &content_key, build, progress).map_err(Error::Setup)?;
     let pre = linker(engine::engine(flavor))
         .and_then(|l| l.instantiate_pre(&component))
@@ -116,7 +136,8 @@ fn shared(flavor: Flavor, modules: &[String], progress: bool) -> Result<Arc<Shar
 /// Build (or load from cache) the component for `flavor` with `modules`
 /// pre-imported now.
 pub(crate) fn prepare(flavor: Flavor, modules: &[String], progress: bool) -> Result<(), Error> {
-    shared(flavor, modules, progress).map(|_| ())
+    let none = Arc::new(packages::Prepared::none());
+    shared(flavor, progress, &none, modules).map(|_| ())
 }
 
 /// A linker with WASI and the world's imports.
@@ -134,7 +155,9 @@ fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         let callbacks = acc.with(|mut a| a.get().callbacks.clone());
         Box::pin(async move { Ok((callbacks.call(name, args).await,)) })
     })?;
-    root.func_wrap("list-callbacks", |store, (): ()| Ok((store.data().callbacks.names(),)))?;
+    root.func_wrap("list-callbacks", |store, (): ()| {
+        Ok((store.data().callbacks.names(),))
+    })?;
     root.func_wrap("output", |mut store, (fd, text): (u32, String)| {
         let data = store.data_mut();
         if !data.sink.write(Sink::stream_of(fd), &text) {
@@ -166,15 +189,32 @@ pub(crate) struct Live {
     pub f: Funcs,
 }
 
-/// The guest's WASI context. The stdlib mount comes first: the
-/// pre-initialised image expects it there. `preinit` marks the instance
-/// that is snapshotted (see preinit.rs).
-fn wasi_ctx(settings: &Settings, stdlib: &Path, sink: &Arc<Sink>, preinit: bool) -> Result<WasiCtx, Error> {
+/// The guest's WASI context. `preinit` marks the instance whose memory
+/// becomes the pre-initialised image (see preinit.rs).
+fn wasi_ctx(
+    settings: &Settings,
+    stdlib: &Path,
+    sink: &Arc<Sink>,
+    preinit: bool,
+) -> Result<WasiCtx, Error> {
     let mut wasi = WasiCtxBuilder::new();
-    wasi.preopened_dir(stdlib, STDLIB_GUEST_PATH, FsPerms::ReadOnly)
+    let stdlib_perms = if settings.stdlib_writable {
+        FsPerms::ReadWrite
+    } else {
+        FsPerms::ReadOnly
+    };
+    wasi.preopened_dir(stdlib, STDLIB_GUEST_PATH, stdlib_perms)
         .map_err(setup)?;
+    if let Some(site) = &settings.packages.site {
+        wasi.preopened_dir(site, packages::GUEST_PATH, FsPerms::ReadOnly)
+            .map_err(setup)?;
+    }
     for m in &settings.mounts {
-        let perms = if m.writable { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
+        let perms = if m.writable {
+            FsPerms::ReadWrite
+        } else {
+            FsPerms::ReadOnly
+        };
         wasi.preopened_dir(&m.host, &m.guest, perms)
             .map_err(|e| Error::Setup(format!("cannot mount {}: {e}", m.host.display())))?;
     }
@@ -198,6 +238,38 @@ fn wasi_ctx(settings: &Settings, stdlib: &Path, sink: &Arc<Sink>, preinit: bool)
         wasi.env("ERYX_PREINIT", "1");
     }
     Ok(wasi.build())
+}
+
+/// Code run once, with the stdlib mounted writable, to compile it to `.pyc`.
+const COMPILE_STDLIB: &str = "import compileall\n\
+ok = compileall.compile_dir('/lib/python3.14', quiet=2, workers=1)\n\
+print('ok' if ok else 'partial')";
+
+/// Compile the unpacked stdlib to bytecode with the guest's own CPython
+/// (once per stdlib; later instances import from `.pyc`).
+async fn compile_stdlib(settings: &Settings, shared: &Shared) -> Result<(), Error> {
+    if !stdlib::needs_bytecode(&shared.stdlib) {
+        return Ok(());
+    }
+    if settings.progress {
+        eprintln!("eryx: compiling the Python standard library to bytecode (first run only)...");
+    }
+    let job = Settings {
+        stdlib_writable: true,
+        flavor_override: Some(settings.flavor()),
+        ..Settings::default()
+    };
+    let mut live = Box::pin(instantiate(&job, Arc::new(AtomicBool::new(false)))).await?;
+    let (r,) = live
+        .f
+        .execute
+        .call_async(&mut live.store, (COMPILE_STDLIB.to_string(),))
+        .await
+        .map_err(trap)?;
+    // Whatever compiled is used; a partial result is still correct (the
+    // rest imports from source), so only a failed run is reported.
+    r.map_err(|e| Error::Setup(format!("compiling the stdlib to bytecode failed: {e}")))?;
+    stdlib::mark_bytecode(&shared.stdlib).map_err(setup)
 }
 
 /// A store of `engine` for one instance configured by `settings`.
@@ -239,18 +311,40 @@ pub(crate) fn new_store(
         Ok(UpdateDeadline::Yield(1))
     });
     store.set_epoch_deadline(1);
-    if settings.fuel.is_some() {
+    if settings.flavor() == Flavor::Fuel {
+        // Budgets are armed per call; start-up itself is not metered.
         store.set_fuel(u64::MAX).map_err(setup)?;
     }
     Ok(store)
 }
 
 /// Create a fresh instance (from the pre-initialised image).
-pub(crate) async fn instantiate(settings: &Settings, interrupt: Arc<AtomicBool>) -> Result<Live, Error> {
+pub(crate) async fn instantiate(
+    settings: &Settings,
+    interrupt: Arc<AtomicBool>,
+) -> Result<Live, Error> {
     let flavor = settings.flavor();
-    let shared = shared(flavor, &settings.preimports, settings.progress)?;
-    let mut store = new_store(engine::engine(flavor), settings, &shared.stdlib, interrupt, false)?;
-    let instance = shared.pre.instantiate_async(&mut store).await.map_err(trap)?;
+    let shared = shared(
+        flavor,
+        settings.progress,
+        &settings.packages,
+        &settings.preimports,
+    )?;
+    if !settings.stdlib_writable {
+        Box::pin(compile_stdlib(settings, &shared)).await?;
+    }
+    let mut store = new_store(
+        engine::engine(flavor),
+        settings,
+        &shared.stdlib,
+        interrupt,
+        false,
+    )?;
+    let instance = shared
+        .pre
+        .instantiate_async(&mut store)
+        .await
+        .map_err(trap)?;
     let f = (|| -> wasmtime::Result<Funcs> {
         Ok(Funcs {
             execute: instance.get_typed_func(&mut store, "execute")?,

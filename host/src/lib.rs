@@ -14,7 +14,9 @@
 //! read-only stdlib mount), `preinit` (the pre-initialised image: CPython
 //! started and snapshotted once), `builder` (configuration), `instance` (one
 //! store + instance and the imports), `sandbox` (calls, limits, recovery),
-//! `output` and `callbacks`.
+//! `output` and `callbacks`; `packages` (user packages: the merged site
+//! directory and the native extensions to link), `extension` (is a `.so` a
+//! WASI shared library?), `wheel` (reading `.whl` archives).
 #![cfg(not(target_family = "wasm"))]
 
 mod builder;
@@ -23,17 +25,20 @@ mod callbacks;
 mod embedded;
 mod engine;
 mod error;
+mod extension;
 mod instance;
 mod link;
 mod output;
+mod packages;
 mod preinit;
 mod sandbox;
 mod stdlib;
+mod wheel;
 
+pub use builder::SandboxBuilder;
 pub use callbacks::{Callback, CallbackFuture, TraceEvent};
 pub use error::Error;
 pub use output::{OutputHandler, Stream};
-pub use builder::SandboxBuilder;
 pub use sandbox::{InterruptHandle, Sandbox};
 
 /// Build, pre-initialise and compile the default component now (it is
@@ -41,4 +46,43 @@ pub use sandbox::{InterruptHandle, Sandbox};
 /// reports on stderr.
 pub fn prepare(progress: bool) -> Result<(), Error> {
     instance::prepare(engine::Flavor::Default, &[], progress)
+}
+
+/// Link (without compiling) the sandbox component as it would be for these
+/// packages (see [`SandboxBuilder::package`]): the component's bytes, with
+/// every WASI extension module linked in. For inspection and measurement.
+pub fn link_component(packages: &[std::path::PathBuf]) -> Result<Vec<u8>, Error> {
+    let pkgs = packages::prepare(packages).map_err(Error::Setup)?;
+    link::link(&pkgs.load_extensions().map_err(Error::Setup)?).map_err(Error::Setup)
+}
+
+// --- bench support (for host/benches/sandbox; keep this block small) ---
+/// What the benchmark (`cargo bench -p eryx --bench sandbox`) needs to run
+/// another component (the componentize-py build of the world) on the very
+/// same engine and compiled-code cache as the default sandbox. Not a stable
+/// API.
+#[doc(hidden)]
+pub mod bench_support {
+    use crate::engine::{self, Flavor};
+
+    /// The engine default sandboxes run on. It has epoch interruption on:
+    /// a store needs an epoch deadline (or it traps at the first check).
+    pub fn engine() -> &'static wasmtime::Engine {
+        engine::engine(Flavor::Default)
+    }
+
+    /// [`engine`]'s compiled-code cache: the component for `key`, compiled
+    /// from `build()` on a miss.
+    pub fn load(
+        key: &str,
+        build: impl FnOnce() -> Result<Vec<u8>, String>,
+        progress: bool,
+    ) -> Result<wasmtime::component::Component, String> {
+        engine::load(Flavor::Default, key, |_| build(), progress)
+    }
+
+    /// The host directory of the stdlib eryx mounts (unpacked on first use).
+    pub fn stdlib_dir() -> std::io::Result<std::path::PathBuf> {
+        crate::stdlib::dir()
+    }
 }

@@ -1,6 +1,8 @@
 //! The one place that knows how the sandbox component is linked: the WIT
 //! bindings from wit-dylib, then every library in dependency order, then the
-//! WASI preview1 adapter. Native extensions (later) come last, dl-openable.
+//! WASI preview1 adapter. Native extensions come last, dl-openable under the
+//! exact guest path Python will `dlopen` (wit-component's built-in libdl
+//! looks libraries up by that name).
 use crate::embedded as e;
 use wit_component::{Linker, StringEncoding};
 use wit_parser::Resolve;
@@ -30,12 +32,19 @@ fn bindings() -> anyhow::Result<Vec<u8>> {
         ..Default::default()
     };
     let mut bytes = wit_dylib::create(&resolve, world, Some(&mut opts))?;
-    wit_component::embed_component_metadata(&mut bytes, &resolve, world, StringEncoding::UTF8, false)?;
+    wit_component::embed_component_metadata(
+        &mut bytes,
+        &resolve,
+        world,
+        StringEncoding::UTF8,
+        false,
+    )?;
     Ok(bytes)
 }
 
-/// Link the sandbox component (with no native extensions).
-pub fn link() -> Result<Vec<u8>, String> {
+/// Link the sandbox component. `extensions` are (guest path, bytes) of WASI
+/// extension modules, linked dl-openable after everything else.
+pub fn link(extensions: &[(String, Vec<u8>)]) -> Result<Vec<u8>, String> {
     let run = || -> anyhow::Result<Vec<u8>> {
         let bindings = bindings()?;
         let mut linker = Linker::default();
@@ -45,7 +54,12 @@ pub fn link() -> Result<Vec<u8>, String> {
             linker.library(name, bytes, false)?;
         }
         linker.library("liberyx_bindings.so", &bindings, false)?;
-        linker.encoder().adapter("wasi_snapshot_preview1", e::ADAPTER)?;
+        for (guest_path, bytes) in extensions {
+            linker.library(guest_path, bytes, true)?;
+        }
+        linker
+            .encoder()
+            .adapter("wasi_snapshot_preview1", e::ADAPTER)?;
         linker.encode()
     };
     run().map_err(|err| format!("linking the sandbox component failed: {err:#}"))

@@ -9,8 +9,8 @@ mod cli {
 use cli::args::{self, Args, Source};
 use eryx::{Error, Sandbox, Stream};
 use std::io::{IsTerminal, Read, Write};
-use std::time::Duration;
 use std::process::ExitCode;
+use std::time::Duration;
 
 fn read_source(src: &Source) -> Result<String, String> {
     match src {
@@ -46,7 +46,8 @@ fn trace_sink(target: &Option<String>) -> Result<Box<dyn Write + Send>, String> 
     Ok(match target {
         None => Box::new(std::io::stderr()),
         Some(path) => Box::new(
-            std::fs::File::create(path).map_err(|e| format!("can't open trace file '{path}': {e}"))?,
+            std::fs::File::create(path)
+                .map_err(|e| format!("can't open trace file '{path}': {e}"))?,
         ),
     })
 }
@@ -67,6 +68,9 @@ async fn build(args: &Args, interactive: bool) -> Result<Sandbox, String> {
     }
     for (src, dst, writable) in &args.mounts {
         builder = builder.mount(src, dst, *writable);
+    }
+    for path in &args.packages {
+        builder = builder.package(path);
     }
     for spec in &args.callbacks {
         let (name, command) = cli::callbacks::parse_spec(spec)?;
@@ -111,7 +115,9 @@ async fn run(args: &Args, programs: &[String], repl: bool) -> Result<u8, String>
     let mut sb = build(args, repl).await?;
     if let Some(path) = &args.load_state {
         let bytes = std::fs::read(path).map_err(|e| format!("can't read state '{path}': {e}"))?;
-        sb.restore(&bytes).await.map_err(|e| format!("can't load state '{path}': {e}"))?;
+        sb.restore(&bytes)
+            .await
+            .map_err(|e| format!("can't load state '{path}': {e}"))?;
     }
     let mut status = 0;
     if repl {
@@ -155,7 +161,12 @@ fn main() -> ExitCode {
     if args.sources.is_empty() && !repl && args.load_state.is_none() {
         args.sources.push(Source::Stdin);
     }
-    let programs = match args.sources.iter().map(read_source).collect::<Result<Vec<_>, _>>() {
+    let programs = match args
+        .sources
+        .iter()
+        .map(read_source)
+        .collect::<Result<Vec<_>, _>>()
+    {
         Ok(p) => p,
         Err(msg) => {
             eprintln!("eryx: error: {msg}");

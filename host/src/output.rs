@@ -130,7 +130,11 @@ struct SinkWriter {
 }
 
 impl tokio::io::AsyncWrite for SinkWriter {
-    fn poll_write(self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         if self.sink.write(self.stream, &String::from_utf8_lossy(buf)) {
             Poll::Ready(Ok(buf.len()))
         } else {

@@ -10,11 +10,17 @@
 //! this store) and the first call of every instance made from the snapshot
 //! reloads its environment and reseeds `random` (see src/preinit.rs).
 //! Instrumenting costs one extra compile; the build engine's function cache
-//! (engine.rs) makes compiling the final component nearly free.
+//! (engine.rs) reuses most of it for the final component.
+//!
+//! Native extensions are linked before pre-initialising (their constructors
+//! run in the snapshot); the packages directory is mounted in the pre-init
+//! instance only when modules are pre-imported (the image then depends on
+//! its content, which its path names).
 use crate::builder::Settings;
 use crate::engine::Flavor;
 use crate::instance::{self, HostState};
 use crate::link;
+use crate::packages::Prepared;
 use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -24,9 +30,11 @@ use wasmtime::component::{Component, ComponentType, Instance, Lift, WasmList};
 use wasmtime::{Engine, Store};
 use wasmtime_wizer::{ComponentInstanceState, Wizer};
 
-/// Modules imported into every pre-initialised image on top of the helpers
-/// (`traceback` formats the first error; importing it costs ~0.4 s).
-pub const DEFAULT_MODULES: &[&str] = &["traceback"];
+/// Modules imported into every pre-initialised image on top of the helpers,
+/// which import them lazily: `pickle` (the state checkpoint after every
+/// call), `asyncio` (top-level `await`, callbacks; ~0.25 s to import),
+/// `json` (callbacks, traces) and `traceback` (the first error).
+pub const DEFAULT_MODULES: &[&str] = &["pickle", "json", "asyncio", "traceback"];
 
 /// Bump when what goes into the image changes without the guest changing.
 const FORMAT: u32 = 1;
@@ -36,15 +44,36 @@ pub fn valid_module_name(name: &str) -> bool {
     !name.is_empty()
         && name.split('.').all(|part| {
             let mut chars = part.chars();
-            chars.next().is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
+            chars
+                .next()
+                .is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
                 && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
         })
 }
 
-/// The cache key of the image with `modules` pre-imported.
-pub fn content_key(base: &str, modules: &[String]) -> String {
+/// What to pre-initialise.
+pub struct Spec<'a> {
+    pub flavor: Flavor,
+    /// Host directory of the stdlib.
+    pub stdlib: &'a Path,
+    /// Extensions to link; their site directory (mounted when `modules`
+    /// is not empty).
+    pub packages: &'a Arc<Prepared>,
+    /// Modules to import on top of [`DEFAULT_MODULES`].
+    pub modules: &'a [String],
+    pub progress: bool,
+}
+
+/// The cache key of the image for `packages` with `modules` pre-imported.
+pub fn content_key(packages: &Prepared, modules: &[String]) -> String {
+    let base = &packages.component_key;
     let mut h = Sha256::new();
     h.update(FORMAT.to_le_bytes());
+    if let (false, Some(site)) = (modules.is_empty(), &packages.site) {
+        // The site directory's name holds its content hash.
+        h.update(site.file_name().unwrap_or_default().as_encoded_bytes());
+        h.update([0]);
+    }
     for m in DEFAULT_MODULES
         .iter()
         .copied()
@@ -53,28 +82,26 @@ pub fn content_key(base: &str, modules: &[String]) -> String {
         h.update(m.as_bytes());
         h.update([0]);
     }
-    let hex: String = h.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let hex: String = h.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     format!("{base}-preinit-{hex}")
 }
 
-/// Link the component and pre-initialise it with `modules` imported.
-/// Runs on its own thread (the guest is driven by a private runtime), so it
-/// may be called from synchronous code inside or outside tokio.
-pub fn build(
-    engine: &Engine,
-    flavor: Flavor,
-    stdlib: &Path,
-    modules: &[String],
-    progress: bool,
-) -> Result<Vec<u8>, String> {
-    let linked = link::link()?;
+/// Link the component (with the extensions) and pre-initialise it as
+/// `spec` says. Runs on its own thread (the guest is driven by a private
+/// runtime), so it may be called from synchronous code inside or outside
+/// tokio.
+pub fn build(engine: &Engine, spec: &Spec) -> Result<Vec<u8>, String> {
+    let linked = link::link(&spec.packages.load_extensions()?)?;
     std::thread::scope(|s| {
         s.spawn(|| {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .map_err(|e| format!("pre-initialisation runtime: {e}"))?;
-            rt.block_on(snapshot(engine, flavor, stdlib, &linked, modules, progress))
+            rt.block_on(snapshot(engine, spec, &linked))
         })
         .join()
         .unwrap_or_else(|_| Err("pre-initialisation panicked".into()))
@@ -97,30 +124,34 @@ fn import_code(modules: &[String]) -> Result<String, String> {
     Ok(code)
 }
 
-async fn snapshot(
-    engine: &Engine,
-    flavor: Flavor,
-    stdlib: &Path,
-    wasm: &[u8],
-    modules: &[String],
-    progress: bool,
-) -> Result<Vec<u8>, String> {
+async fn snapshot(engine: &Engine, spec: &Spec<'_>, wasm: &[u8]) -> Result<Vec<u8>, String> {
     let err = |what: &str| {
         let what = what.to_string();
         move |e: wasmtime::Error| format!("pre-initialisation: {what}: {e:#}")
     };
     let t0 = Instant::now();
-    let code = import_code(modules)?;
+    let code = import_code(spec.modules)?;
     let wizer = Wizer::new();
-    let (cx, instrumented) = wizer.instrument_component(wasm).map_err(err("instrumenting"))?;
+    let (cx, instrumented) = wizer
+        .instrument_component(wasm)
+        .map_err(err("instrumenting"))?;
     let component = Component::new(engine, &instrumented).map_err(err("compiling"))?;
     let t1 = Instant::now();
-    let settings = Settings {
-        fuel: (flavor == Flavor::Fuel).then_some(u64::MAX),
+    let mut settings = Settings {
+        flavor_override: Some(spec.flavor),
         ..Settings::default()
     };
-    let mut store = instance::new_store(engine, &settings, stdlib, Arc::new(AtomicBool::new(false)), true)
-        .map_err(|e| format!("pre-initialisation: {e}"))?;
+    if !spec.modules.is_empty() {
+        settings.packages = spec.packages.clone();
+    }
+    let mut store = instance::new_store(
+        engine,
+        &settings,
+        spec.stdlib,
+        Arc::new(AtomicBool::new(false)),
+        true,
+    )
+    .map_err(|e| format!("pre-initialisation: {e}"))?;
     let linker = instance::linker(engine).map_err(err("linking imports"))?;
     let inst = linker
         .instantiate_async(&mut store, &component)
@@ -129,7 +160,10 @@ async fn snapshot(
     let execute = inst
         .get_typed_func::<(String,), (Result<String, String>,)>(&mut store, "execute")
         .map_err(err("finding execute"))?;
-    let (result,) = execute.call_async(&mut store, (code,)).await.map_err(err("running"))?;
+    let (result,) = execute
+        .call_async(&mut store, (code,))
+        .await
+        .map_err(err("running"))?;
     result.map_err(|tb| format!("pre-importing modules failed:\n{tb}"))?;
     // The guest dropped its WASI handles at the end of that call; one left
     // would be a dangling handle in every instance made from the snapshot.
@@ -150,9 +184,11 @@ async fn snapshot(
         .await
         .map_err(err("snapshot"))?;
     if let Some(e) = access.error {
-        return Err(format!("pre-initialisation: reading the instance state: {e}"));
+        return Err(format!(
+            "pre-initialisation: reading the instance state: {e}"
+        ));
     }
-    if progress {
+    if spec.progress {
         let secs = |a: Instant, b: Instant| (b - a).as_secs_f64();
         let mb = |n: usize| n as f64 / 1e6;
         eprintln!(
@@ -192,7 +228,9 @@ impl Access<'_> {
                 .instance
                 .get_export(&mut *self.store, Some(&outer), func)
                 .ok_or_else(missing)?;
-            let f = self.instance.get_typed_func::<(), (R,)>(&mut *self.store, index)?;
+            let f = self
+                .instance
+                .get_typed_func::<(), (R,)>(&mut *self.store, index)?;
             Ok::<R, wasmtime::Error>(f.call_async(&mut *self.store, ()).await?.0)
         }
         .await;
@@ -207,7 +245,12 @@ impl Access<'_> {
 }
 
 impl ComponentInstanceState for Access<'_> {
-    async fn call_func_ret_list_u8(&mut self, instance: &str, func: &str, contents: impl FnOnce(&[u8]) + Send) {
+    async fn call_func_ret_list_u8(
+        &mut self,
+        instance: &str,
+        func: &str,
+        contents: impl FnOnce(&[u8]) + Send,
+    ) {
         match self.call::<WasmList<u8>>(instance, func).await {
             Some(list) => contents(list.as_le_slice(&*self.store)),
             None => contents(&[]),
@@ -223,11 +266,17 @@ impl ComponentInstanceState for Access<'_> {
     }
 
     async fn call_func_ret_f32(&mut self, instance: &str, func: &str) -> u32 {
-        self.call::<f32>(instance, func).await.unwrap_or_default().to_bits()
+        self.call::<f32>(instance, func)
+            .await
+            .unwrap_or_default()
+            .to_bits()
     }
 
     async fn call_func_ret_f64(&mut self, instance: &str, func: &str) -> u64 {
-        self.call::<f64>(instance, func).await.unwrap_or_default().to_bits()
+        self.call::<f64>(instance, func)
+            .await
+            .unwrap_or_default()
+            .to_bits()
     }
 }
 
@@ -246,9 +295,21 @@ mod tests {
     }
 
     #[test]
-    fn key_depends_on_modules() {
-        let a = content_key("base", &[]);
-        assert_eq!(a, content_key("base", &[]));
-        assert_ne!(a, content_key("base", &["json".into()]));
+    fn key_depends_on_modules_and_site() {
+        let none = Prepared::none();
+        let a = content_key(&none, &[]);
+        assert_eq!(a, content_key(&none, &[]));
+        let json = ["json".to_string()];
+        assert_ne!(a, content_key(&none, &json));
+        let with_site = |name: &str| Prepared {
+            site: Some(std::path::PathBuf::from("/cache").join(name)),
+            ..Prepared::none()
+        };
+        // The site's content only matters when something is pre-imported.
+        assert_eq!(a, content_key(&with_site("site-1"), &[]));
+        assert_ne!(
+            content_key(&with_site("site-1"), &json),
+            content_key(&with_site("site-2"), &json)
+        );
     }
 }

@@ -5,11 +5,11 @@
 use crate::builder::{SandboxBuilder, Settings};
 use crate::error::{trap, Error};
 use crate::instance::{instantiate, Fault, Live};
-use wasmtime::Trap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use wasmtime::Trap;
 
 /// Extra time a blocking host call (e.g. guest `time.sleep`) gets past the
 /// timeout before the whole call is abandoned.
@@ -74,7 +74,11 @@ impl Sandbox {
             let mut live = instantiate(&self.settings, self.interrupt.clone()).await?;
             if let Some(state) = &self.last_good {
                 live.store.data().sink.set_muted(true);
-                let _ = live.f.restore.call_async(&mut live.store, (state.clone(),)).await;
+                let _ = live
+                    .f
+                    .restore
+                    .call_async(&mut live.store, (state.clone(),))
+                    .await;
                 live.store.data().sink.set_muted(false);
             }
             self.live = Some(live);
@@ -104,7 +108,8 @@ impl Sandbox {
         timeout: Option<Duration>,
         fut: impl Future<Output = wasmtime::Result<T>>,
     ) -> Result<T, Failure> {
-        let engine = |e: wasmtime::Error| Failure::Engine(e.to_string(), e.downcast_ref::<Trap>().copied());
+        let engine =
+            |e: wasmtime::Error| Failure::Engine(e.to_string(), e.downcast_ref::<Trap>().copied());
         match timeout {
             Some(t) => match tokio::time::timeout(t + GRACE, fut).await {
                 Ok(r) => r.map_err(engine),
@@ -146,6 +151,10 @@ impl Sandbox {
         }
         if let Some(live) = self.live.as_mut() {
             live.store.data().sink.set_muted(true);
+            if self.settings.fuel.is_some() {
+                // Internal bookkeeping is not charged to the user's budget.
+                let _ = live.store.set_fuel(u64::MAX);
+            }
             if let Ok((Ok(bytes),)) = live.f.snapshot.call_async(&mut live.store, ()).await {
                 self.last_good = Some(bytes);
             }
@@ -159,7 +168,10 @@ impl Sandbox {
         self.live().await?;
         let timeout = self.settings.timeout;
         let live = self.arm()?;
-        let fut = live.f.execute.call_async(&mut live.store, (code.to_string(),));
+        let fut = live
+            .f
+            .execute
+            .call_async(&mut live.store, (code.to_string(),));
         let result = Self::bounded(timeout, fut).await;
         let r = match result {
             Ok((r,)) => r,
@@ -167,13 +179,16 @@ impl Sandbox {
         };
         let live = self.live.as_mut().expect("live instance");
         let stdout = live.store.data().sink.take_stdout();
-        let memory_hit = live.store.data().limiter.hit;
-        self.checkpoint().await;
-        match r {
-            Ok(_) => Ok(stdout),
-            Err(text) if memory_hit => Err(Error::MemoryLimit(text)),
-            Err(text) => Err(Error::from_guest(text)),
+        if live.store.data().limiter.hit && r.is_err() {
+            // The memory cap was hit: roll back to the last good state in a
+            // fresh instance (linear memory never shrinks otherwise).
+            let text = r.err().unwrap_or_default();
+            self.live = None;
+            self.live().await?;
+            return Err(Error::MemoryLimit(text));
         }
+        self.checkpoint().await;
+        r.map(|_| stdout).map_err(Error::from_guest)
     }
 
     /// Serialise the session's variables, functions, classes and imports.
@@ -194,7 +209,10 @@ impl Sandbox {
         self.live().await?;
         let timeout = self.settings.timeout;
         let live = self.arm()?;
-        let fut = live.f.restore.call_async(&mut live.store, (snapshot.to_vec(),));
+        let fut = live
+            .f
+            .restore
+            .call_async(&mut live.store, (snapshot.to_vec(),));
         match Self::bounded(timeout, fut).await {
             Ok((Ok(()),)) => {
                 self.last_good = Some(snapshot.to_vec());
@@ -223,6 +241,8 @@ impl Sandbox {
     /// Bytes of guest linear memory currently allocated (for leak checks
     /// and monitoring).
     pub fn memory_size(&mut self) -> usize {
-        self.live.as_ref().map_or(0, |l| l.store.data().limiter.size)
+        self.live
+            .as_ref()
+            .map_or(0, |l| l.store.data().limiter.size)
     }
 }

@@ -1,5 +1,8 @@
 //! The Python standard library the guest mounts read-only: the embedded tar
-//! is unpacked once into the cache (keyed by content hash) and reused.
+//! is unpacked once into the cache (keyed by content hash) and reused. Once
+//! unpacked, the guest's own CPython compiles it to bytecode (`.pyc`, see
+//! `instance::compile_stdlib`) so imports do not re-compile source in every
+//! fresh instance.
 use crate::{cache, embedded};
 use std::path::PathBuf;
 
@@ -22,4 +25,16 @@ pub fn dir() -> std::io::Result<PathBuf> {
         }
         Err(e) => Err(e),
     }
+}
+
+const BYTECODE_MARK: &str = ".bytecode-complete";
+
+/// Whether the stdlib at `dir` still needs compiling to bytecode.
+pub fn needs_bytecode(dir: &std::path::Path) -> bool {
+    !dir.join(BYTECODE_MARK).exists()
+}
+
+/// Record that the stdlib at `dir` has been compiled.
+pub fn mark_bytecode(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::write(dir.join(BYTECODE_MARK), b"")
 }

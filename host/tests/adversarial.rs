@@ -5,6 +5,7 @@ use eryx::{Error, Sandbox, SandboxBuilder};
 use std::time::{Duration, Instant};
 
 type Check = fn(&Result<String, Error>) -> bool;
+type Case = (&'static str, Box<dyn Fn(&Result<String, Error>) -> bool>);
 
 fn py(ty: &'static str) -> impl Fn(&Result<String, Error>) -> bool {
     move |r| matches!(r, Err(Error::Python { type_name, .. }) if type_name == ty)
@@ -20,7 +21,11 @@ async fn survives(sb: &mut Sandbox, snippet: &str, ok: &dyn Fn(&Result<String, E
     let r = sb.execute(snippet).await;
     assert!(ok(&r), "{snippet:?} gave {r:?}");
     let after = sb.execute("print(keep)").await;
-    assert_eq!(after.as_deref(), Ok("alive\n"), "session lost after {snippet:?}");
+    assert_eq!(
+        after.as_deref(),
+        Ok("alive\n"),
+        "session lost after {snippet:?}"
+    );
 }
 
 #[tokio::test]
@@ -32,20 +37,35 @@ async fn hostile_snippets_fail_cleanly_and_the_session_survives() {
             if ["AttributeError", "ModuleNotFoundError", "ImportError", "OSError", "PermissionError",
                 "FileNotFoundError", "NotImplementedError", "socket.gaierror"].contains(&type_name.as_str()))
     };
-    let cases: Vec<(&str, Box<dyn Fn(&Result<String, Error>) -> bool>)> = vec![
+    let cases: Vec<Case> = vec![
         ("while True:\n    pass", Box::new(timeout)),
-        ("l = []\nwhile True:\n    l.append(' ' * 10**6)", Box::new(memory)),
+        (
+            "l = []\nwhile True:\n    l.append(' ' * 10**6)",
+            Box::new(memory),
+        ),
         ("x = bytearray(2**30)", Box::new(memory)),
-        ("x = bytearray(2**31)", Box::new(|r: &Result<String, Error>| memory(r) || py("OverflowError")(r))),
+        (
+            "x = bytearray(2**31)",
+            Box::new(move |r: &Result<String, Error>| memory(r) || py("OverflowError")(r)),
+        ),
         ("def f():\n    f()\nf()", Box::new(py("RecursionError"))),
         ("import os\nos.system('ls')", Box::new(no_such)),
-        ("import subprocess\nsubprocess.run(['ls'])", Box::new(no_such)),
+        (
+            "import subprocess\nsubprocess.run(['ls'])",
+            Box::new(no_such),
+        ),
         ("import ctypes", Box::new(no_such)),
-        ("import socket\nsocket.create_connection(('127.0.0.1', 80))", Box::new(no_such)),
+        (
+            "import socket\nsocket.create_connection(('127.0.0.1', 80))",
+            Box::new(no_such),
+        ),
         ("open('/etc/passwd').read()", Box::new(no_such)),
         ("open('/lib/python3.14/evil.py', 'w')", Box::new(no_such)),
         ("import time\ntime.sleep(30)", Box::new(timeout)),
-        ("raise SystemExit(4)", Box::new(|r: &Result<String, Error>| matches!(r, Err(Error::Exit(4))))),
+        (
+            "raise SystemExit(4)",
+            Box::new(|r: &Result<String, Error>| matches!(r, Err(Error::Exit(4)))),
+        ),
     ];
     let mut sb = limited().build().await.unwrap();
     sb.execute("keep = 'alive'").await.unwrap();
@@ -79,14 +99,24 @@ async fn deeply_nested_c_recursion_is_contained() {
     })
     .await;
     let json = "import json\njson.loads('[' * 100000 + ']' * 100000)";
-    survives(&mut sb, json, &|r| matches!(r, Err(Error::Python { .. }) | Err(Error::Trap(_)))).await;
+    survives(&mut sb, json, &|r| {
+        matches!(r, Err(Error::Python { .. }) | Err(Error::Trap(_)))
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn timeout_returns_promptly() {
-    let mut sb = Sandbox::builder().timeout(Duration::from_millis(300)).build().await.unwrap();
+    let mut sb = Sandbox::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .await
+        .unwrap();
     let start = Instant::now();
-    assert_eq!(sb.execute("while True:\n    pass").await, Err(Error::Timeout));
+    assert_eq!(
+        sb.execute("while True:\n    pass").await,
+        Err(Error::Timeout)
+    );
     let took = start.elapsed();
     // Deadline + one epoch tick + re-instantiation, with slack for CI.
     assert!(took < Duration::from_millis(2500), "took {took:?}");
@@ -101,7 +131,10 @@ async fn interrupt_stops_the_call_and_keeps_state() {
         tokio::time::sleep(Duration::from_millis(200)).await;
         h.interrupt();
     });
-    assert_eq!(sb.execute("while True:\n    pass").await, Err(Error::Interrupted));
+    assert_eq!(
+        sb.execute("while True:\n    pass").await,
+        Err(Error::Interrupted)
+    );
     assert_eq!(sb.execute("print(keep)").await.unwrap(), "alive\n");
 }
 
@@ -109,10 +142,16 @@ async fn interrupt_stops_the_call_and_keeps_state() {
 async fn fuel_budget_and_output_cap() {
     let mut sb = Sandbox::builder().fuel(50_000_000).build().await.unwrap();
     sb.execute("keep = 'alive'").await.unwrap();
-    survives(&mut sb, "while True:\n    pass", &|r| matches!(r, Err(Error::FuelExhausted))).await;
+    survives(&mut sb, "while True:\n    pass", &|r| {
+        matches!(r, Err(Error::FuelExhausted))
+    })
+    .await;
     let mut sb = Sandbox::builder().max_output(10_000).build().await.unwrap();
     sb.execute("keep = 'alive'").await.unwrap();
-    survives(&mut sb, "while True:\n    print('x' * 100)", &|r| matches!(r, Err(Error::OutputLimit))).await;
+    survives(&mut sb, "while True:\n    print('x' * 100)", &|r| {
+        matches!(r, Err(Error::OutputLimit))
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -132,9 +171,19 @@ async fn mounts_are_confined() {
         .await
         .unwrap();
     sb.execute("keep = 'alive'").await.unwrap();
-    assert_eq!(sb.execute("print(open('/data/data.txt').read())").await.unwrap(), "hello\n");
-    sb.execute("open('/out/new.txt', 'w').write('written')").await.unwrap();
-    assert_eq!(std::fs::read_to_string(rw.join("new.txt")).unwrap(), "written");
+    assert_eq!(
+        sb.execute("print(open('/data/data.txt').read())")
+            .await
+            .unwrap(),
+        "hello\n"
+    );
+    sb.execute("open('/out/new.txt', 'w').write('written')")
+        .await
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(rw.join("new.txt")).unwrap(),
+        "written"
+    );
     let denied = |r: &Result<String, Error>| matches!(r, Err(Error::Python { .. }));
     survives(&mut sb, "open('/data/x.txt', 'w')", &denied).await;
     survives(&mut sb, "open('/data/../secret.txt').read()", &denied).await;
@@ -147,7 +196,10 @@ async fn mounts_are_confined() {
 async fn invalid_snapshot_bytes_keep_the_session() {
     let mut sb = limited().build().await.unwrap();
     sb.execute("keep = 'alive'").await.unwrap();
-    assert!(matches!(sb.restore(b"\x00\x01garbage").await, Err(Error::State(_))));
+    assert!(matches!(
+        sb.restore(b"\x00\x01garbage").await,
+        Err(Error::State(_))
+    ));
     assert_eq!(sb.execute("print(keep)").await.unwrap(), "alive\n");
 }
 
@@ -165,5 +217,8 @@ async fn ten_thousand_executes_do_not_leak() {
     let after = sb.memory_size();
     assert_eq!(sb.execute("print(n)").await.unwrap(), "10500\n");
     eprintln!("guest memory: {warm} bytes after warm-up, {after} after 10k executes");
-    assert!(after <= warm + (2 << 20), "guest memory grew from {warm} to {after} bytes");
+    assert!(
+        after <= warm + (2 << 20),
+        "guest memory grew from {warm} to {after} bytes"
+    );
 }

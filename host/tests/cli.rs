@@ -34,7 +34,10 @@ fn uncaught_exception_exits_one_with_traceback_on_stderr() {
     let o = eryx(&["-c", "raise ValueError('boom')"], None);
     assert_eq!(o.status.code(), Some(1));
     let err = text(&o.stderr);
-    assert!(err.contains("Traceback") && err.contains("ValueError: boom"), "{err}");
+    assert!(
+        err.contains("Traceback") && err.contains("ValueError: boom"),
+        "{err}"
+    );
     assert_eq!(text(&o.stdout), "");
 }
 
@@ -45,9 +48,17 @@ fn runs_a_file_and_stdin() {
     let file = dir.join("prog.py");
     std::fs::write(&file, "import math\nprint(math.factorial(5))\n").unwrap();
     let o = eryx(&[file.to_str().unwrap()], None);
-    assert_eq!((o.status.code(), text(&o.stdout)), (Some(0), "120\n".into()), "{}", text(&o.stderr));
+    assert_eq!(
+        (o.status.code(), text(&o.stdout)),
+        (Some(0), "120\n".into()),
+        "{}",
+        text(&o.stderr)
+    );
     let o = eryx(&["-"], Some("print('from stdin')\n"));
-    assert_eq!((o.status.code(), text(&o.stdout)), (Some(0), "from stdin\n".into()));
+    assert_eq!(
+        (o.status.code(), text(&o.stdout)),
+        (Some(0), "from stdin\n".into())
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -55,7 +66,12 @@ fn runs_a_file_and_stdin() {
 fn usage_errors_exit_two() {
     for args in [&["--bogus"][..], &["-c"][..], &["--timeout", "soon"][..]] {
         let o = eryx(args, None);
-        assert_eq!(o.status.code(), Some(2), "args {args:?}: {}", text(&o.stderr));
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "args {args:?}: {}",
+            text(&o.stderr)
+        );
         assert!(text(&o.stderr).contains("usage"), "args {args:?}");
     }
 }
@@ -64,41 +80,84 @@ fn usage_errors_exit_two() {
 fn missing_file_and_non_utf8_file_are_clear_errors() {
     let o = eryx(&["/nonexistent/prog.py"], None);
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o.stderr).contains("can't open file"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("can't open file"),
+        "{}",
+        text(&o.stderr)
+    );
     let p = std::env::temp_dir().join(format!("eryx-bad-{}.py", std::process::id()));
     std::fs::write(&p, b"print('\xff')\n").unwrap();
     let o = eryx(&[p.to_str().unwrap()], None);
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o.stderr).contains("not valid UTF-8"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("not valid UTF-8"),
+        "{}",
+        text(&o.stderr)
+    );
     std::fs::remove_file(&p).unwrap();
 }
 
 #[test]
 fn chained_dash_c_share_one_session() {
     let o = eryx(&["-c", "x=41", "-c", "x+=1", "-c", "print(x)"], None);
-    assert_eq!((o.status.code(), text(&o.stdout)), (Some(0), "42\n".into()), "{}", text(&o.stderr));
+    assert_eq!(
+        (o.status.code(), text(&o.stdout)),
+        (Some(0), "42\n".into()),
+        "{}",
+        text(&o.stderr)
+    );
 }
 
 #[test]
 fn system_exit_code_becomes_exit_status() {
-    let o = eryx(&["-c", "import sys; print('bye'); sys.exit(7)", "-c", "print('not run')"], None);
-    assert_eq!((o.status.code(), text(&o.stdout)), (Some(7), "bye\n".into()));
+    let o = eryx(
+        &[
+            "-c",
+            "import sys; print('bye'); sys.exit(7)",
+            "-c",
+            "print('not run')",
+        ],
+        None,
+    );
+    assert_eq!(
+        (o.status.code(), text(&o.stdout)),
+        (Some(7), "bye\n".into())
+    );
 }
 
 #[test]
 fn stderr_goes_to_stderr() {
-    let o = eryx(&["-c", "import sys; print('o'); print('e', file=sys.stderr)"], None);
-    assert_eq!((text(&o.stdout), text(&o.stderr)), ("o\n".into(), "e\n".into()));
+    let o = eryx(
+        &["-c", "import sys; print('o'); print('e', file=sys.stderr)"],
+        None,
+    );
+    assert_eq!(
+        (text(&o.stdout), text(&o.stderr)),
+        ("o\n".into(), "e\n".into())
+    );
 }
 
 #[test]
 fn save_and_load_state() {
     let p = std::env::temp_dir().join(format!("eryx-state-{}.bin", std::process::id()));
     let ps = p.to_str().unwrap();
-    let o = eryx(&["-c", "x = 41\ndef f():\n    return x + 1", "--save-state", ps], None);
+    let o = eryx(
+        &[
+            "-c",
+            "x = 41\ndef f():\n    return x + 1",
+            "--save-state",
+            ps,
+        ],
+        None,
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let o = eryx(&["--load-state", ps, "-c", "print(f())"], None);
-    assert_eq!((o.status.code(), text(&o.stdout)), (Some(0), "42\n".into()), "{}", text(&o.stderr));
+    assert_eq!(
+        (o.status.code(), text(&o.stdout)),
+        (Some(0), "42\n".into()),
+        "{}",
+        text(&o.stderr)
+    );
     std::fs::write(&p, b"not a snapshot").unwrap();
     let o = eryx(&["--load-state", ps, "-c", "print(1)"], None);
     assert_eq!(o.status.code(), Some(1));
@@ -109,14 +168,23 @@ fn save_and_load_state() {
 #[test]
 fn no_program_and_piped_stdin_runs_stdin() {
     let o = eryx(&[], Some("print('piped')\n"));
-    assert_eq!((o.status.code(), text(&o.stdout)), (Some(0), "piped\n".into()), "{}", text(&o.stderr));
+    assert_eq!(
+        (o.status.code(), text(&o.stdout)),
+        (Some(0), "piped\n".into()),
+        "{}",
+        text(&o.stderr)
+    );
 }
 
 #[test]
 fn limits_exit_three_with_a_reason() {
     let o = eryx(&["--timeout", "0.3", "-c", "while True: pass"], None);
     assert_eq!(o.status.code(), Some(3));
-    assert!(text(&o.stderr).contains("limit exceeded: timeout"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("limit exceeded: timeout"),
+        "{}",
+        text(&o.stderr)
+    );
     let o = eryx(&["--max-memory", "64", "-c", "x = bytearray(2**30)"], None);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
 }
@@ -125,7 +193,17 @@ fn limits_exit_three_with_a_reason() {
 fn help_documents_the_flags() {
     let o = eryx(&["--help"], None);
     let help = text(&o.stdout);
-    for flag in ["-c CODE", "--timeout", "--max-memory", "--fuel", "--mount", "--callback", "--trace", "--save-state", "--load-state"] {
+    for flag in [
+        "-c CODE",
+        "--timeout",
+        "--max-memory",
+        "--fuel",
+        "--mount",
+        "--callback",
+        "--trace",
+        "--save-state",
+        "--load-state",
+    ] {
         assert!(help.contains(flag), "--help lacks {flag}");
     }
 }
@@ -143,11 +221,21 @@ fn callback_and_trace_flags() {
         ],
         None,
     );
-    assert_eq!(text(&o.stdout), "42\nCallbackError nope\n", "{}", text(&o.stderr));
+    assert_eq!(
+        text(&o.stdout),
+        "42\nCallbackError nope\n",
+        "{}",
+        text(&o.stderr)
+    );
     let o = eryx(&["--trace", "-c", "def f():\n    return 1\nf()"], None);
     let events: Vec<serde_json::Value> = text(&o.stderr)
         .lines()
         .map(|l| serde_json::from_str(l).expect("JSON line"))
         .collect();
-    assert!(events.iter().any(|e| e["event"] == "call" && e["function"] == "f"), "{events:?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "call" && e["function"] == "f"),
+        "{events:?}"
+    );
 }

@@ -12,7 +12,10 @@ async fn prints_two() {
 #[tokio::test]
 async fn runs_python_3_14() {
     let mut sb = sandbox().await;
-    let out = sb.execute("import sys; print(sys.version_info[:2])").await.unwrap();
+    let out = sb
+        .execute("import sys; print(sys.version_info[:2])")
+        .await
+        .unwrap();
     assert_eq!(out, "(3, 14)\n");
 }
 
@@ -21,7 +24,10 @@ async fn stdlib_modules_import() {
     let mut sb = sandbox().await;
     let code = "import json, re, asyncio, decimal\n\
                 print(json.dumps({'a': [1, 2]}), re.sub(r'\\d', '#', 'a1b2'), decimal.Decimal('1.10') + 1)";
-    assert_eq!(sb.execute(code).await.unwrap(), "{\"a\": [1, 2]} a#b# 2.10\n");
+    assert_eq!(
+        sb.execute(code).await.unwrap(),
+        "{\"a\": [1, 2]} a#b# 2.10\n"
+    );
 }
 
 #[tokio::test]
@@ -33,10 +39,16 @@ async fn uncaught_exception_is_a_traceback() {
             message,
             traceback: tb,
         }) => {
-            assert_eq!((type_name.as_str(), message.as_str()), ("ValueError", "boom"));
+            assert_eq!(
+                (type_name.as_str(), message.as_str()),
+                ("ValueError", "boom")
+            );
             assert!(tb.contains("Traceback (most recent call last)"), "{tb}");
             assert!(tb.contains("ValueError: boom"), "{tb}");
-            assert!(tb.contains("line 2") && tb.contains("raise ValueError('boom')"), "{tb}");
+            assert!(
+                tb.contains("line 2") && tb.contains("raise ValueError('boom')"),
+                "{tb}"
+            );
             assert!(!tb.contains("_eryx_runtime"), "runtime frames leaked: {tb}");
         }
         other => panic!("expected a Python error, got {other:?}"),
@@ -55,7 +67,12 @@ async fn syntax_error_is_reported() {
 #[tokio::test]
 async fn namespace_persists_between_executes() {
     let mut sb = sandbox().await;
-    assert_eq!(sb.execute("x = 41\ndef inc(v):\n    return v + 1").await.unwrap(), "");
+    assert_eq!(
+        sb.execute("x = 41\ndef inc(v):\n    return v + 1")
+            .await
+            .unwrap(),
+        ""
+    );
     assert_eq!(sb.execute("print(inc(x))").await.unwrap(), "42\n");
 }
 
@@ -70,5 +87,10 @@ async fn sandboxes_are_isolated() {
 #[tokio::test]
 async fn eryx_module_is_importable() {
     let mut sb = sandbox().await;
-    assert_eq!(sb.execute("import eryx; print(eryx.__version__)").await.unwrap(), "0.1.0\n");
+    assert_eq!(
+        sb.execute("import eryx; print(eryx.__version__)")
+            .await
+            .unwrap(),
+        "0.1.0\n"
+    );
 }

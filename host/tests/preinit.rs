@@ -76,7 +76,11 @@ async fn user_mounts_are_visible() {
     let dir = std::env::temp_dir().join(format!("eryx-preinit-mount-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("hello.txt"), "hello from the host").unwrap();
-    let mut sb = Sandbox::builder().mount(&dir, "/data", false).build().await.unwrap();
+    let mut sb = Sandbox::builder()
+        .mount(&dir, "/data", false)
+        .build()
+        .await
+        .unwrap();
     let out = sb.execute("print(open('/data/hello.txt').read())").await;
     std::fs::remove_dir_all(&dir).ok();
     assert_eq!(out.unwrap(), "hello from the host\n");
@@ -89,12 +93,19 @@ async fn first_error_is_formatted() {
         Err(Error::Python { type_name, .. }) => assert_eq!(type_name, "ZeroDivisionError"),
         other => panic!("{other:?}"),
     }
-    assert_eq!(sb.execute("print('still fine')").await.unwrap(), "still fine\n");
+    assert_eq!(
+        sb.execute("print('still fine')").await.unwrap(),
+        "still fine\n"
+    );
 }
 
 #[tokio::test]
 async fn preimported_modules_are_in_the_image() {
-    let mut sb = Sandbox::builder().preimport(&["fractions"]).build().await.unwrap();
+    let mut sb = Sandbox::builder()
+        .preimport(&["fractions"])
+        .build()
+        .await
+        .unwrap();
     let out = sb
         .execute("import sys\nprint('fractions' in sys.modules)")
         .await
@@ -109,12 +120,91 @@ async fn preimported_modules_are_in_the_image() {
 
 #[tokio::test]
 async fn bad_preimports_are_refused() {
-    match Sandbox::builder().preimport(&["os; import sys"]).build().await {
+    match Sandbox::builder()
+        .preimport(&["os; import sys"])
+        .build()
+        .await
+    {
         Err(Error::Setup(msg)) => assert!(msg.contains("not a module name"), "{msg}"),
         other => panic!("{:?}", other.err()),
     }
-    match Sandbox::builder().preimport(&["no_such_module_xyz"]).build().await {
+    match Sandbox::builder()
+        .preimport(&["no_such_module_xyz"])
+        .build()
+        .await
+    {
         Err(Error::Setup(msg)) => assert!(msg.contains("ModuleNotFoundError"), "{msg}"),
         other => panic!("{:?}", other.err()),
     }
+}
+
+/// A package directory holding `name/__init__.py` with `source`.
+fn package_dir(test: &str, name: &str, source: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("eryx-preinit-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join(name)).unwrap();
+    std::fs::write(dir.join(name).join("__init__.py"), source).unwrap();
+    dir.join(name)
+}
+
+#[tokio::test]
+async fn packages_work_with_and_without_preimport() {
+    let pkg = package_dir("plain", "preinit_pkg_a", "VALUE = 41\n");
+    let mut sb = Sandbox::builder().package(&pkg).build().await.unwrap();
+    let out = sb
+        .execute("import preinit_pkg_a\nprint(preinit_pkg_a.VALUE + 1)")
+        .await;
+    assert_eq!(out.unwrap(), "42\n");
+
+    let pkg = package_dir(
+        "pre",
+        "preinit_pkg_b",
+        "import json\nVALUE = json.dumps([1])\n",
+    );
+    let mut sb = Sandbox::builder()
+        .package(&pkg)
+        .preimport(&["preinit_pkg_b"])
+        .build()
+        .await
+        .unwrap();
+    let code = "import sys\nprint('preinit_pkg_b' in sys.modules)\nimport preinit_pkg_b\nprint(preinit_pkg_b.VALUE)";
+    assert_eq!(sb.execute(code).await.unwrap(), "True\n[1]\n");
+}
+
+/// target/extensions/<name>, built (or found up to date) by the script.
+fn extension(name: &str) -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
+    let out = std::process::Command::new("bash")
+        .arg(root.join("scripts/build-extension.sh"))
+        .arg(name)
+        .output()
+        .expect("run scripts/build-extension.sh");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::path::PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+#[tokio::test]
+async fn preimported_extension_survives_restore() {
+    let mut sb = Sandbox::builder()
+        .package(extension("simplejson"))
+        .preimport(&["simplejson", "simplejson._speedups"])
+        .build()
+        .await
+        .unwrap();
+    let code = "import sys\nprint('simplejson._speedups' in sys.modules)\n\
+                import simplejson, simplejson._speedups as sp\n\
+                print(simplejson.encoder.c_make_encoder is sp.make_encoder)\n\
+                print(simplejson.dumps({'b': [1, 2.5, None], 'a': 'é'}, sort_keys=True))\n\
+                print(simplejson.loads('{\"x\": [1, {\"y\": null}]}'))";
+    let out = sb.execute(code).await.unwrap();
+    assert_eq!(
+        out,
+        "True\nTrue\n{\"a\": \"\\u00e9\", \"b\": [1, 2.5, null]}\n{'x': [1, {'y': None}]}\n"
+    );
 }

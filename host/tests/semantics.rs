@@ -12,16 +12,23 @@ async fn user_namespace_holds_only_user_names() {
         "['__builtins__', '__name__']\n"
     );
     // Rebinding names cannot break the runtime.
-    sb.execute("print = None\nsys = None\nasyncio = None").await.unwrap();
+    sb.execute("print = None\nsys = None\nasyncio = None")
+        .await
+        .unwrap();
     sb.execute("del print").await.unwrap();
-    assert_eq!(sb.execute("print('still fine')").await.unwrap(), "still fine\n");
+    assert_eq!(
+        sb.execute("print('still fine')").await.unwrap(),
+        "still fine\n"
+    );
 }
 
 #[tokio::test]
 async fn stderr_is_separate_and_streamed() {
     let (mut sb, log) = recording_sandbox().await;
     let out = sb
-        .execute("import sys\nprint('out')\nprint('err', file=sys.stderr)\nsys.stderr.write('e2\\n')")
+        .execute(
+            "import sys\nprint('out')\nprint('err', file=sys.stderr)\nsys.stderr.write('e2\\n')",
+        )
         .await
         .unwrap();
     assert_eq!(out, "out\n");
@@ -43,7 +50,10 @@ async fn writes_to_fd_1_and_2_are_captured() {
 #[tokio::test]
 async fn output_before_an_exception_is_kept() {
     let (mut sb, log) = recording_sandbox().await;
-    expect_py_err(sb.execute("print('before')\n1/0").await, "ZeroDivisionError");
+    expect_py_err(
+        sb.execute("print('before')\n1/0").await,
+        "ZeroDivisionError",
+    );
     assert_eq!(text_of(&log, Stream::Stdout), "before\n");
 }
 
@@ -65,7 +75,10 @@ async fn asyncio_run_inside_user_code() {
     assert_eq!(sb.execute(code).await.unwrap(), "5\n");
     // Also after an execute that used top-level await.
     sb.execute("await asyncio.sleep(0)").await.unwrap();
-    assert_eq!(sb.execute("print(asyncio.run(main()))").await.unwrap(), "5\n");
+    assert_eq!(
+        sb.execute("print(asyncio.run(main()))").await.unwrap(),
+        "5\n"
+    );
 }
 
 #[tokio::test]
@@ -81,7 +94,10 @@ async fn exception_inside_awaited_code_has_user_frames() {
 async fn system_exit_reports_code_and_keeps_session() {
     let mut sb = sandbox().await;
     sb.execute("kept = 1").await.unwrap();
-    assert_eq!(sb.execute("import sys; sys.exit(3)").await, Err(Error::Exit(3)));
+    assert_eq!(
+        sb.execute("import sys; sys.exit(3)").await,
+        Err(Error::Exit(3))
+    );
     assert_eq!(sb.execute("raise SystemExit").await, Err(Error::Exit(0)));
     assert_eq!(sb.execute("print(kept)").await.unwrap(), "1\n");
 }
@@ -89,13 +105,19 @@ async fn system_exit_reports_code_and_keeps_session() {
 #[tokio::test]
 async fn system_exit_with_message_goes_to_stderr() {
     let (mut sb, log) = recording_sandbox().await;
-    assert_eq!(sb.execute("raise SystemExit('bye')").await, Err(Error::Exit(1)));
+    assert_eq!(
+        sb.execute("raise SystemExit('bye')").await,
+        Err(Error::Exit(1))
+    );
     assert_eq!(text_of(&log, Stream::Stderr), "bye\n");
 }
 
 #[tokio::test]
 async fn unicode_round_trips() {
     let mut sb = sandbox().await;
-    let out = sb.execute("s = 'héllo 🎉 ✓ 日本'\nprint(s, len(s))").await.unwrap();
+    let out = sb
+        .execute("s = 'héllo 🎉 ✓ 日本'\nprint(s, len(s))")
+        .await
+        .unwrap();
     assert_eq!(out, "héllo 🎉 ✓ 日本 12\n");
 }

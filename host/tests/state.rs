@@ -65,7 +65,10 @@ async fn unpicklable_values_are_skipped_with_a_warning() {
         .unwrap();
     let snap = sb.snapshot().await.unwrap();
     let warning = text_of(&log, Stream::Stderr);
-    assert!(warning.contains("gen (generator") && warning.contains("f (TextIOWrapper"), "{warning}");
+    assert!(
+        warning.contains("gen (generator") && warning.contains("f (TextIOWrapper"),
+        "{warning}"
+    );
     let mut fresh = sandbox().await;
     fresh.restore(&snap).await.unwrap();
     assert_eq!(fresh.execute("print(keep)").await.unwrap(), "5\n");
@@ -87,12 +90,19 @@ async fn garbage_bytes_are_an_error_and_state_survives() {
     for bad in bad_inputs {
         match sb.restore(&bad).await {
             Err(Error::State(msg)) => assert!(msg.contains("restore-state failed"), "{msg}"),
-            other => panic!("expected a state error for {} bytes, got {other:?}", bad.len()),
+            other => panic!(
+                "expected a state error for {} bytes, got {other:?}",
+                bad.len()
+            ),
         }
         assert_eq!(sb.execute("print(x)").await.unwrap(), "precious\n");
     }
     let err = sb.restore(b"ERYXSNAP\x09rest").await.unwrap_err();
-    assert!(err.to_string().contains("unsupported eryx snapshot version 9"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("unsupported eryx snapshot version 9"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -102,7 +112,10 @@ async fn snapshot_clear_restore() {
     let snap = sb.snapshot().await.unwrap();
     sb.clear().await.unwrap();
     expect_py_err(sb.execute("value").await, "NameError");
-    assert_eq!(sb.execute("print(sorted(dir()))").await.unwrap(), "['__builtins__', '__name__']\n");
+    assert_eq!(
+        sb.execute("print(sorted(dir()))").await.unwrap(),
+        "['__builtins__', '__name__']\n"
+    );
     sb.restore(&snap).await.unwrap();
     assert_eq!(sb.execute("print(value)").await.unwrap(), "42\n");
 }

@@ -11,7 +11,6 @@ extern "C" {
     fn free(ptr: *mut c_void);
 }
 
-
 unsafe fn cx<'a>(cx: *mut c_void) -> &'a mut CallCx {
     &mut *(cx as *mut CallCx)
 }
@@ -125,8 +124,12 @@ macro_rules! push_typed_int {
     )*};
 }
 push_typed_int!(
-    wit_dylib_push_flags, wit_dylib_push_enum, wit_dylib_push_borrow,
-    wit_dylib_push_own, wit_dylib_push_future, wit_dylib_push_stream
+    wit_dylib_push_flags,
+    wit_dylib_push_enum,
+    wit_dylib_push_borrow,
+    wit_dylib_push_own,
+    wit_dylib_push_future,
+    wit_dylib_push_stream
 );
 
 #[no_mangle]
@@ -250,8 +253,12 @@ macro_rules! pop_typed_int {
     )*};
 }
 pop_typed_int!(
-    wit_dylib_pop_borrow, wit_dylib_pop_own, wit_dylib_pop_enum,
-    wit_dylib_pop_flags, wit_dylib_pop_future, wit_dylib_pop_stream
+    wit_dylib_pop_borrow,
+    wit_dylib_pop_own,
+    wit_dylib_pop_enum,
+    wit_dylib_pop_flags,
+    wit_dylib_pop_future,
+    wit_dylib_pop_stream
 );
 
 unsafe fn pop_float(cx_ptr: *mut c_void) -> f64 {

@@ -85,19 +85,30 @@ pub enum Started {
 /// the subtask to `set` when it does not finish at once.
 pub fn start_async_import(import: usize, args: Vec<Value>, set: u32) -> Started {
     let f = meta::get().import(import);
-    let layout = Layout::from_size_align(f.async_abi_area_size.max(1), f.async_abi_area_align.max(1))
-        .expect("import ABI area layout");
+    let layout =
+        Layout::from_size_align(f.async_abi_area_size.max(1), f.async_abi_area_align.max(1))
+            .expect("import ABI area layout");
     // SAFETY: non-zero layout.
     let area = unsafe { std::alloc::alloc_zeroed(layout) };
     let mut cx = Box::new(CallCx::new());
     for a in args.into_iter().rev() {
         cx.push(a);
     }
-    let call = PendingCall { cx, area, layout, import };
+    let call = PendingCall {
+        cx,
+        area,
+        layout,
+        import,
+    };
     let impl_ = f.async_impl.expect("invoke is not an async import");
     // SAFETY: generated lowering; pops the arguments from cx and writes
     // results into `area` when the call returns.
-    let status = unsafe { impl_(&*call.cx as *const CallCx as *mut c_void, area as *mut c_void) };
+    let status = unsafe {
+        impl_(
+            &*call.cx as *const CallCx as *mut c_void,
+            area as *mut c_void,
+        )
+    };
     if status & 0xf == SUBTASK_RETURNED {
         return Started::Done(finish(call));
     }
@@ -112,7 +123,12 @@ pub fn finish(mut call: PendingCall) -> Value {
     let f = meta::get().import(call.import);
     let lift = f.async_lift_impl.expect("async import without lift");
     // SAFETY: the call returned, so `area` holds its results.
-    unsafe { lift(&mut *call.cx as *mut CallCx as *mut c_void, call.area as *mut c_void) };
+    unsafe {
+        lift(
+            &mut *call.cx as *mut CallCx as *mut c_void,
+            call.area as *mut c_void,
+        )
+    };
     call.cx.pop()
 }
 

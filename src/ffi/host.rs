@@ -38,7 +38,10 @@ fn imports() -> Imports {
 /// Stream `text` to the host on `fd` (1 = stdout, 2 = stderr).
 pub fn output(fd: u32, text: &str) {
     if let Some(idx) = imports().output {
-        call_sync_import(idx, vec![Value::Int(fd as i64), Value::Str(text.to_string())]);
+        call_sync_import(
+            idx,
+            vec![Value::Int(fd as i64), Value::Str(text.to_string())],
+        );
     }
 }
 

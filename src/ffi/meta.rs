@@ -26,7 +26,8 @@ pub unsafe fn install(ptr: *const wit::wit_t) {
 
 /// The installed metadata.
 pub fn get() -> &'static Meta {
-    META.get().expect("eryx runtime: used before wit_dylib_initialize")
+    META.get()
+        .expect("eryx runtime: used before wit_dylib_initialize")
 }
 
 fn slice<'a, T>(ptr: *const T, len: usize) -> &'a [T] {

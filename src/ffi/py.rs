@@ -44,7 +44,9 @@ impl PyErr {
                         sys::PyExc_RuntimeError,
                         c"eryx runtime: C API call failed without an exception".as_ptr(),
                     );
-                    PyErr(PyObj(NonNull::new(sys::PyErr_GetRaisedException()).unwrap()))
+                    PyErr(PyObj(
+                        NonNull::new(sys::PyErr_GetRaisedException()).unwrap(),
+                    ))
                 }
             }
         }
@@ -89,7 +91,9 @@ impl PyObj {
     /// A new `bytes`.
     pub fn bytes(b: &[u8]) -> PyResult<PyObj> {
         // SAFETY: pointer/len describe valid memory.
-        owned(unsafe { sys::PyBytes_FromStringAndSize(b.as_ptr() as *const c_char, b.len() as isize) })
+        owned(unsafe {
+            sys::PyBytes_FromStringAndSize(b.as_ptr() as *const c_char, b.len() as isize)
+        })
     }
 
     /// A new empty `dict`.
@@ -106,7 +110,11 @@ impl PyObj {
 
     /// `True` or `False`.
     pub fn bool(v: bool) -> PyObj {
-        let which = if v { sys::Py_CONSTANT_TRUE } else { sys::Py_CONSTANT_FALSE };
+        let which = if v {
+            sys::Py_CONSTANT_TRUE
+        } else {
+            sys::Py_CONSTANT_FALSE
+        };
         // SAFETY: Py_GetConstant returns a new (immortal) reference.
         owned(unsafe { sys::Py_GetConstant(which) }).unwrap_or_else(|_| unreachable!())
     }
@@ -136,8 +144,16 @@ impl PyObj {
         let (n, f, s) = (cstring(name)?, cstring(filename)?, cstring(source)?);
         // SAFETY: valid C strings; the code object is owned then dropped.
         unsafe {
-            let code = owned(sys::Py_CompileString(s.as_ptr(), f.as_ptr(), sys::Py_file_input as i32))?;
-            owned(sys::PyImport_ExecCodeModuleEx(n.as_ptr(), code.as_ptr(), f.as_ptr()))
+            let code = owned(sys::Py_CompileString(
+                s.as_ptr(),
+                f.as_ptr(),
+                sys::Py_file_input as i32,
+            ))?;
+            owned(sys::PyImport_ExecCodeModuleEx(
+                n.as_ptr(),
+                code.as_ptr(),
+                f.as_ptr(),
+            ))
         }
     }
 
@@ -165,7 +181,12 @@ impl PyObj {
         let ptrs: Vec<*mut sys::PyObject> = args.iter().map(|a| a.as_ptr()).collect();
         // SAFETY: a vector of live borrowed references.
         owned(unsafe {
-            sys::PyObject_Vectorcall(self.as_ptr(), ptrs.as_ptr(), ptrs.len(), std::ptr::null_mut())
+            sys::PyObject_Vectorcall(
+                self.as_ptr(),
+                ptrs.as_ptr(),
+                ptrs.len(),
+                std::ptr::null_mut(),
+            )
         })
     }
 
@@ -236,7 +257,10 @@ extern "C" {
 }
 
 fn wide(s: &str) -> Vec<sys::wchar_t> {
-    s.chars().map(|c| c as sys::wchar_t).chain(std::iter::once(0)).collect()
+    s.chars()
+        .map(|c| c as sys::wchar_t)
+        .chain(std::iter::once(0))
+        .collect()
 }
 
 fn check(status: sys::PyStatus, what: &str) -> Result<(), String> {
@@ -255,8 +279,8 @@ fn check(status: sys::PyStatus, what: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Initialise CPython (isolated config, stdlib at `stdlib`, the `eryx`
-/// module on the inittab). Idempotent.
+/// Initialise CPython (isolated config, stdlib at `stdlib`, packages at
+/// `crate::PACKAGES_GUEST_PATH`, the `eryx` module on the inittab). Idempotent.
 pub fn initialize(stdlib: &str) -> Result<(), String> {
     // SAFETY: standard embedding sequence on a single thread; the config is
     // cleared on every path.
@@ -285,7 +309,16 @@ pub fn initialize(stdlib: &str) -> Result<(), String> {
                 sys::PyWideStringList_Append(&mut config.module_search_paths, home.as_ptr()),
                 "PyConfig module_search_paths",
             )?;
-            check(sys::Py_InitializeFromConfig(&config), "Py_InitializeFromConfig")
+            // Packages after the stdlib, like site-packages (may be absent).
+            let packages = wide(crate::PACKAGES_GUEST_PATH);
+            check(
+                sys::PyWideStringList_Append(&mut config.module_search_paths, packages.as_ptr()),
+                "PyConfig module_search_paths (packages)",
+            )?;
+            check(
+                sys::Py_InitializeFromConfig(&config),
+                "Py_InitializeFromConfig",
+            )
         })();
         sys::PyConfig_Clear(&mut config);
         result

@@ -32,6 +32,8 @@ pub struct Args {
     pub fuel: Option<u64>,
     /// `--mount SRC:DST[:ro]` (repeatable): (source, guest path, writable).
     pub mounts: Vec<(String, String, bool)>,
+    /// `--package PATH` (repeatable).
+    pub packages: Vec<String>,
     /// `-h` / `--help`.
     pub help: bool,
 }
@@ -61,17 +63,22 @@ Ctrl-C interrupts the running code, Ctrl-D exits).
   --mount SRC:DST[:ro]
                       make host directory SRC visible at DST (read-write
                       unless :ro); nothing outside it is reachable
+  --package PATH      make a package importable (repeatable): a directory,
+                      a .whl, a .py or a WASI .so; WASI extension modules
+                      are linked into the sandbox (compiled once, cached)
   -h, --help          show this help
 
 Exit status: 0 success, 1 uncaught exception, n for SystemExit(n),
 2 usage error, 3 limit exceeded (reason on stderr), 130 interrupted.";
 
 fn value(it: &mut impl Iterator<Item = String>, flag: &str) -> Result<String, String> {
-    it.next().ok_or_else(|| format!("argument {flag} expects a value"))
+    it.next()
+        .ok_or_else(|| format!("argument {flag} expects a value"))
 }
 
 fn number<T: std::str::FromStr>(v: &str, flag: &str) -> Result<T, String> {
-    v.parse().map_err(|_| format!("argument {flag}: invalid number {v:?}"))
+    v.parse()
+        .map_err(|_| format!("argument {flag}: invalid number {v:?}"))
 }
 
 fn mount(spec: &str) -> Result<(String, String, bool), String> {
@@ -80,8 +87,12 @@ fn mount(spec: &str) -> Result<(String, String, bool), String> {
         None => (spec.strip_suffix(":rw").unwrap_or(spec), true),
     };
     match spec.split_once(':') {
-        Some((src, dst)) if !src.is_empty() && dst.starts_with('/') => Ok((src.into(), dst.into(), writable)),
-        _ => Err(format!("--mount expects SRC:DST[:ro] with an absolute DST, got {spec:?}")),
+        Some((src, dst)) if !src.is_empty() && dst.starts_with('/') => {
+            Ok((src.into(), dst.into(), writable))
+        }
+        _ => Err(format!(
+            "--mount expects SRC:DST[:ro] with an absolute DST, got {spec:?}"
+        )),
     }
 }
 
@@ -98,12 +109,16 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
             "-" => out.sources.push(Source::Stdin),
             "--callback" => out.callbacks.push(value(&mut it, "--callback")?),
             "--timeout" => out.timeout = Some(number(&value(&mut it, "--timeout")?, "--timeout")?),
-            "--max-memory" => out.max_memory_mb = Some(number(&value(&mut it, "--max-memory")?, "--max-memory")?),
+            "--max-memory" => {
+                out.max_memory_mb = Some(number(&value(&mut it, "--max-memory")?, "--max-memory")?)
+            }
             "--fuel" => out.fuel = Some(number(&value(&mut it, "--fuel")?, "--fuel")?),
             "--mount" => out.mounts.push(mount(&value(&mut it, "--mount")?)?),
+            "--package" => out.packages.push(value(&mut it, "--package")?),
             "--trace" => out.trace = Some(None),
             s if s.starts_with("--callback=") => out.callbacks.push(s[11..].to_string()),
             s if s.starts_with("--trace=") => out.trace = Some(Some(s[8..].to_string())),
+            s if s.starts_with("--package=") => out.packages.push(s[10..].to_string()),
             s if s.starts_with("--load-state=") => out.load_state = Some(s[13..].to_string()),
             s if s.starts_with("--save-state=") => out.save_state = Some(s[13..].to_string()),
             s if s.starts_with('-') => return Err(format!("unrecognised option: {s}")),
@@ -124,13 +139,19 @@ mod tests {
     #[test]
     fn repeated_dash_c_keeps_order() {
         let a = p(&["-c", "x=1", "-c", "print(x)"]).unwrap();
-        assert_eq!(a.sources, vec![Source::Code("x=1".into()), Source::Code("print(x)".into())]);
+        assert_eq!(
+            a.sources,
+            vec![Source::Code("x=1".into()), Source::Code("print(x)".into())]
+        );
     }
 
     #[test]
     fn state_flags_and_errors() {
         let a = p(&["--load-state", "a", "--save-state=b", "f.py"]).unwrap();
-        assert_eq!((a.load_state.as_deref(), a.save_state.as_deref()), (Some("a"), Some("b")));
+        assert_eq!(
+            (a.load_state.as_deref(), a.save_state.as_deref()),
+            (Some("a"), Some("b"))
+        );
         assert!(p(&["-c"]).is_err());
         assert!(p(&["--nope"]).is_err());
         assert!(p(&["--timeout", "x"]).is_err());
@@ -138,9 +159,33 @@ mod tests {
 
     #[test]
     fn limits_and_mounts() {
-        let a = p(&["--timeout", "1.5", "--max-memory", "64", "--fuel", "9", "--mount", "/a:/b:ro", "--mount", "/c:/d"]).unwrap();
-        assert_eq!((a.timeout, a.max_memory_mb, a.fuel), (Some(1.5), Some(64), Some(9)));
-        assert_eq!(a.mounts, vec![("/a".into(), "/b".into(), false), ("/c".into(), "/d".into(), true)]);
+        let a = p(&[
+            "--timeout",
+            "1.5",
+            "--max-memory",
+            "64",
+            "--fuel",
+            "9",
+            "--mount",
+            "/a:/b:ro",
+            "--mount",
+            "/c:/d",
+        ])
+        .unwrap();
+        assert_eq!(
+            (a.timeout, a.max_memory_mb, a.fuel),
+            (Some(1.5), Some(64), Some(9))
+        );
+        assert_eq!(
+            a.mounts,
+            vec![
+                ("/a".into(), "/b".into(), false),
+                ("/c".into(), "/d".into(), true)
+            ]
+        );
         assert!(p(&["--mount", "nodst"]).is_err());
+        let a = p(&["--package", "a", "--package=b.whl", "-c", "1"]).unwrap();
+        assert_eq!(a.packages, vec!["a".to_string(), "b.whl".to_string()]);
+        assert!(p(&["--package"]).is_err());
     }
 }

@@ -8,7 +8,9 @@ use tokio::io::AsyncWriteExt;
 /// Parse `NAME=COMMAND`.
 pub fn parse_spec(spec: &str) -> Result<(String, String), String> {
     match spec.split_once('=') {
-        Some((name, cmd)) if !name.is_empty() && !cmd.is_empty() => Ok((name.to_string(), cmd.to_string())),
+        Some((name, cmd)) if !name.is_empty() && !cmd.is_empty() => {
+            Ok((name.to_string(), cmd.to_string()))
+        }
         _ => Err(format!("--callback expects NAME=COMMAND, got {spec:?}")),
     }
 }
@@ -33,8 +35,15 @@ pub async fn run_command(command: String, args: Value) -> Result<Value, String> 
         .map_err(|e| format!("callback command failed: {e}"))?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
-        let code = out.status.code().map_or("a signal".to_string(), |c| format!("status {c}"));
-        return Err(if err.is_empty() { format!("callback command exited with {code}") } else { err });
+        let code = out
+            .status
+            .code()
+            .map_or("a signal".to_string(), |c| format!("status {c}"));
+        return Err(if err.is_empty() {
+            format!("callback command exited with {code}")
+        } else {
+            err
+        });
     }
     let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
     Ok(serde_json::from_str(&text).unwrap_or(Value::String(text)))

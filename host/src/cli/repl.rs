@@ -58,7 +58,7 @@ pub fn needs_more(src: &str) -> bool {
         return true;
     }
     let code = |l: &str| l.split('#').next().unwrap_or("").trim_end().to_string();
-    let last = src.split('\n').last().unwrap_or("");
+    let last = src.rsplit('\n').next().unwrap_or("");
     if code(last).ends_with(':') || code(last).ends_with('\\') {
         return true;
     }

@@ -34,7 +34,9 @@ pub fn text_of(log: &Arc<Mutex<Vec<(Stream, String)>>>, stream: Stream) -> Strin
 pub fn expect_py_err<T: std::fmt::Debug>(r: Result<T, Error>, ty: &str) -> String {
     match r {
         Err(Error::Python {
-            type_name, traceback, ..
+            type_name,
+            traceback,
+            ..
         }) => {
             assert_eq!(type_name, ty, "traceback: {traceback}");
             traceback
