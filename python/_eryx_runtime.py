@@ -285,6 +285,11 @@ def before_snapshot():
     _interactive = None
     _eryx_trace.enabled = None
     _eryx_callbacks._names = None
+    # Run the per-call state checkpoint once, so the image holds its lazily
+    # built pickler and warmed (specialised) bytecode.
+    import _eryx_state
+
+    _eryx_state.snapshot({"__name__": "__main__", "x": [1]})
 
 
 def after_restore(environ):

@@ -3,8 +3,9 @@
 //! has built the cached image; ERYX_CACHE_DIR is honoured).
 //!
 //! Prints the first sandbox of the process (loads the compiled image from
-//! the cache), then the median of N sandbox creations + first `execute`,
-//! and of N warm `execute('print(1+1)')` calls.
+//! the cache), then the median of N sandbox creations + first `execute`
+//! (without and with the per-call state checkpoint), and of N warm
+//! `execute('print(1+1)')` calls.
 use std::time::{Duration, Instant};
 
 const N: usize = 50;
@@ -26,22 +27,29 @@ async fn main() -> Result<(), eryx::Error> {
         t.elapsed().as_secs_f64() * 1e3
     );
 
-    let (mut build, mut both) = (Vec::new(), Vec::new());
-    for _ in 0..N {
-        let t = Instant::now();
-        let mut sb = eryx::Sandbox::builder()
-            .keep_state_on_fault(false)
-            .build()
-            .await?;
-        build.push(t.elapsed());
-        sb.execute("print(1+1)").await?;
-        both.push(t.elapsed());
+    for checkpoint in [false, true] {
+        let (mut build, mut both) = (Vec::new(), Vec::new());
+        for _ in 0..N {
+            let t = Instant::now();
+            let mut sb = eryx::Sandbox::builder()
+                .keep_state_on_fault(checkpoint)
+                .build()
+                .await?;
+            build.push(t.elapsed());
+            sb.execute("print(1+1)").await?;
+            both.push(t.elapsed());
+        }
+        println!(
+            "sandbox build (median of {N}): {:.3} ms; build + first execute: {:.3} ms ({})",
+            median(build),
+            median(both),
+            if checkpoint {
+                "default: state checkpoint after the call"
+            } else {
+                "keep_state_on_fault(false)"
+            }
+        );
     }
-    println!(
-        "sandbox build (median of {N}): {:.3} ms; build + first execute: {:.3} ms",
-        median(build),
-        median(both)
-    );
 
     let mut sb = eryx::Sandbox::builder()
         .keep_state_on_fault(false)
