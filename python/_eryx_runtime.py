@@ -265,3 +265,52 @@ def exit_code(exc):
 def emit_stderr(text):
     """Send `text` to the host's stderr stream."""
     eryx._output(2, text)
+
+
+def before_snapshot():
+    """Last step of the pre-init instance, before its memory is snapshotted.
+
+    Forget what the helpers cached from this instance (every such cache
+    must be reset here) and drop the pre-init marker from ``os.environ``.
+    """
+    global _interactive
+    import os
+
+    os.environ.pop("ERYX_PREINIT", None)
+    # Directories absent here (e.g. /site-packages) may exist in a sandbox:
+    # forget that the import system found no finder for them.
+    for path, finder in list(sys.path_importer_cache.items()):
+        if finder is None:
+            del sys.path_importer_cache[path]
+    _interactive = None
+    _eryx_trace.enabled = None
+    _eryx_callbacks._names = None
+    # Run the per-call state checkpoint once, so the image holds its lazily
+    # built pickler and warmed (specialised) bytecode.
+    import _eryx_state
+
+    _eryx_state.snapshot({"__name__": "__main__", "x": [1]})
+
+
+def after_restore(environ):
+    """First call in an instance made from the pre-initialised snapshot.
+
+    ``os.environ`` is CPython's copy of the pre-init environment and
+    ``random`` was seeded in the pre-init instance: take this instance's
+    environment (a dict from the runtime) and reseed. The ``str`` hash seed
+    stays that of the snapshot.
+    """
+    import os
+
+    if environ or os.environ:
+        for key in [k for k in os.environ if k not in environ]:
+            del os.environ[key]
+        for key, value in environ.items():
+            if os.environ.get(key) != value:
+                os.environ[key] = value
+    random = sys.modules.get("random")
+    if random is not None:
+        random.seed()
+    tempfile = sys.modules.get("tempfile")
+    if tempfile is not None:
+        tempfile._name_sequence = None  # its generator would repeat names

@@ -35,8 +35,20 @@ pub fn initialize(names: &[&str]) {
         })
         .collect();
     TABLE.with(|t| *t.borrow_mut() = table);
+    crate::preinit::detect();
     if let Err(e) = python::initialize() {
-        INIT_ERROR.with(|i| *i.borrow_mut() = Some(e));
+        set_init_error(e);
+    }
+}
+
+fn set_init_error(e: String) {
+    INIT_ERROR.with(|i| *i.borrow_mut() = Some(e));
+}
+
+/// Per-instance set-up of an instance made from the pre-initialised image.
+fn before_call() {
+    if let Err(e) = crate::preinit::before_call() {
+        set_init_error(e);
     }
 }
 
@@ -56,9 +68,17 @@ fn export_of(which: usize) -> Export {
 /// callback code. `execute` may suspend on host calls (see `tasks`); the
 /// others complete at once.
 pub fn call_async(which: usize, mut cx: Box<CallCx>) -> u32 {
+    before_call();
     if export_of(which) == Export::Execute && init_error().is_none() {
         let code = cx.pop_str();
-        return crate::tasks::start_execute(which, cx, &code);
+        let status = crate::tasks::start_execute(which, cx, &code);
+        if status == crate::ffi::async_abi::EXIT {
+            // The pre-init instance's one call is done: ready the snapshot.
+            if let Err(e) = crate::preinit::after_call() {
+                set_init_error(e);
+            }
+        }
+        return status;
     }
     call(which, &mut cx);
     task_return(which, &mut cx);
@@ -67,6 +87,7 @@ pub fn call_async(which: usize, mut cx: Box<CallCx>) -> u32 {
 
 /// Run export `which`: pop its parameters from `cx`, push its result.
 pub fn call(which: usize, cx: &mut CallCx) {
+    before_call();
     let export = export_of(which);
     match export {
         Export::Execute => {

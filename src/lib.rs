@@ -4,7 +4,8 @@
 //! Layout: `ffi` is the only place with `unsafe` (CPython C API through
 //! bindgen, the wit-dylib ABI entry points and component intrinsics);
 //! `call` is the value stack of a call context; `exports` implements the
-//! world's exports on top of `python`, the safe interpreter facade.
+//! world's exports on top of `python`, the safe interpreter facade;
+//! `preinit` handles the pre-initialisation snapshot's life cycle.
 //!
 //! On non-wasm targets the crate is empty (so a workspace-wide native build
 //! does not need the WASI toolchain).
@@ -16,6 +17,8 @@ mod call;
 mod exports;
 #[cfg(target_arch = "wasm32")]
 mod ffi;
+#[cfg(target_arch = "wasm32")]
+mod preinit;
 #[cfg(target_arch = "wasm32")]
 mod python;
 #[cfg(target_arch = "wasm32")]

@@ -219,6 +219,47 @@ pub fn restore(data: &[u8]) -> Result<(), String> {
     })
 }
 
+/// In an instance made from the pre-initialisation snapshot: adopt this
+/// instance's environment and reseed `random` (see `after_restore` in
+/// `python/_eryx_runtime.py`).
+pub fn after_restore(env: &[(String, String)]) -> Result<(), String> {
+    with_runtime(|rt| {
+        let run = || -> PyResult<()> {
+            let dict = PyObj::dict()?;
+            for (k, v) in env {
+                dict.set_item(k, &PyObj::str(v)?)?;
+            }
+            rt.helpers.getattr("after_restore")?.call(&[&dict])?;
+            Ok(())
+        };
+        run().map_err(|e| {
+            format!(
+                "eryx runtime: refreshing a pre-initialised instance failed: {}",
+                describe(&e)
+            )
+        })
+    })
+}
+
+/// In the pre-init instance, just before the snapshot: empty the user
+/// namespace and reset the helpers' per-instance caches (see
+/// `before_snapshot` in `python/_eryx_runtime.py`).
+pub fn before_snapshot() -> Result<(), String> {
+    clear()?;
+    with_runtime(|rt| {
+        rt.helpers
+            .getattr("before_snapshot")
+            .and_then(|f| f.call(&[]))
+            .map(|_| ())
+            .map_err(|e| {
+                format!(
+                    "eryx runtime: preparing the snapshot failed: {}",
+                    describe(&e)
+                )
+            })
+    })
+}
+
 /// Empty the user namespace (a fresh `__main__` dict).
 pub fn clear() -> Result<(), String> {
     with_runtime(|rt| {

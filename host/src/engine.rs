@@ -2,12 +2,20 @@
 //! compiled-code cache: a component is compiled once and its `.cwasm` is
 //! stored under a key of (component content hash, engine compatibility hash,
 //! wasmtime version), then memory-mapped on later runs.
+//!
+//! Building a component (linking, pre-initialising) may itself compile
+//! code: it gets a *build engine* of the same configuration whose Cranelift
+//! keeps every compiled function in memory, so compiling the final
+//! (pre-initialised) component hits that cache for nearly every function
+//! (measured: ~2.5 s instead of ~7 s; translation and linking remain).
 use crate::cache;
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use wasmtime::component::Component;
-use wasmtime::{Config, Engine, OptLevel};
+use wasmtime::{CacheStore, Config, Engine, OptLevel};
 
 /// Which engine configuration a sandbox needs. Fuel metering changes the
 /// generated code (and costs on every instruction), so it has its own
@@ -27,6 +35,49 @@ pub const TICK: Duration = Duration::from_millis(10);
 /// Largest wasm stack the guest may use before a clean stack-overflow trap.
 const MAX_WASM_STACK: usize = 4 << 20;
 
+/// The engine configuration of `flavor`.
+fn config(flavor: Flavor) -> Config {
+    let mut c = Config::new();
+    c.wasm_component_model(true)
+        .wasm_component_model_async(true)
+        .concurrency_support(true)
+        .cranelift_opt_level(OptLevel::Speed)
+        .memory_init_cow(true)
+        .epoch_interruption(true)
+        .consume_fuel(flavor == Flavor::Fuel)
+        .max_wasm_stack(MAX_WASM_STACK)
+        // Host frames (WASI, callbacks) run on the same fiber stack.
+        .async_stack_size(MAX_WASM_STACK + (4 << 20));
+    c
+}
+
+/// In-memory store of Cranelift's incremental compilation cache.
+#[derive(Debug, Default)]
+struct FunctionCache(Mutex<HashMap<Vec<u8>, Vec<u8>>>);
+
+impl CacheStore for FunctionCache {
+    fn get(&self, key: &[u8]) -> Option<Cow<'_, [u8]>> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(key).map(|v| Cow::Owned(v.clone()))
+    }
+
+    fn insert(&self, key: &[u8], value: Vec<u8>) -> bool {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.insert(key.to_vec(), value);
+        true
+    }
+}
+
+/// A short-lived engine for building components: the configuration of
+/// `flavor` (so its code and the pre-init run match the real engine's) plus
+/// an in-memory function cache. Its epoch never advances (no ticker).
+fn build_engine(flavor: Flavor) -> Result<Engine, String> {
+    let mut c = config(flavor);
+    c.enable_incremental_compilation(Arc::new(FunctionCache::default()))
+        .map_err(|e| format!("engine configuration: {e}"))?;
+    Engine::new(&c).map_err(|e| format!("engine configuration: {e}"))
+}
+
 /// The process-wide engine of `flavor` (with its epoch ticker thread).
 pub fn engine(flavor: Flavor) -> &'static Engine {
     static DEFAULT: OnceLock<Engine> = OnceLock::new();
@@ -36,18 +87,8 @@ pub fn engine(flavor: Flavor) -> &'static Engine {
         Flavor::Fuel => &FUEL,
     };
     cell.get_or_init(|| {
-        let mut c = Config::new();
-        c.wasm_component_model(true)
-            .wasm_component_model_async(true)
-            .concurrency_support(true)
-            .cranelift_opt_level(OptLevel::Speed)
-            .memory_init_cow(true)
-            .epoch_interruption(true)
-            .consume_fuel(flavor == Flavor::Fuel)
-            .max_wasm_stack(MAX_WASM_STACK)
-            // Host frames (WASI, callbacks) run on the same fiber stack.
-            .async_stack_size(MAX_WASM_STACK + (4 << 20));
-        let engine = Engine::new(&c).expect("eryx: invalid wasmtime engine configuration");
+        let engine =
+            Engine::new(&config(flavor)).expect("eryx: invalid wasmtime engine configuration");
         let weak = engine.weak();
         std::thread::Builder::new()
             .name("eryx-epoch".into())
@@ -76,12 +117,14 @@ fn cache_key(flavor: Flavor, content_key: &str) -> String {
     )
 }
 
-/// Load the compiled component for `content_key`, building (`build`) and
-/// compiling it on a cache miss. `progress` reports the slow path on stderr.
+/// Load the compiled component for `content_key`, building it on a cache
+/// miss: `build` gets the build engine (to run code, e.g. pre-initialise)
+/// and returns the component's bytes, which are then compiled, cached and
+/// loaded. `progress` reports the slow path on stderr.
 pub fn load(
     flavor: Flavor,
     content_key: &str,
-    build: impl FnOnce() -> Result<Vec<u8>, String>,
+    build: impl FnOnce(&Engine) -> Result<Vec<u8>, String>,
     progress: bool,
 ) -> Result<Component, String> {
     let path = cache::dir()
@@ -96,26 +139,33 @@ pub fn load(
         }
     }
     if progress {
-        eprintln!("eryx: compiling the Python sandbox (first run only, ~10 s)...");
+        eprintln!("eryx: preparing the Python sandbox (first run only, ~15 s)...");
     }
     let start = std::time::Instant::now();
-    let bytes = build()?;
-    let component = Component::new(engine(flavor), &bytes)
+    let builder = build_engine(flavor)?;
+    let bytes = build(&builder)?;
+    let compiled = Component::new(&builder, &bytes)
         .map_err(|e| format!("compiling the component failed: {e}"))?;
-    match component.serialize() {
-        Ok(cwasm) => {
-            if let Err(e) = cache::write_atomic(&path, &cwasm) {
-                eprintln!(
-                    "eryx: warning: could not cache compiled code at {}: {e}",
-                    path.display()
-                );
-            }
+    let cwasm = compiled
+        .serialize()
+        .map_err(|e| format!("serialising compiled code failed: {e}"))?;
+    drop((compiled, builder));
+    let component = match cache::write_atomic(&path, &cwasm) {
+        // SAFETY: as above; we just wrote this file.
+        Ok(()) => unsafe { Component::deserialize_file(engine(flavor), &path) },
+        Err(e) => {
+            eprintln!(
+                "eryx: warning: could not cache compiled code at {}: {e}",
+                path.display()
+            );
+            // SAFETY: produced by `serialize` just now with this configuration.
+            unsafe { Component::deserialize(engine(flavor), &cwasm) }
         }
-        Err(e) => eprintln!("eryx: warning: could not serialise compiled code: {e}"),
     }
+    .map_err(|e| format!("loading compiled code failed: {e}"))?;
     if progress {
         eprintln!(
-            "eryx: compiled in {:.1} s (cached)",
+            "eryx: ready in {:.1} s (cached)",
             start.elapsed().as_secs_f64()
         );
     }

@@ -1,18 +1,19 @@
 //! One live guest instance: the per-store host state (WASI, output sink,
-//! callbacks, limits), the world's imports, and the process-wide linked
-//! component (`InstancePre`) each instance is created from.
+//! callbacks, limits), the world's imports, and the process-wide linked,
+//! pre-initialised component (`InstancePre`) each instance is created from.
 use crate::builder::Settings;
 use crate::callbacks::{Callbacks, TraceEvent, TraceHandler};
 use crate::engine::{self, Flavor};
 use crate::error::{setup, trap, Error};
 use crate::output::{Sink, SinkStream, Stream};
-use crate::{link, packages, stdlib};
+use crate::{packages, preinit, stdlib};
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use wasmtime::component::{InstancePre, Linker, ResourceTable, TypedFunc};
-use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
+use wasmtime::{Engine, ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::p2::add_to_linker_async;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
@@ -76,6 +77,13 @@ pub(crate) struct HostState {
     pub fault: Option<Fault>,
 }
 
+impl HostState {
+    /// WASI resources the guest still holds a handle to.
+    pub(crate) fn open_handles(&mut self) -> usize {
+        self.table.iter_mut().count()
+    }
+}
+
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
@@ -85,38 +93,59 @@ impl WasiView for HostState {
     }
 }
 
-/// The linked, compiled component shared by every sandbox of a flavor and
-/// set of native extensions.
+/// The linked, pre-initialised, compiled component shared by every sandbox
+/// of a flavor, set of native extensions and list of pre-imported modules.
 struct Shared {
     pre: InstancePre<HostState>,
-    stdlib: std::path::PathBuf,
+    stdlib: PathBuf,
 }
 
-fn shared(flavor: Flavor, progress: bool, pkgs: &packages::Prepared) -> Result<Arc<Shared>, Error> {
-    type Key = (Flavor, String);
+fn shared(
+    flavor: Flavor,
+    progress: bool,
+    pkgs: &Arc<packages::Prepared>,
+    modules: &[String],
+) -> Result<Arc<Shared>, Error> {
+    type Key = (Flavor, String, Vec<String>);
     static SHARED: Mutex<Option<HashMap<Key, Arc<Shared>>>> = Mutex::new(None);
     let mut guard = SHARED.lock().unwrap_or_else(|p| p.into_inner());
     let map = guard.get_or_insert_with(HashMap::new);
-    let key = (flavor, pkgs.component_key.clone());
+    let key = (flavor, pkgs.component_key.clone(), modules.to_vec());
     if let Some(s) = map.get(&key) {
         return Ok(s.clone());
     }
-    let build = || link::link(&pkgs.load_extensions()?);
-    let component =
-        engine::load(flavor, &pkgs.component_key, build, progress).map_err(Error::Setup)?;
-    let mut linker = Linker::<HostState>::new(engine::engine(flavor));
-    add_to_linker_async(&mut linker).map_err(setup)?;
-    define_imports(&mut linker).map_err(setup)?;
-    let pre = linker.instantiate_pre(&component).map_err(setup)?;
     let stdlib = stdlib::dir().map_err(|e| Error::Setup(format!("unpacking the stdlib: {e}")))?;
+    let content_key = preinit::content_key(pkgs, modules);
+    let spec = preinit::Spec {
+        flavor,
+        stdlib: &stdlib,
+        packages: pkgs,
+        modules,
+        progress,
+    };
+    let build = |builder: &Engine| preinit::build(builder, &spec);
+    let component = engine::load(flavor, &content_key, build, progress).map_err(Error::Setup)?;
+    let pre = linker(engine::engine(flavor))
+        .and_then(|l| l.instantiate_pre(&component))
+        .map_err(setup)?;
     let s = Arc::new(Shared { pre, stdlib });
     map.insert(key, s.clone());
     Ok(s)
 }
 
-/// Compile (or load from cache) the component for `flavor` now.
-pub(crate) fn prepare(flavor: Flavor, progress: bool) -> Result<(), Error> {
-    shared(flavor, progress, &packages::Prepared::none()).map(|_| ())
+/// Build (or load from cache) the component for `flavor` with `modules`
+/// pre-imported now.
+pub(crate) fn prepare(flavor: Flavor, modules: &[String], progress: bool) -> Result<(), Error> {
+    let none = Arc::new(packages::Prepared::none());
+    shared(flavor, progress, &none, modules).map(|_| ())
+}
+
+/// A linker with WASI and the world's imports.
+pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
+    let mut linker = Linker::<HostState>::new(engine);
+    add_to_linker_async(&mut linker)?;
+    define_imports(&mut linker)?;
+    Ok(linker)
 }
 
 /// The world's imports: host callbacks, their list, output and traces.
@@ -160,14 +189,21 @@ pub(crate) struct Live {
     pub f: Funcs,
 }
 
-fn wasi_ctx(settings: &Settings, shared: &Shared, sink: &Arc<Sink>) -> Result<WasiCtx, Error> {
+/// The guest's WASI context. `preinit` marks the instance whose memory
+/// becomes the pre-initialised image (see preinit.rs).
+fn wasi_ctx(
+    settings: &Settings,
+    stdlib: &Path,
+    sink: &Arc<Sink>,
+    preinit: bool,
+) -> Result<WasiCtx, Error> {
     let mut wasi = WasiCtxBuilder::new();
     let stdlib_perms = if settings.stdlib_writable {
         FsPerms::ReadWrite
     } else {
         FsPerms::ReadOnly
     };
-    wasi.preopened_dir(&shared.stdlib, STDLIB_GUEST_PATH, stdlib_perms)
+    wasi.preopened_dir(stdlib, STDLIB_GUEST_PATH, stdlib_perms)
         .map_err(setup)?;
     if let Some(site) = &settings.packages.site {
         wasi.preopened_dir(site, packages::GUEST_PATH, FsPerms::ReadOnly)
@@ -197,6 +233,9 @@ fn wasi_ctx(settings: &Settings, shared: &Shared, sink: &Arc<Sink>) -> Result<Wa
     }
     if settings.interactive {
         wasi.env("ERYX_INTERACTIVE", "1");
+    }
+    if preinit {
+        wasi.env("ERYX_PREINIT", "1");
     }
     Ok(wasi.build())
 }
@@ -236,18 +275,17 @@ async fn compile_stdlib(settings: &Settings, shared: &Shared) -> Result<(), Erro
     stdlib::mark_bytecode(&shared.stdlib).map_err(setup)
 }
 
-/// Create and initialise a fresh instance.
-pub(crate) async fn instantiate(
+/// A store of `engine` for one instance configured by `settings`.
+pub(crate) fn new_store(
+    engine: &Engine,
     settings: &Settings,
+    stdlib: &Path,
     interrupt: Arc<AtomicBool>,
-) -> Result<Live, Error> {
-    let shared = shared(settings.flavor(), settings.progress, &settings.packages)?;
-    if !settings.stdlib_writable {
-        Box::pin(compile_stdlib(settings, &shared)).await?;
-    }
+    preinit: bool,
+) -> Result<Store<HostState>, Error> {
     let sink = Sink::new(settings.on_output.clone(), settings.max_output);
     let state = HostState {
-        wasi: wasi_ctx(settings, &shared, &sink)?,
+        wasi: wasi_ctx(settings, stdlib, &sink, preinit)?,
         table: ResourceTable::new(),
         sink,
         callbacks: settings.callbacks.clone(),
@@ -261,7 +299,7 @@ pub(crate) async fn instantiate(
         interrupt,
         fault: None,
     };
-    let mut store = Store::new(engine::engine(settings.flavor()), state);
+    let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
     store.epoch_deadline_callback(|mut ctx| {
         let d = ctx.data_mut();
@@ -280,6 +318,31 @@ pub(crate) async fn instantiate(
         // Budgets are armed per call; start-up itself is not metered.
         store.set_fuel(u64::MAX).map_err(setup)?;
     }
+    Ok(store)
+}
+
+/// Create a fresh instance (from the pre-initialised image).
+pub(crate) async fn instantiate(
+    settings: &Settings,
+    interrupt: Arc<AtomicBool>,
+) -> Result<Live, Error> {
+    let flavor = settings.flavor();
+    let shared = shared(
+        flavor,
+        settings.progress,
+        &settings.packages,
+        &settings.preimports,
+    )?;
+    if !settings.stdlib_writable {
+        Box::pin(compile_stdlib(settings, &shared)).await?;
+    }
+    let mut store = new_store(
+        engine::engine(flavor),
+        settings,
+        &shared.stdlib,
+        interrupt,
+        false,
+    )?;
     let instance = shared
         .pre
         .instantiate_async(&mut store)

@@ -11,7 +11,8 @@
 //! Modules: `embedded` (guest artefacts built into the binary), `link` (the
 //! one place that knows the link order), `engine` (the one place that knows
 //! the engine configuration, plus the compiled-code cache), `stdlib` (the
-//! read-only stdlib mount), `builder` (configuration), `instance` (one
+//! read-only stdlib mount), `preinit` (the pre-initialised image: CPython
+//! started and snapshotted once), `builder` (configuration), `instance` (one
 //! store + instance and the imports), `sandbox` (calls, limits, recovery),
 //! `output` and `callbacks`; `packages` (user packages: the merged site
 //! directory and the native extensions to link), `extension` (is a `.so` a
@@ -29,6 +30,7 @@ mod instance;
 mod link;
 mod output;
 mod packages;
+mod preinit;
 mod sandbox;
 mod stdlib;
 mod wheel;
@@ -39,10 +41,11 @@ pub use error::Error;
 pub use output::{OutputHandler, Stream};
 pub use sandbox::{InterruptHandle, Sandbox};
 
-/// Build and compile the default component now (it is cached on disk), so
-/// that later sandboxes start quickly. `progress` reports on stderr.
+/// Build, pre-initialise and compile the default component now (it is
+/// cached on disk), so that later sandboxes start quickly. `progress`
+/// reports on stderr.
 pub fn prepare(progress: bool) -> Result<(), Error> {
-    instance::prepare(engine::Flavor::Default, progress)
+    instance::prepare(engine::Flavor::Default, &[], progress)
 }
 
 /// Link (without compiling) the sandbox component as it would be for these
@@ -75,7 +78,7 @@ pub mod bench_support {
         build: impl FnOnce() -> Result<Vec<u8>, String>,
         progress: bool,
     ) -> Result<wasmtime::component::Component, String> {
-        engine::load(Flavor::Default, key, build, progress)
+        engine::load(Flavor::Default, key, |_| build(), progress)
     }
 
     /// The host directory of the stdlib eryx mounts (unpacked on first use).

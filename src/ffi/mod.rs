@@ -2,10 +2,12 @@
 //! (CPython + wit-dylib types), `py` wraps CPython objects in RAII owners and
 //! exposes a small safe API, `abi` implements the wit-dylib interpreter ABI
 //! (the `wit_dylib_*` exports), `host` backs the `eryx` module's host
-//! calls and `meta` reads the world metadata.
+//! calls, `meta` reads the world metadata and `wasi` resets the WASI state
+//! held in the guest (pre-initialisation).
 pub mod abi;
 pub mod async_abi;
 pub mod host;
 pub mod meta;
 pub mod py;
 pub mod sys;
+pub mod wasi;
