@@ -110,13 +110,17 @@ pub fn children(kind: &Kind, runs: usize) -> Result<(Stats, Stats), String> {
 /// the other measurements of this process shape its heap.
 pub fn rss(kind: &Kind) -> Result<Rss, String> {
     let n = child(kind, "rss")?;
-    if n.len() != 2 + SESSION_COUNTS.len() {
+    let k = SESSION_COUNTS.len();
+    if n.len() != 3 + 2 * k {
         return Err(format!("child printed {n:?}"));
     }
+    let ints = |v: &[f64]| v.iter().map(|&v| v as i64).collect();
     Ok(Rss {
         baseline: n[0] as i64,
         after_drop: n[1] as i64,
-        per_session: n[2..].iter().map(|&v| v as i64).collect(),
+        private_after_drop: n[2] as i64,
+        per_session: ints(&n[3..3 + k]),
+        private_per_session: ints(&n[3 + k..]),
     })
 }
 
@@ -132,8 +136,12 @@ async fn first<F: Factory>(f: Result<F, String>, start: Instant) -> Result<Vec<f
 
 async fn rss_child<F: Factory>(f: Result<F, String>) -> Result<Vec<f64>, String> {
     let m = measure::rss(&f?, &SESSION_COUNTS).await?;
-    let head = [m.baseline, m.after_drop].into_iter();
-    Ok(head.chain(m.per_session).map(|v| v as f64).collect())
+    let head = [m.baseline, m.after_drop, m.private_after_drop].into_iter();
+    Ok(head
+        .chain(m.per_session)
+        .chain(m.private_per_session)
+        .map(|v| v as f64)
+        .collect())
 }
 
 fn cpy_from_env() -> Result<RawHost, String> {

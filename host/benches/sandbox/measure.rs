@@ -147,23 +147,34 @@ pub struct Rss {
     pub baseline: i64,
     /// Per count: (RSS with that many − baseline) / count.
     pub per_session: Vec<i64>,
+    /// Per count, the same of RssAnon: the memory private to the process
+    /// (pages of the shared, copy-on-write mapped image count in VmRSS once
+    /// per session that touched them, though they exist once).
+    pub private_per_session: Vec<i64>,
     /// After dropping them all − baseline.
     pub after_drop: i64,
+    /// The same of RssAnon.
+    pub private_after_drop: i64,
 }
 
 /// This process's resident set size (VmRSS), in bytes.
 pub fn vm_rss() -> Result<i64, String> {
+    status_bytes("VmRSS")
+}
+
+/// A `kB` field of `/proc/self/status` (e.g. `RssAnon`), in bytes.
+fn status_bytes(field: &str) -> Result<i64, String> {
     let status = std::fs::read_to_string("/proc/self/status")
         .map_err(|e| format!("/proc/self/status: {e}"))?;
     let line = status
         .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .ok_or("no VmRSS in /proc/self/status")?;
+        .find(|l| l.strip_prefix(field).is_some_and(|r| r.starts_with(':')))
+        .ok_or_else(|| format!("no {field} in /proc/self/status"))?;
     let kib: i64 = line
         .split_whitespace()
         .nth(1)
         .and_then(|v| v.parse().ok())
-        .ok_or("unreadable VmRSS")?;
+        .ok_or_else(|| format!("unreadable {field}"))?;
     Ok(kib * 1024)
 }
 
@@ -175,8 +186,10 @@ pub async fn rss<F: Factory>(f: &F, counts: &[usize]) -> Result<Rss, String> {
     warm.execute("pass").await?;
     drop(warm);
     let baseline = vm_rss()?;
+    let private_baseline = status_bytes("RssAnon")?;
     let mut sessions = Vec::new();
     let mut per_session = vec![];
+    let mut private_per_session = vec![];
     for &count in counts {
         while sessions.len() < count {
             let mut s = f.create().await?;
@@ -184,11 +197,14 @@ pub async fn rss<F: Factory>(f: &F, counts: &[usize]) -> Result<Rss, String> {
             sessions.push(s);
         }
         per_session.push((vm_rss()? - baseline) / count as i64);
+        private_per_session.push((status_bytes("RssAnon")? - private_baseline) / count as i64);
     }
     drop(sessions);
     Ok(Rss {
         baseline,
         per_session,
+        private_per_session,
         after_drop: vm_rss()? - baseline,
+        private_after_drop: status_bytes("RssAnon")? - private_baseline,
     })
 }

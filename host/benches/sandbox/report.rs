@@ -179,11 +179,21 @@ pub fn render(r: &Results) -> String {
     for (i, n) in SESSION_COUNTS.iter().enumerate() {
         let per = both.map(|x| t.cell(x, |m| fmt_bytes(m.per_session[i], false)));
         t.row(format!("{n} idle sessions: RSS per session"), per.to_vec());
+        let private = both.map(|x| t.cell(x, |m| fmt_bytes(m.private_per_session[i], false)));
+        t.row(
+            format!("{n} idle sessions: private (RssAnon) per session"),
+            private.to_vec(),
+        );
     }
     let last = SESSION_COUNTS[SESSION_COUNTS.len() - 1];
     let drop = both.map(|x| t.cell(x, |m| fmt_bytes(m.after_drop, true)));
     t.row(
         format!("after dropping all {last}: RSS vs before them"),
+        drop.to_vec(),
+    );
+    let drop = both.map(|x| t.cell(x, |m| fmt_bytes(m.private_after_drop, true)));
+    t.row(
+        format!("after dropping all {last}: private (RssAnon) vs before them"),
         drop.to_vec(),
     );
     let base = both.map(|x| t.cell(x, |m| fmt_bytes(m.baseline, false)));
