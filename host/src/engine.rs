@@ -15,7 +15,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use wasmtime::component::Component;
-use wasmtime::{CacheStore, Config, Engine, OptLevel};
+use wasmtime::{CacheStore, Config, Engine, OptLevel, ProfilingStrategy};
 
 /// Which engine configuration a sandbox needs. Fuel metering changes the
 /// generated code (and costs on every instruction), so it has its own
@@ -48,6 +48,10 @@ fn config(flavor: Flavor) -> Config {
         .max_wasm_stack(MAX_WASM_STACK)
         // Host frames (WASI, callbacks) run on the same fiber stack.
         .async_stack_size(MAX_WASM_STACK + (4 << 20));
+    if std::env::var_os("ERYX_PERFMAP").is_some() {
+        // Profiling: name JIT code for `perf` in /tmp/perf-PID.map.
+        c.profiler(ProfilingStrategy::PerfMap);
+    }
     c
 }
 

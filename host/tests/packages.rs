@@ -3,34 +3,11 @@
 //! (markupsafe, simplejson) linked into the component and really used;
 //! pure-Python directories and wheels on `sys.path`; clear errors for native
 //! (non-WASI) extension modules, in the library and in the CLI.
+mod common;
+use common::extension;
 use eryx::{Error, Sandbox};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Mutex;
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-/// target/extensions/<name>, built (or found up to date) by the script.
-fn extension(name: &str) -> PathBuf {
-    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    let out = Command::new("bash")
-        .arg(repo_root().join("scripts/build-extension.sh"))
-        .arg(name)
-        .output()
-        .expect("run scripts/build-extension.sh");
-    assert!(
-        out.status.success(),
-        "scripts/build-extension.sh {name} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
 
 /// A sandbox with both extensions (one component for every test here).
 async fn with_extensions() -> Sandbox {

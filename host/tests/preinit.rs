@@ -3,7 +3,7 @@
 //! (environment, `random`), and everything the snapshot dropped (WASI
 //! handles: preopens, stdio) must come back from the new store.
 mod common;
-use common::sandbox;
+use common::{extension, sandbox};
 use eryx::{Error, Sandbox, TraceEvent};
 use std::sync::{Arc, Mutex};
 
@@ -169,24 +169,6 @@ async fn packages_work_with_and_without_preimport() {
         .unwrap();
     let code = "import sys\nprint('preinit_pkg_b' in sys.modules)\nimport preinit_pkg_b\nprint(preinit_pkg_b.VALUE)";
     assert_eq!(sb.execute(code).await.unwrap(), "True\n[1]\n");
-}
-
-/// target/extensions/<name>, built (or found up to date) by the script.
-fn extension(name: &str) -> std::path::PathBuf {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap();
-    let out = std::process::Command::new("bash")
-        .arg(root.join("scripts/build-extension.sh"))
-        .arg(name)
-        .output()
-        .expect("run scripts/build-extension.sh");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::path::PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
 
 #[tokio::test]

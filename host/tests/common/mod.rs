@@ -1,6 +1,8 @@
 //! Shared helpers for the integration tests.
 #![allow(dead_code)]
 use eryx::{Error, Sandbox, Stream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 /// A fresh sandbox.
@@ -43,4 +45,30 @@ pub fn expect_py_err<T: std::fmt::Debug>(r: Result<T, Error>, ty: &str) -> Strin
         }
         other => panic!("expected a Python {ty}, got {other:?}"),
     }
+}
+
+/// The repository's root directory.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// target/extensions/<name>, built (or found up to date) by
+/// scripts/build-extension.sh (one build at a time in this process).
+pub fn extension(name: &str) -> PathBuf {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let out = Command::new("bash")
+        .arg(repo_root().join("scripts/build-extension.sh"))
+        .arg(name)
+        .output()
+        .expect("run scripts/build-extension.sh");
+    assert!(
+        out.status.success(),
+        "scripts/build-extension.sh {name} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
