@@ -100,6 +100,7 @@ pub fn engine(flavor: Flavor) -> &'static Engine {
                 while let Some(e) = weak.upgrade() {
                     e.increment_epoch();
                     drop(e);
+                    crate::trim::run_if_requested();
                     std::thread::sleep(TICK);
                 }
             })

@@ -189,6 +189,14 @@ pub(crate) struct Live {
     pub f: Funcs,
 }
 
+impl Drop for Live {
+    /// The store is freed right after this: have that memory given back
+    /// to the system soon (see trim.rs).
+    fn drop(&mut self) {
+        crate::trim::request();
+    }
+}
+
 /// The guest's WASI context. `preinit` marks the instance whose memory
 /// becomes the pre-initialised image (see preinit.rs).
 fn wasi_ctx(

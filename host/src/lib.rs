@@ -33,6 +33,7 @@ mod packages;
 mod preinit;
 mod sandbox;
 mod stdlib;
+mod trim;
 mod wheel;
 
 pub use builder::SandboxBuilder;

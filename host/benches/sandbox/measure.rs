@@ -200,6 +200,9 @@ pub async fn rss<F: Factory>(f: &F, counts: &[usize]) -> Result<Rss, String> {
         private_per_session.push((status_bytes("RssAnon")? - private_baseline) / count as i64);
     }
     drop(sessions);
+    // eryx gives freed memory back to the system from its ticker thread
+    // (host/src/trim.rs), within a tick of the drop.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     Ok(Rss {
         baseline,
         per_session,
