@@ -132,15 +132,37 @@ def _describe(value):
     return type(value).__name__
 
 
-def _dumps(obj, namespace):
+_pickler = None  # (pickler, its buffer), reused: a checkpoint follows every call
+
+
+def _new_pickler():
     import io
     import pickle
 
     buf = io.BytesIO()
-    pickler = _pickler_class()(buf, protocol=pickle.HIGHEST_PROTOCOL)
+    return _pickler_class()(buf, protocol=pickle.HIGHEST_PROTOCOL), buf
+
+
+def _dumps(obj, namespace):
+    global _pickler
+    if _pickler is None:
+        _pickler = _new_pickler()
+    pickler, buf = _pickler
+    if buf.tell() or pickler.namespace is not None:
+        # Re-entered (a __reduce__ that snapshots): use a private pickler.
+        pickler, buf = _new_pickler()
+    buf.seek(0)
+    buf.truncate()
     pickler.namespace = namespace
-    pickler.dump(obj)
-    return buf.getvalue()
+    try:
+        pickler.dump(obj)
+        return buf.getvalue()
+    finally:
+        # Hold no reference to the session's objects between calls.
+        pickler.clear_memo()
+        pickler.namespace = None
+        buf.seek(0)
+        buf.truncate()
 
 
 def snapshot(namespace):

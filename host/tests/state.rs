@@ -119,3 +119,24 @@ async fn snapshot_clear_restore() {
     sb.restore(&snap).await.unwrap();
     assert_eq!(sb.execute("print(value)").await.unwrap(), "42\n");
 }
+
+#[tokio::test]
+async fn checkpoints_keep_no_reference_to_session_objects() {
+    // Every successful call is followed by a checkpoint that pickles the
+    // namespace with a reused pickler: it must not keep objects alive.
+    let mut sb = sandbox().await;
+    sb.execute("import gc, weakref\nclass C: pass\nc = C()\nr = weakref.ref(c)")
+        .await
+        .unwrap();
+    let out = sb
+        .execute("del c\ngc.collect()\nprint(r() is None)")
+        .await
+        .unwrap();
+    assert_eq!(out, "True\n");
+    // And the checkpoint still works afterwards (a later fault recovers it).
+    sb.execute("x = [1, 2, 3]").await.unwrap();
+    let snap = sb.snapshot().await.unwrap();
+    sb.clear().await.unwrap();
+    sb.restore(&snap).await.unwrap();
+    assert_eq!(sb.execute("print(x)").await.unwrap(), "[1, 2, 3]\n");
+}
