@@ -72,6 +72,8 @@ async fn build(args: &Args, interactive: bool) -> Result<Sandbox, String> {
     for path in &args.packages {
         builder = builder.package(path);
     }
+    let preimports: Vec<&str> = args.preimports.iter().map(String::as_str).collect();
+    builder = builder.preimport(&preimports);
     for spec in &args.callbacks {
         let (name, command) = cli::callbacks::parse_spec(spec)?;
         builder = builder.callback(&name, &format!("runs `{command}`"), move |v| {

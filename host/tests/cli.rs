@@ -203,6 +203,8 @@ fn help_documents_the_flags() {
         "--trace",
         "--save-state",
         "--load-state",
+        "--package",
+        "--preimport",
     ] {
         assert!(help.contains(flag), "--help lacks {flag}");
     }
@@ -237,5 +239,16 @@ fn callback_and_trace_flags() {
             .iter()
             .any(|e| e["event"] == "call" && e["function"] == "f"),
         "{events:?}"
+    );
+}
+
+#[test]
+fn bad_preimport_is_refused_with_its_name() {
+    let o = eryx(&["--preimport", "os; import x", "-c", "pass"], None);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(
+        text(&o.stderr).contains("cannot pre-import \"os; import x\""),
+        "stderr: {}",
+        text(&o.stderr)
     );
 }

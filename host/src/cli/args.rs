@@ -34,6 +34,8 @@ pub struct Args {
     pub mounts: Vec<(String, String, bool)>,
     /// `--package PATH` (repeatable).
     pub packages: Vec<String>,
+    /// `--preimport MODULE` (repeatable).
+    pub preimports: Vec<String>,
     /// `-h` / `--help`.
     pub help: bool,
 }
@@ -66,6 +68,9 @@ Ctrl-C interrupts the running code, Ctrl-D exits).
   --package PATH      make a package importable (repeatable): a directory,
                       a .whl, a .py or a WASI .so; WASI extension modules
                       are linked into the sandbox (compiled once, cached)
+  --preimport MODULE  import MODULE into the pre-initialised image (repeatable),
+                      so importing it costs nothing; each distinct set is
+                      its own image, built once and cached
   -h, --help          show this help
 
 Exit status: 0 success, 1 uncaught exception, n for SystemExit(n),
@@ -115,10 +120,12 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
             "--fuel" => out.fuel = Some(number(&value(&mut it, "--fuel")?, "--fuel")?),
             "--mount" => out.mounts.push(mount(&value(&mut it, "--mount")?)?),
             "--package" => out.packages.push(value(&mut it, "--package")?),
+            "--preimport" => out.preimports.push(value(&mut it, "--preimport")?),
             "--trace" => out.trace = Some(None),
             s if s.starts_with("--callback=") => out.callbacks.push(s[11..].to_string()),
             s if s.starts_with("--trace=") => out.trace = Some(Some(s[8..].to_string())),
             s if s.starts_with("--package=") => out.packages.push(s[10..].to_string()),
+            s if s.starts_with("--preimport=") => out.preimports.push(s[12..].to_string()),
             s if s.starts_with("--load-state=") => out.load_state = Some(s[13..].to_string()),
             s if s.starts_with("--save-state=") => out.save_state = Some(s[13..].to_string()),
             s if s.starts_with('-') => return Err(format!("unrecognised option: {s}")),
@@ -187,5 +194,8 @@ mod tests {
         let a = p(&["--package", "a", "--package=b.whl", "-c", "1"]).unwrap();
         assert_eq!(a.packages, vec!["a".to_string(), "b.whl".to_string()]);
         assert!(p(&["--package"]).is_err());
+        let a = p(&["--preimport", "json", "--preimport=numpy", "-c", "1"]).unwrap();
+        assert_eq!(a.preimports, vec!["json".to_string(), "numpy".to_string()]);
+        assert!(p(&["--preimport"]).is_err());
     }
 }
