@@ -1,5 +1,5 @@
 //! The interpreter facade: starts CPython, loads the guest helpers (the
-//! `.py` files in `python/`) and owns the user namespace. Safe code on top of
+//! `.py` files in `guest/`) and owns the user namespace. Safe code on top of
 //! `ffi::py`; every call into the helpers goes through the C API.
 
 use crate::ffi::host;
@@ -8,14 +8,14 @@ use std::cell::RefCell;
 
 /// Guest helper modules, in load order (later ones import earlier ones).
 const MODULES: &[(&str, &str)] = &[
-    ("_eryx_loop", include_str!("../python/_eryx_loop.py")),
+    ("_eryx_loop", include_str!("../guest/_eryx_loop.py")),
     (
         "_eryx_callbacks",
-        include_str!("../python/_eryx_callbacks.py"),
+        include_str!("../guest/_eryx_callbacks.py"),
     ),
-    ("_eryx_trace", include_str!("../python/_eryx_trace.py")),
-    ("_eryx_state", include_str!("../python/_eryx_state.py")),
-    ("_eryx_runtime", include_str!("../python/_eryx_runtime.py")),
+    ("_eryx_trace", include_str!("../guest/_eryx_trace.py")),
+    ("_eryx_state", include_str!("../guest/_eryx_state.py")),
+    ("_eryx_runtime", include_str!("../guest/_eryx_runtime.py")),
 ];
 
 /// The interpreter state of this instance.
@@ -178,7 +178,7 @@ pub fn resolve(handle: u32, ok: bool, text: &str) {
     });
 }
 
-/// Serialise the user namespace (see `python/_eryx_state.py`).
+/// Serialise the user namespace (see `guest/_eryx_state.py`).
 pub fn snapshot() -> Result<Vec<u8>, String> {
     with_runtime(|rt| {
         let res = rt
@@ -221,7 +221,7 @@ pub fn restore(data: &[u8]) -> Result<(), String> {
 
 /// In an instance made from the pre-initialisation snapshot: adopt this
 /// instance's environment and reseed `random` (see `after_restore` in
-/// `python/_eryx_runtime.py`).
+/// `guest/_eryx_runtime.py`).
 pub fn after_restore(env: &[(String, String)]) -> Result<(), String> {
     with_runtime(|rt| {
         let run = || -> PyResult<()> {
@@ -243,7 +243,7 @@ pub fn after_restore(env: &[(String, String)]) -> Result<(), String> {
 
 /// In the pre-init instance, just before the snapshot: empty the user
 /// namespace and reset the helpers' per-instance caches (see
-/// `before_snapshot` in `python/_eryx_runtime.py`).
+/// `before_snapshot` in `guest/_eryx_runtime.py`).
 pub fn before_snapshot() -> Result<(), String> {
     clear()?;
     with_runtime(|rt| {

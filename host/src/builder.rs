@@ -30,6 +30,7 @@ pub(crate) struct Settings {
     pub max_memory: Option<usize>,
     pub fuel: Option<u64>,
     pub max_output: Option<usize>,
+    pub capture_limit: Option<usize>,
     pub mounts: Vec<Mount>,
     pub keep_state: bool,
     pub interactive: bool,
@@ -149,6 +150,15 @@ impl SandboxBuilder {
     /// Cap on the bytes of output per call ([`Error::OutputLimit`]).
     pub fn max_output(mut self, bytes: usize) -> Self {
         self.s.max_output = Some(bytes);
+        self
+    }
+
+    /// Keep at most `bytes` of each of stdout and stderr in an
+    /// [`crate::Execution`]; the rest is still streamed to the output
+    /// handler but cut from the result (`Execution::truncated_bytes` says
+    /// how much). Unlike [`Self::max_output`] this never fails the call.
+    pub fn capture_limit(mut self, bytes: usize) -> Self {
+        self.s.capture_limit = Some(bytes);
         self
     }
 

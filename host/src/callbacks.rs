@@ -45,6 +45,11 @@ impl Callbacks {
         self.used.store(0, Ordering::Relaxed);
     }
 
+    /// Invocations since the last [`Callbacks::reset`].
+    pub fn used(&self) -> u32 {
+        self.used.load(Ordering::Relaxed)
+    }
+
     /// Run callback `name` with JSON `args`; the result as JSON text, or an
     /// error message for the guest (never a host path or backtrace).
     pub async fn call(self: Arc<Self>, name: String, args: String) -> Result<String, String> {

@@ -75,6 +75,8 @@ pub(crate) struct HostState {
     /// Set by an [`crate::InterruptHandle`] to stop the current call.
     pub interrupt: Arc<AtomicBool>,
     pub fault: Option<Fault>,
+    /// The status the guest passed to `os._exit` in the current call.
+    pub exit_status: Option<i64>,
 }
 
 impl HostState {
@@ -89,6 +91,28 @@ impl WasiView for HostState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+/// What outlives one instance of a sandbox: its interrupt flag and its
+/// output sink (so output written before a fault is still reported).
+#[derive(Clone)]
+pub(crate) struct Anchors {
+    pub interrupt: Arc<AtomicBool>,
+    pub sink: Arc<Sink>,
+}
+
+impl Anchors {
+    /// Fresh anchors for a sandbox configured by `settings`.
+    pub fn new(settings: &Settings) -> Anchors {
+        Anchors {
+            interrupt: Arc::new(AtomicBool::new(false)),
+            sink: Sink::new(
+                settings.on_output.clone(),
+                settings.max_output,
+                settings.capture_limit,
+            ),
         }
     }
 }
@@ -166,8 +190,15 @@ fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         }
         Ok(())
     })?;
-    root.func_wrap("report-trace", |store, (trace,): (String,)| {
-        if let (Some(handler), Some(event)) = (&store.data().trace, TraceEvent::parse(&trace)) {
+    root.func_wrap("report-trace", |mut store, (trace,): (String,)| {
+        let Some(event) = TraceEvent::parse(&trace) else {
+            return Ok(());
+        };
+        if event.event == "exit" {
+            // `os._exit(n)` is about to end the guest (see _eryx_runtime.py).
+            store.data_mut().exit_status = event.raw["status"].as_i64();
+        }
+        if let Some(handler) = &store.data().trace {
             handler(event);
         }
         Ok(())
@@ -270,7 +301,7 @@ async fn compile_stdlib(settings: &Settings, shared: &Shared) -> Result<(), Erro
         packages: settings.packages.clone(),
         ..Settings::default()
     };
-    let mut live = Box::pin(instantiate(&job, Arc::new(AtomicBool::new(false)))).await?;
+    let mut live = Box::pin(instantiate(&job, &Anchors::new(&job))).await?;
     let (r,) = live
         .f
         .execute
@@ -288,10 +319,10 @@ pub(crate) fn new_store(
     engine: &Engine,
     settings: &Settings,
     stdlib: &Path,
-    interrupt: Arc<AtomicBool>,
+    anchors: &Anchors,
     preinit: bool,
 ) -> Result<Store<HostState>, Error> {
-    let sink = Sink::new(settings.on_output.clone(), settings.max_output);
+    let sink = anchors.sink.clone();
     let state = HostState {
         wasi: wasi_ctx(settings, stdlib, &sink, preinit)?,
         table: ResourceTable::new(),
@@ -304,8 +335,9 @@ pub(crate) fn new_store(
             size: 0,
         },
         deadline: None,
-        interrupt,
+        interrupt: anchors.interrupt.clone(),
         fault: None,
+        exit_status: None,
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
@@ -330,10 +362,7 @@ pub(crate) fn new_store(
 }
 
 /// Create a fresh instance (from the pre-initialised image).
-pub(crate) async fn instantiate(
-    settings: &Settings,
-    interrupt: Arc<AtomicBool>,
-) -> Result<Live, Error> {
+pub(crate) async fn instantiate(settings: &Settings, anchors: &Anchors) -> Result<Live, Error> {
     let flavor = settings.flavor();
     let shared = shared(
         flavor,
@@ -348,7 +377,7 @@ pub(crate) async fn instantiate(
         engine::engine(flavor),
         settings,
         &shared.stdlib,
-        interrupt,
+        anchors,
         false,
     )?;
     let instance = shared

@@ -14,7 +14,7 @@
 //! read-only stdlib mount), `preinit` (the pre-initialised image: CPython
 //! started and snapshotted once), `builder` (configuration), `instance` (one
 //! store + instance and the imports), `sandbox` (calls, limits, recovery),
-//! `output` and `callbacks`; `packages` (user packages: the merged site
+//! `execution` (the one result type of a call), `output` and `callbacks`; `packages` (user packages: the merged site
 //! directory and the native extensions to link), `extension` (is a `.so` a
 //! WASI shared library?), `wheel` (reading `.whl` archives).
 #![cfg(not(target_family = "wasm"))]
@@ -25,6 +25,7 @@ mod callbacks;
 mod embedded;
 mod engine;
 mod error;
+mod execution;
 mod extension;
 mod instance;
 mod link;
@@ -39,6 +40,7 @@ mod wheel;
 pub use builder::SandboxBuilder;
 pub use callbacks::{Callback, CallbackFuture, TraceEvent};
 pub use error::Error;
+pub use execution::Execution;
 pub use output::{OutputHandler, Stream};
 pub use sandbox::{InterruptHandle, Sandbox};
 

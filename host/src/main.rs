@@ -4,13 +4,13 @@ mod cli {
     pub mod args;
     pub mod callbacks;
     pub mod repl;
+    pub mod sandbox;
 }
 
 use cli::args::{self, Args, Source};
-use eryx::{Error, Sandbox, Stream};
+use eryx::{Error, Stream};
 use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
-use std::time::Duration;
 
 fn read_source(src: &Source) -> Result<String, String> {
     match src {
@@ -36,85 +36,25 @@ fn print_live(stream: Stream, text: &str) {
     };
 }
 
-/// Exit status for `SystemExit(code)`, as a POSIX shell would see it.
-fn exit_status(code: i64) -> u8 {
-    (code & 0xff) as u8
-}
-
-/// Where `--trace` events go.
-fn trace_sink(target: &Option<String>) -> Result<Box<dyn Write + Send>, String> {
-    Ok(match target {
-        None => Box::new(std::io::stderr()),
-        Some(path) => Box::new(
-            std::fs::File::create(path)
-                .map_err(|e| format!("can't open trace file '{path}': {e}"))?,
-        ),
-    })
-}
-
-async fn build(args: &Args, interactive: bool) -> Result<Sandbox, String> {
-    let mut builder = Sandbox::builder()
-        .progress(true)
-        .on_output(print_live)
-        .interactive(interactive);
-    if let Some(t) = args.timeout {
-        builder = builder.timeout(Duration::from_secs_f64(t.max(0.0)));
-    }
-    if let Some(mb) = args.max_memory_mb {
-        builder = builder.max_memory((mb as usize).saturating_mul(1 << 20));
-    }
-    if let Some(f) = args.fuel {
-        builder = builder.fuel(f);
-    }
-    for (src, dst, writable) in &args.mounts {
-        builder = builder.mount(src, dst, *writable);
-    }
-    for path in &args.packages {
-        builder = builder.package(path);
-    }
-    let preimports: Vec<&str> = args.preimports.iter().map(String::as_str).collect();
-    builder = builder.preimport(&preimports);
-    for spec in &args.callbacks {
-        let (name, command) = cli::callbacks::parse_spec(spec)?;
-        builder = builder.callback(&name, &format!("runs `{command}`"), move |v| {
-            cli::callbacks::run_command(command.clone(), v)
-        });
-    }
-    if let Some(target) = &args.trace {
-        let sink = std::sync::Mutex::new(trace_sink(target)?);
-        builder = builder.on_trace(move |ev| {
-            let mut w = sink.lock().unwrap_or_else(|p| p.into_inner());
-            let _ = writeln!(w, "{}", ev.raw);
-        });
-    }
-    builder.build().await.map_err(|e| e.to_string())
-}
-
 /// Exit status and one-line reason for an error that ends a program.
 fn failure(e: &Error) -> u8 {
     match e {
-        Error::Exit(c) => exit_status(*c),
-        Error::Python { traceback, .. } => {
-            eprint!("{traceback}");
-            1
-        }
-        Error::Interrupted => {
-            eprintln!("KeyboardInterrupt");
-            130
-        }
-        e if e.is_limit() => {
-            eprintln!("eryx: limit exceeded: {e}");
-            3
-        }
-        e => {
-            eprintln!("eryx: {e}");
-            1
-        }
+        Error::Exit(_) => {}
+        Error::Python { traceback, .. } => eprint!("{traceback}"),
+        Error::Interrupted => eprintln!("KeyboardInterrupt"),
+        e if e.is_limit() => eprintln!("eryx: limit exceeded: {e}"),
+        e => eprintln!("eryx: {e}"),
     }
+    e.exit_code() as u8
 }
 
 async fn run(args: &Args, programs: &[String], repl: bool) -> Result<u8, String> {
-    let mut sb = build(args, repl).await?;
+    let mut sb = cli::sandbox::builder(args)?
+        .on_output(print_live)
+        .interactive(repl)
+        .build()
+        .await
+        .map_err(|e| e.to_string())?;
     if let Some(path) = &args.load_state {
         let bytes = std::fs::read(path).map_err(|e| format!("can't read state '{path}': {e}"))?;
         sb.restore(&bytes)

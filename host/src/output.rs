@@ -29,6 +29,11 @@ pub(crate) struct Sink {
 #[derive(Default)]
 struct SinkState {
     stdout: String,
+    stderr: String,
+    /// Per-stream cap on what `stdout`/`stderr` keep for the result.
+    capture: Option<usize>,
+    /// Bytes not kept because of `capture` in the current call.
+    dropped: usize,
     handler: Option<OutputHandler>,
     /// Bytes written in the current call, and the cap.
     written: usize,
@@ -39,11 +44,17 @@ struct SinkState {
 
 impl Sink {
     /// A sink forwarding to `handler` (if any), capped at `max` bytes per call.
-    pub fn new(handler: Option<OutputHandler>, max: Option<usize>) -> Arc<Self> {
+    /// `capture` caps what each stream keeps for the call's result.
+    pub fn new(
+        handler: Option<OutputHandler>,
+        max: Option<usize>,
+        capture: Option<usize>,
+    ) -> Arc<Self> {
         Arc::new(Sink {
             state: Mutex::new(SinkState {
                 handler,
                 max,
+                capture,
                 ..SinkState::default()
             }),
         })
@@ -65,9 +76,15 @@ impl Sink {
             if s.max.is_some_and(|m| s.written > m) {
                 return false;
             }
-            if stream == Stream::Stdout {
-                s.stdout.push_str(text);
-            }
+            let cap = s.capture.unwrap_or(usize::MAX);
+            let kept = match stream {
+                Stream::Stdout => &mut s.stdout,
+                Stream::Stderr => &mut s.stderr,
+            };
+            let room = cap.saturating_sub(kept.len());
+            let take = floor_char_boundary(text, room.min(text.len()));
+            kept.push_str(&text[..take]);
+            s.dropped += text.len() - take;
             s.handler.clone()
         };
         if let Some(h) = handler {
@@ -80,7 +97,14 @@ impl Sink {
     pub fn start_call(&self) {
         let mut s = self.lock();
         s.written = 0;
+        s.dropped = 0;
         s.stdout.clear();
+        s.stderr.clear();
+    }
+
+    /// Replace the live output handler (`None`: output is only collected).
+    pub fn set_handler(&self, handler: Option<OutputHandler>) {
+        self.lock().handler = handler;
     }
 
     /// Drop all output until unmuted.
@@ -88,9 +112,13 @@ impl Sink {
         self.lock().muted = muted;
     }
 
-    /// Take the stdout collected since the last call.
-    pub fn take_stdout(&self) -> String {
-        std::mem::take(&mut self.lock().stdout)
+    /// Take (stdout, stderr, bytes cut at the capture limit) collected
+    /// since the call started.
+    pub fn take(&self) -> (String, String, usize) {
+        let mut s = self.lock();
+        let out = std::mem::take(&mut s.stdout);
+        let err = std::mem::take(&mut s.stderr);
+        (out, err, std::mem::take(&mut s.dropped))
     }
 
     /// The `output` import's fd number mapped to a stream (unknown → stderr).
@@ -101,6 +129,14 @@ impl Sink {
             Stream::Stderr
         }
     }
+}
+
+/// The largest index `<= i` that starts a UTF-8 character of `s`.
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
 
 /// A WASI stdout/stderr that writes into a [`Sink`].

@@ -23,7 +23,6 @@ use crate::link;
 use crate::packages::Prepared;
 use sha2::{Digest, Sha256};
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
 use wasmtime::component::{Component, ComponentType, Instance, Lift, WasmList};
@@ -148,7 +147,7 @@ async fn snapshot(engine: &Engine, spec: &Spec<'_>, wasm: &[u8]) -> Result<Vec<u
         engine,
         &settings,
         spec.stdlib,
-        Arc::new(AtomicBool::new(false)),
+        &instance::Anchors::new(&settings),
         true,
     )
     .map_err(|e| format!("pre-initialisation: {e}"))?;

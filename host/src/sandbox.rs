@@ -4,7 +4,8 @@
 //! the last good state — the session outlives the fault.
 use crate::builder::{SandboxBuilder, Settings};
 use crate::error::{trap, Error};
-use crate::instance::{instantiate, Fault, Live};
+use crate::execution::Execution;
+use crate::instance::{instantiate, Anchors, Fault, Live};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -24,6 +25,8 @@ enum Failure {
     Elapsed,
     /// wasmtime stopped it: message and trap code.
     Engine(String, Option<Trap>),
+    /// The guest ended its process: `os._exit(n)` / WASI `proc_exit(n)`.
+    Exit(i32),
 }
 
 /// Stops the sandbox's current call from another task or thread (Ctrl-C).
@@ -45,7 +48,7 @@ pub struct Sandbox {
     settings: Settings,
     live: Option<Live>,
     last_good: Option<Vec<u8>>,
-    interrupt: Arc<AtomicBool>,
+    anchors: Anchors,
 }
 
 impl Sandbox {
@@ -55,25 +58,25 @@ impl Sandbox {
     }
 
     pub(crate) async fn start(settings: Settings) -> Result<Sandbox, Error> {
-        let interrupt = Arc::new(AtomicBool::new(false));
-        let live = instantiate(&settings, interrupt.clone()).await?;
+        let anchors = Anchors::new(&settings);
+        let live = instantiate(&settings, &anchors).await?;
         Ok(Sandbox {
             settings,
             live: Some(live),
             last_good: None,
-            interrupt,
+            anchors,
         })
     }
 
     /// A handle that can interrupt this sandbox's running call.
     pub fn interrupt_handle(&self) -> InterruptHandle {
-        InterruptHandle(self.interrupt.clone())
+        InterruptHandle(self.anchors.interrupt.clone())
     }
 
     /// The live instance, re-created (with the last good state) if needed.
     async fn live(&mut self) -> Result<&mut Live, Error> {
         if self.live.is_none() {
-            let mut live = instantiate(&self.settings, self.interrupt.clone()).await?;
+            let mut live = instantiate(&self.settings, &self.anchors).await?;
             if let Some(state) = &self.last_good {
                 live.store.data().sink.set_muted(true);
                 let _ = live
@@ -95,9 +98,9 @@ impl Sandbox {
         let d = live.store.data_mut();
         d.deadline = settings.timeout.map(|t| Instant::now() + t);
         d.fault = None;
+        d.exit_status = None;
         d.limiter.hit = false;
         d.interrupt.store(false, Ordering::SeqCst);
-        d.sink.start_call();
         d.callbacks.reset();
         if let Some(f) = settings.fuel {
             live.store.set_fuel(f).map_err(trap)?;
@@ -110,8 +113,10 @@ impl Sandbox {
         timeout: Option<Duration>,
         fut: impl Future<Output = wasmtime::Result<T>>,
     ) -> Result<T, Failure> {
-        let engine =
-            |e: wasmtime::Error| Failure::Engine(e.to_string(), e.downcast_ref::<Trap>().copied());
+        let engine = |e: wasmtime::Error| match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+            Some(exit) => Failure::Exit(exit.0),
+            None => Failure::Engine(e.to_string(), e.downcast_ref::<Trap>().copied()),
+        };
         match timeout {
             Some(t) => match tokio::time::timeout(t + GRACE, fut).await {
                 Ok(r) => r.map_err(engine),
@@ -124,14 +129,18 @@ impl Sandbox {
     /// Turn a failed call into an error, drop the dead instance and bring
     /// up a fresh one with the last good state.
     async fn fault(&mut self, f: Failure) -> Error {
-        let (fault, memory_hit) = match &self.live {
-            Some(l) => (l.store.data().fault, l.store.data().limiter.hit),
-            None => (None, false),
+        let (fault, memory_hit, exit_status) = match &self.live {
+            Some(l) => {
+                let d = l.store.data();
+                (d.fault, d.limiter.hit, d.exit_status)
+            }
+            None => (None, false, None),
         };
         let err = match (fault, f) {
             (Some(Fault::Interrupted), _) => Error::Interrupted,
             (Some(Fault::OutputLimit), _) => Error::OutputLimit,
             (Some(Fault::Timeout), _) | (_, Failure::Elapsed) => Error::Timeout,
+            (_, Failure::Exit(code)) => Error::Exit(exit_status.unwrap_or(code.into())),
             (_, Failure::Engine(_, Some(Trap::OutOfFuel))) => Error::FuelExhausted,
             (_, Failure::Engine(msg, _)) if memory_hit => Error::MemoryLimit(msg),
             (_, Failure::Engine(_, Some(Trap::StackOverflow))) => {
@@ -165,8 +174,36 @@ impl Sandbox {
     }
 
     /// Run `code` (top-level `await` allowed); returns everything it wrote
-    /// to stdout, including writes straight to fd 1.
+    /// to stdout, including writes straight to fd 1. [`Sandbox::run`] gives
+    /// the whole [`Execution`] (stderr, duration, memory, ...).
     pub async fn execute(&mut self, code: &str) -> Result<String, Error> {
+        self.run(code).await.into_result()
+    }
+
+    /// Run `code` and report everything about it. This never fails itself:
+    /// a Python exception, a limit or a fault is the result's `error`, and
+    /// the session keeps its last good state.
+    pub async fn run(&mut self, code: &str) -> Execution {
+        let start = Instant::now();
+        self.anchors.sink.start_call();
+        let error = self.call_execute(code).await.err();
+        let (stdout, stderr, truncated_bytes) = self.anchors.sink.take();
+        let (peak_memory, callback_invocations) = match &self.live {
+            Some(l) => (l.store.data().limiter.size, l.store.data().callbacks.used()),
+            None => (0, 0),
+        };
+        Execution {
+            stdout,
+            stderr,
+            error,
+            duration: start.elapsed(),
+            peak_memory,
+            callback_invocations,
+            truncated_bytes,
+        }
+    }
+
+    async fn call_execute(&mut self, code: &str) -> Result<(), Error> {
         self.live().await?;
         let timeout = self.settings.timeout;
         let live = self.arm()?;
@@ -174,13 +211,11 @@ impl Sandbox {
             .f
             .execute
             .call_async(&mut live.store, (code.to_string(),));
-        let result = Self::bounded(timeout, fut).await;
-        let r = match result {
+        let r = match Self::bounded(timeout, fut).await {
             Ok((r,)) => r,
             Err(f) => return Err(self.fault(f).await),
         };
         let live = self.live.as_mut().expect("live instance");
-        let stdout = live.store.data().sink.take_stdout();
         if live.store.data().limiter.hit && r.is_err() {
             // The memory cap was hit: roll back to the last good state in a
             // fresh instance (linear memory never shrinks otherwise).
@@ -190,7 +225,7 @@ impl Sandbox {
             return Err(Error::MemoryLimit(text));
         }
         self.checkpoint().await;
-        r.map(|_| stdout).map_err(Error::from_guest)
+        r.map(|_| ()).map_err(Error::from_guest)
     }
 
     /// Serialise the session's variables, functions, classes and imports.
@@ -238,6 +273,13 @@ impl Sandbox {
             }
             Err(f) => Err(self.fault(f).await),
         }
+    }
+
+    /// Replace the handler that receives output live (set first by
+    /// [`SandboxBuilder::on_output`]); `None` only collects it. A front end
+    /// that streams each call to a different client sets it per call.
+    pub fn set_output_handler(&mut self, handler: Option<crate::OutputHandler>) {
+        self.anchors.sink.set_handler(handler);
     }
 
     /// Bytes of guest linear memory currently allocated (for leak checks

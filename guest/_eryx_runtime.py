@@ -77,6 +77,26 @@ else:
     sys.meta_path.insert(0, _AsyncioHook)
 
 
+def _install_exit():
+    """Make ``os._exit(n)`` report ``n`` to the host before the process ends
+    (the WASI adapter's ``proc_exit`` only tells success from failure)."""
+    import operator
+    import os
+
+    real_exit = os._exit
+
+    def _exit(status):
+        status = operator.index(status)
+        eryx._trace('{"event": "exit", "line": 0, "function": "", "status": %d}' % status)
+        real_exit(status)
+
+    _exit.__doc__ = real_exit.__doc__
+    os._exit = _exit
+
+
+_install_exit()
+
+
 class _Stream:
     """A text stream that streams to the host (line-buffered) and keeps a copy."""
 

@@ -1,0 +1,56 @@
+//! The sandbox a command line asks for: maps the parsed flags ([`Args`])
+//! onto an [`eryx::SandboxBuilder`]. Shared by every `eryx` front end (the
+//! program runner, the prompt, `eryx mcp`).
+use super::args::Args;
+use eryx::{Sandbox, SandboxBuilder};
+use std::io::Write;
+use std::time::Duration;
+
+/// Where `--trace` events go.
+fn trace_sink(target: &Option<String>) -> Result<Box<dyn Write + Send>, String> {
+    Ok(match target {
+        None => Box::new(std::io::stderr()),
+        Some(path) => Box::new(
+            std::fs::File::create(path)
+                .map_err(|e| format!("can't open trace file '{path}': {e}"))?,
+        ),
+    })
+}
+
+/// A builder configured by every sandbox flag of the command line
+/// (limits, mounts, packages, pre-imports, callbacks, tracing). Front ends
+/// add their own output handling and mode.
+pub fn builder(args: &Args) -> Result<SandboxBuilder, String> {
+    let mut builder = Sandbox::builder().progress(true);
+    if let Some(t) = args.timeout {
+        builder = builder.timeout(Duration::from_secs_f64(t.max(0.0)));
+    }
+    if let Some(mb) = args.max_memory_mb {
+        builder = builder.max_memory((mb as usize).saturating_mul(1 << 20));
+    }
+    if let Some(f) = args.fuel {
+        builder = builder.fuel(f);
+    }
+    for (src, dst, writable) in &args.mounts {
+        builder = builder.mount(src, dst, *writable);
+    }
+    for path in &args.packages {
+        builder = builder.package(path);
+    }
+    let preimports: Vec<&str> = args.preimports.iter().map(String::as_str).collect();
+    builder = builder.preimport(&preimports);
+    for spec in &args.callbacks {
+        let (name, command) = super::callbacks::parse_spec(spec)?;
+        builder = builder.callback(&name, &format!("runs `{command}`"), move |v| {
+            super::callbacks::run_command(command.clone(), v)
+        });
+    }
+    if let Some(target) = &args.trace {
+        let sink = std::sync::Mutex::new(trace_sink(target)?);
+        builder = builder.on_trace(move |ev| {
+            let mut w = sink.lock().unwrap_or_else(|p| p.into_inner());
+            let _ = writeln!(w, "{}", ev.raw);
+        });
+    }
+    Ok(builder)
+}
