@@ -18,8 +18,17 @@ _TOP_LEVEL_AWAIT = 0x2000  # ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
 _CO_COROUTINE = 0x0080
 _FILENAME = "<string>"
 _FLUSH_AT = 8192
+# -u: write through at every write (ERYX_UNBUFFERED, see after_restore).
+_unbuffered = False
 _OWN_PREFIX = "/eryx/"
 _interactive = None
+# -O / -OO of the command line (compile()'s optimize level; -1: as started).
+optimize = -1
+# Code objects of the host's fixed one-line entry programs (_eryx_main):
+# tracebacks do not show them.
+entry_codes = set()
+# A top-level-await coroutine started by _eryx_main, for `start` to drive.
+pending_main = None
 
 _loop = None
 
@@ -108,6 +117,7 @@ class _Stream:
         self._keep = keep
         self._pending = []
         self._size = 0
+        self._buffer = None
         self.parts = []
 
     def write(self, text):
@@ -116,7 +126,7 @@ class _Stream:
         if text:
             self._pending.append(text)
             self._size += len(text)
-            if "\n" in text or self._size >= _FLUSH_AT:
+            if _unbuffered or "\n" in text or self._size >= _FLUSH_AT:
                 self.flush()
         return len(text)
 
@@ -147,6 +157,53 @@ class _Stream:
 
     @property
     def closed(self):
+        return False
+
+    @property
+    def buffer(self):
+        """Binary writes (``sys.stdout.buffer.write(b"...")``), decoded as
+        UTF-8 (undecodable bytes become U+FFFD) into the same stream."""
+        if self._buffer is None:
+            self._buffer = _BinaryStream(self)
+        return self._buffer
+
+    def reconfigure(self, **options):
+        """Accepted for compatibility: the stream is always UTF-8 and
+        written through at each newline."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.flush()
+
+
+class _BinaryStream:
+    """The ``buffer`` of a :class:`_Stream`."""
+
+    def __init__(self, text):
+        import codecs
+
+        self._text = text
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+    def write(self, data):
+        self._text.write(self._decoder.decode(bytes(data)))
+        return len(data)
+
+    def flush(self):
+        self._text.flush()
+
+    def fileno(self):
+        return self._text.fileno()
+
+    def writable(self):
+        return True
+
+    def readable(self):
+        return False
+
+    def isatty(self):
         return False
 
 
@@ -183,21 +240,27 @@ def _compile(code):
         _interactive = os.environ.get("ERYX_INTERACTIVE") == "1"
     if _interactive:
         try:
-            return compile(code, _FILENAME, "single", flags=_TOP_LEVEL_AWAIT, dont_inherit=True)
+            return compile(
+                code, _FILENAME, "single", flags=_TOP_LEVEL_AWAIT, dont_inherit=True, optimize=optimize
+            )
         except SyntaxError:
             pass  # several statements: run them as a block
-    return compile(code, _FILENAME, "exec", flags=_TOP_LEVEL_AWAIT, dont_inherit=True)
+    return compile(code, _FILENAME, "exec", flags=_TOP_LEVEL_AWAIT, dont_inherit=True, optimize=optimize)
 
 
 def start(code, namespace):
     """Compile and run `code`; a top-level-await coroutine becomes a task."""
+    global pending_main
     job = Job(code)
     job._enter()
     try:
         _eryx_callbacks.install(namespace)
         compiled = _compile(code)
+        pending_main = None
         result = eval(compiled, namespace)
-        if compiled.co_flags & _CO_COROUTINE:
+        if not compiled.co_flags & _CO_COROUTINE:
+            result, pending_main = pending_main, None
+        if result is not None:
             job.task = _get_loop().create_task(result)
     except BaseException as e:  # noqa: BLE001 - everything goes back to the host
         job.exc = e
@@ -263,7 +326,8 @@ def format_exception(exc, code):
     kept = []
     node = tb
     while node is not None:
-        if not node.tb_frame.f_code.co_filename.startswith(_OWN_PREFIX):
+        f_code = node.tb_frame.f_code
+        if not f_code.co_filename.startswith(_OWN_PREFIX) and f_code not in entry_codes:
             kept.append(node)
         node = node.tb_next
     for a, b in zip(kept, kept[1:] + [None]):
@@ -280,6 +344,28 @@ def exit_code(exc):
     if isinstance(code, int):
         return code, ""
     return 1, str(code) + "\n"
+
+
+def _apply_options(warnoptions, xoptions):
+    """``-W`` filters (as CPython's start-up applies them) and ``-X`` options
+    (``sys._xoptions``; ``int_max_str_digits`` takes effect)."""
+    import json
+
+    if warnoptions:
+        import warnings
+
+        options = json.loads(warnoptions)
+        sys.warnoptions.extend(options)
+        warnings._processoptions(options)
+    if xoptions:
+        for option in json.loads(xoptions):
+            key, sep, value = option.partition("=")
+            sys._xoptions[key] = value if sep else True
+            if key == "int_max_str_digits":
+                try:
+                    sys.set_int_max_str_digits(int(value))
+                except ValueError as e:
+                    emit_stderr("eryx: -X int_max_str_digits: %s (ignored)\n" % e)
 
 
 def emit_stderr(text):
@@ -319,15 +405,24 @@ def before_snapshot():
     gc.freeze()
 
 
-def after_restore(environ):
+def after_restore(environ, argv):
     """First call in an instance made from the pre-initialised snapshot.
 
     ``os.environ`` is CPython's copy of the pre-init environment and
     ``random`` was seeded in the pre-init instance: take this instance's
-    environment (a dict from the runtime) and reseed. The ``str`` hash seed
-    stays that of the snapshot.
+    environment (a dict from the runtime) and reseed. ``sys.argv`` becomes
+    this instance's WASI arguments. The command line's ``-W``, ``-X`` and
+    ``-O`` options arrive as ``ERYX_WARNOPTIONS`` / ``ERYX_XOPTIONS`` (JSON
+    lists) and ``ERYX_OPTIMIZE``; they are applied, not kept in the
+    environment. The ``str`` hash seed stays that of the snapshot.
     """
+    global optimize, _unbuffered
     import os
+
+    sys.argv[:] = list(argv) or [""]
+    optimize = int(environ.pop("ERYX_OPTIMIZE", "-1"))
+    _unbuffered = environ.pop("ERYX_UNBUFFERED", None) == "1"
+    _apply_options(environ.pop("ERYX_WARNOPTIONS", None), environ.pop("ERYX_XOPTIONS", None))
 
     if environ or os.environ:
         for key in [k for k in os.environ if k not in environ]:

@@ -13,7 +13,7 @@
 //! In an instance made from the snapshot the first export call sees that
 //! mark and reloads what is per instance: the environment (`os.environ`,
 //! which CPython copied at start-up; settings such as `ERYX_TRACE` live
-//! there) and the seed of `random`. The hash seed of `str`/`bytes` cannot
+//! there), the arguments (`sys.argv`) and the seed of `random`. The hash seed of `str`/`bytes` cannot
 //! change after start-up: every instance made from one snapshot shares it.
 
 use crate::ffi::wasi;
@@ -73,5 +73,8 @@ pub fn before_call() -> Result<(), String> {
             )
         })
         .collect();
-    python::after_restore(&env)
+    let argv: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    python::after_restore(&env, &argv)
 }

@@ -15,6 +15,7 @@ const MODULES: &[(&str, &str)] = &[
     ),
     ("_eryx_trace", include_str!("../guest/_eryx_trace.py")),
     ("_eryx_state", include_str!("../guest/_eryx_state.py")),
+    ("_eryx_main", include_str!("../guest/_eryx_main.py")),
     ("_eryx_runtime", include_str!("../guest/_eryx_runtime.py")),
 ];
 
@@ -220,16 +221,17 @@ pub fn restore(data: &[u8]) -> Result<(), String> {
 }
 
 /// In an instance made from the pre-initialisation snapshot: adopt this
-/// instance's environment and reseed `random` (see `after_restore` in
-/// `guest/_eryx_runtime.py`).
-pub fn after_restore(env: &[(String, String)]) -> Result<(), String> {
+/// instance's environment and arguments (`sys.argv`) and reseed `random`
+/// (see `after_restore` in `guest/_eryx_runtime.py`).
+pub fn after_restore(env: &[(String, String)], argv: &[String]) -> Result<(), String> {
     with_runtime(|rt| {
         let run = || -> PyResult<()> {
             let dict = PyObj::dict()?;
             for (k, v) in env {
                 dict.set_item(k, &PyObj::str(v)?)?;
             }
-            rt.helpers.getattr("after_restore")?.call(&[&dict])?;
+            let args = PyObj::str_list(argv)?;
+            rt.helpers.getattr("after_restore")?.call(&[&dict, &args])?;
             Ok(())
         };
         run().map_err(|e| {

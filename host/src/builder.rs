@@ -32,6 +32,12 @@ pub(crate) struct Settings {
     pub max_output: Option<usize>,
     pub capture_limit: Option<usize>,
     pub mounts: Vec<Mount>,
+    /// The guest's `sys.argv` (WASI arguments).
+    pub args: Vec<String>,
+    /// Extra guest environment variables.
+    pub env: Vec<(String, String)>,
+    /// The guest's stdin is the host process's stdin.
+    pub inherit_stdin: bool,
     pub keep_state: bool,
     pub interactive: bool,
     /// Internal: the stdlib mount is writable (bytecode compilation only).
@@ -170,6 +176,27 @@ impl SandboxBuilder {
             guest: guest.to_string(),
             writable,
         });
+        self
+    }
+
+    /// The guest's `sys.argv` (empty: `['']`, like an embedded CPython).
+    pub fn args<S: Into<String>>(mut self, argv: impl IntoIterator<Item = S>) -> Self {
+        self.s.args = argv.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Set an environment variable in the guest (`os.environ`); the guest
+    /// starts with an empty environment otherwise.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.s.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// Connect the guest's stdin (fd 0, `sys.stdin`, `input()`) to this
+    /// process's stdin, streamed as the guest reads it. Off by default: the
+    /// guest's stdin is empty (reads see end of file).
+    pub fn inherit_stdin(mut self, on: bool) -> Self {
+        self.s.inherit_stdin = on;
         self
     }
 

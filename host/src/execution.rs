@@ -40,7 +40,7 @@ impl Execution {
     /// The process exit status a `python`-like front end reports: 0 ok, 1
     /// uncaught exception or sandbox failure, `n` for `SystemExit(n)` /
     /// `os._exit(n)` (low 8 bits, as a shell sees it), 3 a resource limit,
-    /// 130 interrupted.
+    /// 130 interrupted (also an uncaught `KeyboardInterrupt`).
     pub fn exit_code(&self) -> i32 {
         match &self.error {
             None => 0,
@@ -140,6 +140,7 @@ impl Error {
         match self {
             Error::Exit(c) => (*c & 0xff) as i32,
             Error::Interrupted => 130,
+            Error::Python { type_name, .. } if type_name == "KeyboardInterrupt" => 130,
             e if e.is_limit() => 3,
             _ => 1,
         }

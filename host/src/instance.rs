@@ -267,6 +267,13 @@ fn wasi_ctx(
             Stream::Stderr => wasi.stderr(s),
         };
     }
+    wasi.args(&settings.args);
+    for (k, v) in &settings.env {
+        wasi.env(k, v);
+    }
+    if settings.inherit_stdin && !preinit {
+        wasi.inherit_stdin();
+    }
     if settings.trace.is_some() {
         wasi.env("ERYX_TRACE", "1");
     }

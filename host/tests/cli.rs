@@ -77,7 +77,7 @@ fn usage_errors_exit_two() {
 }
 
 #[test]
-fn missing_file_and_non_utf8_file_are_clear_errors() {
+fn missing_file_and_undecodable_file_are_clear_errors() {
     let o = eryx(&["/nonexistent/prog.py"], None);
     assert_eq!(o.status.code(), Some(2));
     assert!(
@@ -88,9 +88,10 @@ fn missing_file_and_non_utf8_file_are_clear_errors() {
     let p = std::env::temp_dir().join(format!("eryx-bad-{}.py", std::process::id()));
     std::fs::write(&p, b"print('\xff')\n").unwrap();
     let o = eryx(&[p.to_str().unwrap()], None);
-    assert_eq!(o.status.code(), Some(2));
+    // Like python: invalid bytes are a SyntaxError (exit 1).
+    assert_eq!(o.status.code(), Some(1));
     assert!(
-        text(&o.stderr).contains("not valid UTF-8"),
+        text(&o.stderr).contains("SyntaxError") && text(&o.stderr).contains("codec can't decode"),
         "{}",
         text(&o.stderr)
     );
@@ -143,10 +144,10 @@ fn save_and_load_state() {
     let ps = p.to_str().unwrap();
     let o = eryx(
         &[
-            "-c",
-            "x = 41\ndef f():\n    return x + 1",
             "--save-state",
             ps,
+            "-c",
+            "x = 41\ndef f():\n    return x + 1",
         ],
         None,
     );
@@ -194,7 +195,10 @@ fn help_documents_the_flags() {
     let o = eryx(&["--help"], None);
     let help = text(&o.stdout);
     for flag in [
-        "-c CODE",
+        "-c cmd",
+        "-m mod",
+        "-i ",
+        "--no-stdin",
         "--timeout",
         "--max-memory",
         "--fuel",

@@ -102,6 +102,20 @@ impl PyObj {
         owned(unsafe { sys::PyDict_New() })
     }
 
+    /// A new `list` of `str`.
+    pub fn str_list(items: &[String]) -> PyResult<PyObj> {
+        // SAFETY: plain constructor.
+        let list = owned(unsafe { sys::PyList_New(0) })?;
+        for item in items {
+            let s = PyObj::str(item)?;
+            // SAFETY: live objects; the list takes its own reference.
+            if unsafe { sys::PyList_Append(list.as_ptr(), s.as_ptr()) } < 0 {
+                return Err(PyErr::fetch());
+            }
+        }
+        Ok(list)
+    }
+
     /// A new `int`.
     pub fn int(v: i64) -> PyResult<PyObj> {
         // SAFETY: plain constructor.

@@ -1,21 +1,49 @@
-//! Command-line parsing for `eryx` (kept dependency-free and python-like).
+//! Command-line parsing for `eryx`, with `python`'s grammar: options come
+//! first; `-c CMD`, `-m MOD`, `FILE` and `-` end option parsing and
+//! everything after them is `sys.argv[1:]`. Short options combine (`-iq`,
+//! `-cCODE`); eryx's own long options (`--timeout`, `--mount`, ...) work
+//! before the program. `eryx -c A -c B` keeps running both in one session.
+//! The flag table of the README lists what every `python` flag does here.
 
-/// Where a program comes from.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Source {
-    /// `-c CODE`.
-    Code(String),
-    /// A file path.
+/// What to run.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Program {
+    /// Nothing named: the prompt on a terminal, else the program on stdin.
+    #[default]
+    None,
+    /// `-c CMD` (repeated `-c` options run in order in one session).
+    Code(Vec<String>),
+    /// `-m MOD`.
+    Module(String),
+    /// A script file.
     File(String),
-    /// `-`: standard input.
+    /// `-`: the program is read from standard input.
     Stdin,
 }
 
 /// Parsed command line.
 #[derive(Debug, Default, PartialEq)]
 pub struct Args {
-    /// Programs to run, in order, in one session.
-    pub sources: Vec<Source>,
+    /// The program.
+    pub program: Program,
+    /// `sys.argv[1:]`: everything after the program.
+    pub rest: Vec<String>,
+    /// `-i`: the prompt after the program, in the same session.
+    pub inspect: bool,
+    /// `-q`: no banner at the prompt.
+    pub quiet: bool,
+    /// `-u`: write output through at every write.
+    pub unbuffered: bool,
+    /// `-O` (1) / `-OO` (2).
+    pub optimize: u8,
+    /// `-W ARG` (repeatable), as `sys.warnoptions`.
+    pub warnoptions: Vec<String>,
+    /// `-X OPT` (repeatable), as `sys._xoptions`.
+    pub xoptions: Vec<String>,
+    /// `-V` / `--version`.
+    pub version: bool,
+    /// `--no-stdin`: the guest's stdin is empty.
+    pub no_stdin: bool,
     /// `--load-state FILE`: restore this snapshot before running.
     pub load_state: Option<String>,
     /// `--save-state FILE`: write a snapshot after running.
@@ -40,17 +68,46 @@ pub struct Args {
     pub help: bool,
 }
 
+/// The one-line usage (as `python` prints it on a usage error).
+pub const USAGE_LINE: &str = "usage: eryx [option] ... [-c cmd | -m mod | file | -] [arg] ...";
+
 /// The help text.
 pub const USAGE: &str = "\
-usage: eryx [options] [-c CODE]... [FILE | -]
+usage: eryx [option] ... [-c cmd | -m mod | file | -] [arg] ...
 
-Run Python (CPython 3.14) inside a WebAssembly sandbox. With no program and
-a terminal on stdin, starts an interactive prompt (line editing, history,
-Ctrl-C interrupts the running code, Ctrl-D exits).
+Run Python (CPython 3.14) inside a WebAssembly sandbox, the way `python`
+runs it. With no program and a terminal on stdin, starts an interactive
+prompt (line editing, history, pasted blocks, Ctrl-C interrupts the running
+code, Ctrl-D or exit() leaves).
 
-  -c CODE             run CODE (repeatable: all run in order in one session)
-  FILE                run the Python file FILE
+Program (ends the options; the arguments after it are sys.argv[1:]):
+  -c cmd              run cmd (sys.argv[0] is '-c'); `-c A -c B ...` runs
+                      each in order in one session
+  -m mod              run library module mod as __main__ (stdlib, --package
+                      directories, mounts on sys.path); sys.argv[0] is its file
+  file                run the Python file (PEP 263 coding cookies and a BOM
+                      work); sys.argv[0] is file
   -                   read the program from standard input
+
+Python options:
+  -i                  after the program, start the prompt in the same session
+                      (also after an uncaught exception)
+  -q                  no banner at the prompt
+  -u                  write stdout/stderr through at every write (default:
+                      at each newline)
+  -O, -OO             compile user code without asserts (-OO: and docstrings)
+  -W arg              warning filter, as python's -W (repeatable)
+  -X opt              implementation option, in sys._xoptions (repeatable);
+                      int_max_str_digits=N takes effect, others are recorded
+  -V, --version       print the eryx and Python versions and exit
+  -E -s -S -I -B -P   accepted, no effect: the sandbox already behaves that way
+                      (no host environment, no user site, isolated paths, the
+                      stdlib is read-only)
+  -b -d -v -R         accepted, no effect (fixed when the image was built)
+
+Sandbox options:
+  --no-stdin          give the program an empty stdin (default: the program
+                      reads this process's stdin, unless the program came from it)
   --load-state FILE   restore a snapshot (from --save-state) before running
   --save-state FILE   save the session's variables to FILE after running
   --callback NAME=COMMAND
@@ -73,13 +130,23 @@ Ctrl-C interrupts the running code, Ctrl-D exits).
                       its own image, built once and cached
   -h, --help          show this help
 
-Exit status: 0 success, 1 uncaught exception, n for SystemExit(n),
-2 usage error, 3 limit exceeded (reason on stderr), 130 interrupted.";
+Exit status: 0 success, 1 uncaught exception (or SystemExit with a message),
+n for SystemExit(n) and os._exit(n), 2 usage error or unreadable program,
+3 limit exceeded (reason on stderr), 130 interrupted (Ctrl-C or an uncaught
+KeyboardInterrupt).";
 
-fn value(it: &mut impl Iterator<Item = String>, flag: &str) -> Result<String, String> {
-    it.next()
-        .ok_or_else(|| format!("argument {flag} expects a value"))
-}
+/// eryx's long options that take a value.
+const VALUED: &[&str] = &[
+    "--load-state",
+    "--save-state",
+    "--callback",
+    "--timeout",
+    "--max-memory",
+    "--fuel",
+    "--mount",
+    "--package",
+    "--preimport",
+];
 
 fn number<T: std::str::FromStr>(v: &str, flag: &str) -> Result<T, String> {
     v.parse()
@@ -101,101 +168,134 @@ fn mount(spec: &str) -> Result<(String, String, bool), String> {
     }
 }
 
+impl Args {
+    /// Apply one of eryx's long options (`name` without `=value`).
+    fn long(&mut self, name: &str, value: Option<String>) -> Result<(), String> {
+        let v = || {
+            value
+                .clone()
+                .ok_or_else(|| format!("argument {name} expects a value"))
+        };
+        match name {
+            "--help" => self.help = true,
+            "--version" => self.version = true,
+            "--no-stdin" => self.no_stdin = true,
+            "--trace" => self.trace = Some(value.clone()),
+            "--load-state" => self.load_state = Some(v()?),
+            "--save-state" => self.save_state = Some(v()?),
+            "--callback" => self.callbacks.push(v()?),
+            "--timeout" => self.timeout = Some(number(&v()?, name)?),
+            "--max-memory" => self.max_memory_mb = Some(number(&v()?, name)?),
+            "--fuel" => self.fuel = Some(number(&v()?, name)?),
+            "--mount" => self.mounts.push(mount(&v()?)?),
+            "--package" => self.packages.push(v()?),
+            "--preimport" => self.preimports.push(v()?),
+            _ => return Err(format!("unknown option {name}")),
+        }
+        if value.is_some() && !VALUED.contains(&name) && name != "--trace" {
+            return Err(format!("argument {name} takes no value"));
+        }
+        Ok(())
+    }
+}
+
 /// Parse `args` (without the program name).
 pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
     let mut out = Args::default();
-    let mut it = args.into_iter();
+    let mut it = args.into_iter().peekable();
     while let Some(a) = it.next() {
-        match a.as_str() {
-            "-h" | "--help" => out.help = true,
-            "-c" => out.sources.push(Source::Code(value(&mut it, "-c")?)),
-            "--load-state" => out.load_state = Some(value(&mut it, "--load-state")?),
-            "--save-state" => out.save_state = Some(value(&mut it, "--save-state")?),
-            "-" => out.sources.push(Source::Stdin),
-            "--callback" => out.callbacks.push(value(&mut it, "--callback")?),
-            "--timeout" => out.timeout = Some(number(&value(&mut it, "--timeout")?, "--timeout")?),
-            "--max-memory" => {
-                out.max_memory_mb = Some(number(&value(&mut it, "--max-memory")?, "--max-memory")?)
+        if a == "-" {
+            out.program = Program::Stdin;
+            break;
+        }
+        if a == "--" {
+            if let Some(f) = it.next() {
+                out.program = Program::File(f);
             }
-            "--fuel" => out.fuel = Some(number(&value(&mut it, "--fuel")?, "--fuel")?),
-            "--mount" => out.mounts.push(mount(&value(&mut it, "--mount")?)?),
-            "--package" => out.packages.push(value(&mut it, "--package")?),
-            "--preimport" => out.preimports.push(value(&mut it, "--preimport")?),
-            "--trace" => out.trace = Some(None),
-            s if s.starts_with("--callback=") => out.callbacks.push(s[11..].to_string()),
-            s if s.starts_with("--trace=") => out.trace = Some(Some(s[8..].to_string())),
-            s if s.starts_with("--package=") => out.packages.push(s[10..].to_string()),
-            s if s.starts_with("--preimport=") => out.preimports.push(s[12..].to_string()),
-            s if s.starts_with("--load-state=") => out.load_state = Some(s[13..].to_string()),
-            s if s.starts_with("--save-state=") => out.save_state = Some(s[13..].to_string()),
-            s if s.starts_with('-') => return Err(format!("unrecognised option: {s}")),
-            _ => out.sources.push(Source::File(a)),
+            break;
+        }
+        if a.starts_with("--") {
+            let long = a.as_str();
+            let (name, value) = match long.split_once('=') {
+                Some((n, v)) => (n.to_string(), Some(v.to_string())),
+                None if VALUED.contains(&long) => (long.to_string(), Some(next(&mut it, long)?)),
+                None => (long.to_string(), None),
+            };
+            out.long(&name, value)?;
+            continue;
+        }
+        let Some(flags) = a.strip_prefix('-') else {
+            out.program = Program::File(a);
+            break;
+        };
+        // A cluster of short options; c, m, W and X take the rest of the
+        // cluster or the next argument as their value.
+        let mut ends = false;
+        for (i, c) in flags.char_indices() {
+            let attached = &flags[i + c.len_utf8()..];
+            let mut value = || -> Result<String, String> {
+                if attached.is_empty() {
+                    next(&mut it, &format!("-{c}"))
+                } else {
+                    Ok(attached.to_string())
+                }
+            };
+            match c {
+                'c' => {
+                    let mut chain = vec![value()?];
+                    while it.peek().map(String::as_str) == Some("-c") {
+                        it.next();
+                        chain.push(next(&mut it, "-c")?);
+                    }
+                    out.program = Program::Code(chain);
+                    ends = true;
+                }
+                'm' => {
+                    out.program = Program::Module(value()?);
+                    ends = true;
+                }
+                'W' => out.warnoptions.push(value()?),
+                'X' => out.xoptions.push(value()?),
+                'i' => out.inspect = true,
+                'q' => out.quiet = true,
+                'u' => out.unbuffered = true,
+                'O' => out.optimize = (out.optimize + 1).min(2),
+                'V' => out.version = true,
+                'h' | '?' => out.help = true,
+                'E' | 's' | 'S' | 'I' | 'B' | 'P' | 'b' | 'd' | 'v' | 'R' => {}
+                _ => return Err(format!("unknown option -{c}")),
+            }
+            if matches!(c, 'c' | 'm' | 'W' | 'X') {
+                break; // the rest of the cluster was the value
+            }
+        }
+        if ends {
+            break;
         }
     }
+    out.rest = it.collect();
     Ok(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+fn next(it: &mut impl Iterator<Item = String>, flag: &str) -> Result<String, String> {
+    it.next()
+        .ok_or_else(|| format!("argument expected for the {flag} option"))
+}
 
-    fn p(v: &[&str]) -> Result<Args, String> {
-        parse(v.iter().map(|s| s.to_string()))
-    }
-
-    #[test]
-    fn repeated_dash_c_keeps_order() {
-        let a = p(&["-c", "x=1", "-c", "print(x)"]).unwrap();
-        assert_eq!(
-            a.sources,
-            vec![Source::Code("x=1".into()), Source::Code("print(x)".into())]
-        );
-    }
-
-    #[test]
-    fn state_flags_and_errors() {
-        let a = p(&["--load-state", "a", "--save-state=b", "f.py"]).unwrap();
-        assert_eq!(
-            (a.load_state.as_deref(), a.save_state.as_deref()),
-            (Some("a"), Some("b"))
-        );
-        assert!(p(&["-c"]).is_err());
-        assert!(p(&["--nope"]).is_err());
-        assert!(p(&["--timeout", "x"]).is_err());
-    }
-
-    #[test]
-    fn limits_and_mounts() {
-        let a = p(&[
-            "--timeout",
-            "1.5",
-            "--max-memory",
-            "64",
-            "--fuel",
-            "9",
-            "--mount",
-            "/a:/b:ro",
-            "--mount",
-            "/c:/d",
-        ])
-        .unwrap();
-        assert_eq!(
-            (a.timeout, a.max_memory_mb, a.fuel),
-            (Some(1.5), Some(64), Some(9))
-        );
-        assert_eq!(
-            a.mounts,
-            vec![
-                ("/a".into(), "/b".into(), false),
-                ("/c".into(), "/d".into(), true)
-            ]
-        );
-        assert!(p(&["--mount", "nodst"]).is_err());
-        let a = p(&["--package", "a", "--package=b.whl", "-c", "1"]).unwrap();
-        assert_eq!(a.packages, vec!["a".to_string(), "b.whl".to_string()]);
-        assert!(p(&["--package"]).is_err());
-        let a = p(&["--preimport", "json", "--preimport=numpy", "-c", "1"]).unwrap();
-        assert_eq!(a.preimports, vec!["json".to_string(), "numpy".to_string()]);
-        assert!(p(&["--preimport"]).is_err());
+impl Args {
+    /// The guest's `sys.argv` for this command line.
+    pub fn argv(&self) -> Vec<String> {
+        let first: Vec<String> = match &self.program {
+            Program::None => vec![String::new()],
+            Program::Code(_) => vec!["-c".into()],
+            Program::Module(m) => vec!["-m".into(), m.clone()],
+            Program::File(f) => vec![f.clone()],
+            Program::Stdin => vec!["-".into()],
+        };
+        first.into_iter().chain(self.rest.iter().cloned()).collect()
     }
 }
+
+#[cfg(test)]
+#[path = "args_tests.rs"]
+mod tests;

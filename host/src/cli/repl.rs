@@ -72,7 +72,8 @@ fn history_path() -> Option<std::path::PathBuf> {
 }
 
 /// Run the prompt until Ctrl-D or `exit()`; returns the exit status.
-pub async fn run(sb: &mut Sandbox) -> u8 {
+/// `quiet` (`-q`) leaves out the banner.
+pub async fn run(sb: &mut Sandbox, quiet: bool) -> u8 {
     let mut ed = match DefaultEditor::new() {
         Ok(e) => e,
         Err(e) => {
@@ -84,13 +85,9 @@ pub async fn run(sb: &mut Sandbox) -> u8 {
     if let Some(p) = &history {
         let _ = ed.load_history(p);
     }
-    println!("Python 3.14 in the eryx sandbox. Ctrl-D exits, Ctrl-C interrupts.");
-    let interrupt = sb.interrupt_handle();
-    tokio::spawn(async move {
-        while tokio::signal::ctrl_c().await.is_ok() {
-            interrupt.interrupt();
-        }
-    });
+    if !quiet {
+        eprintln!("Python 3.14 in the eryx sandbox. Ctrl-D or exit() leaves, Ctrl-C interrupts.");
+    }
     let status = loop {
         let mut src = match ed.readline(">>> ") {
             Ok(l) => l,

@@ -45,6 +45,25 @@ pub fn builder(args: &Args) -> Result<SandboxBuilder, String> {
             super::callbacks::run_command(command.clone(), v)
         });
     }
+    // Python's own options (see guest/_eryx_runtime.py `after_restore`).
+    if args.optimize > 0 {
+        builder = builder.env("ERYX_OPTIMIZE", &args.optimize.to_string());
+    }
+    if !args.warnoptions.is_empty() {
+        builder = builder.env(
+            "ERYX_WARNOPTIONS",
+            &serde_json::json!(args.warnoptions).to_string(),
+        );
+    }
+    if !args.xoptions.is_empty() {
+        builder = builder.env(
+            "ERYX_XOPTIONS",
+            &serde_json::json!(args.xoptions).to_string(),
+        );
+    }
+    if args.unbuffered {
+        builder = builder.env("ERYX_UNBUFFERED", "1");
+    }
     if let Some(target) = &args.trace {
         let sink = std::sync::Mutex::new(trace_sink(target)?);
         builder = builder.on_trace(move |ev| {
