@@ -106,6 +106,20 @@ def _install_exit():
 _install_exit()
 
 
+def _install_site_builtins():
+    """``exit``, ``quit`` and ``help``, which CPython's ``site`` (not run
+    here) gives every program."""
+    import builtins
+    import _sitebuiltins
+
+    builtins.exit = _sitebuiltins.Quitter("exit", "Ctrl-D (i.e. EOF)")
+    builtins.quit = _sitebuiltins.Quitter("quit", "Ctrl-D (i.e. EOF)")
+    builtins.help = _sitebuiltins._Helper()
+
+
+_install_site_builtins()
+
+
 class _Stream:
     """A text stream that streams to the host (line-buffered) and keeps a copy."""
 

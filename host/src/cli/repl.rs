@@ -9,6 +9,27 @@ use rustyline::DefaultEditor;
 /// Whether `src` still needs more lines (an open block, bracket, string or
 /// backslash continuation), the way Python's prompt decides.
 pub fn needs_more(src: &str) -> bool {
+    if unfinished(src) {
+        return true;
+    }
+    let code = |l: &str| l.split('#').next().unwrap_or("").trim_end().to_string();
+    let last = src.rsplit('\n').next().unwrap_or("");
+    // Inside a compound statement, an empty line ends it.
+    let in_block = src.lines().any(|l| code(l).ends_with(':'));
+    in_block && src.contains('\n') && !last.trim().is_empty()
+}
+
+/// Whether a block pasted whole (bracketed paste: one read holding several
+/// lines) still needs more: only an open bracket, string, backslash or a
+/// last line opening a block; a complete block runs at once, like Python's
+/// prompt runs a pasted block.
+pub fn paste_needs_more(src: &str) -> bool {
+    unfinished(src.trim_end_matches('\n'))
+}
+
+/// An open bracket or triple-quoted string, or a last line ending in `:` or
+/// a backslash.
+fn unfinished(src: &str) -> bool {
     let mut depth: i32 = 0;
     let mut chars = src.chars().peekable();
     let mut in_str: Option<(char, bool)> = None;
@@ -59,12 +80,7 @@ pub fn needs_more(src: &str) -> bool {
     }
     let code = |l: &str| l.split('#').next().unwrap_or("").trim_end().to_string();
     let last = src.rsplit('\n').next().unwrap_or("");
-    if code(last).ends_with(':') || code(last).ends_with('\\') {
-        return true;
-    }
-    // Inside a compound statement, an empty line ends it.
-    let in_block = src.lines().any(|l| code(l).ends_with(':'));
-    in_block && src.contains('\n') && !last.trim().is_empty()
+    code(last).ends_with(':') || code(last).ends_with('\\')
 }
 
 fn history_path() -> Option<std::path::PathBuf> {
@@ -97,7 +113,16 @@ pub async fn run(sb: &mut Sandbox, quiet: bool) -> u8 {
             }
             Err(_) => break 0,
         };
-        while needs_more(&src) {
+        // One read holding several lines is a bracketed paste.
+        let pasted = src.contains('\n');
+        let more = |s: &str| {
+            if pasted {
+                paste_needs_more(s)
+            } else {
+                needs_more(s)
+            }
+        };
+        while more(&src) {
             match ed.readline("... ") {
                 Ok(l) => {
                     src.push('\n');
@@ -144,5 +169,14 @@ mod tests {
         assert!(!needs_more("s = ':'"));
         assert!(!needs_more("x = 1  # comment:"));
         assert!(needs_more("x = 1 + \\"));
+    }
+
+    #[test]
+    fn pasted_blocks_run_whole() {
+        use super::paste_needs_more;
+        assert!(!paste_needs_more("def f():\n    return 5\n\nprint(f())"));
+        assert!(!paste_needs_more("for i in range(2):\n    print(i)\n"));
+        assert!(paste_needs_more("x = (1,\n 2,"));
+        assert!(paste_needs_more("if x:\n    y = 1\nelse:"));
     }
 }
