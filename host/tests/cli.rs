@@ -1,21 +1,9 @@
 //! The `eryx` command line: sources (-c, FILE, -) and exit codes.
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+mod common;
+use std::process::Output;
 
 fn eryx(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_eryx"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn eryx");
-    let mut input = child.stdin.take().unwrap();
-    if let Some(s) = stdin {
-        input.write_all(s.as_bytes()).unwrap();
-    }
-    drop(input);
-    child.wait_with_output().unwrap()
+    common::eryx_cli(args, stdin.unwrap_or("").as_bytes())
 }
 
 fn text(b: &[u8]) -> String {

@@ -1,23 +1,10 @@
 //! `eryx` behaves like `python` on the command line: sys.argv, -m, stdin,
 //! __file__, source encodings, -i, Python's flags and exit statuses. Every
 //! test runs the real binary (real CPython in real wasmtime).
-use std::io::Write;
+mod common;
+use common::eryx_cli as eryx;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
-
-fn eryx(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_eryx"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn eryx");
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin).unwrap();
-    drop(input);
-    child.wait_with_output().unwrap()
-}
+use std::process::Output;
 
 fn out(o: &Output) -> (Option<i32>, String) {
     (

@@ -195,9 +195,13 @@ async fn run(
             .await
             .map_err(|e| format!("can't load state '{path}': {e}"))?;
     }
+    // Ctrl-C interrupts the running code. The handler is registered now,
+    // before the prompt's line editor saves (and later restores) SIGINT's.
     let interrupt = sb.interrupt_handle();
+    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(|e| format!("cannot handle Ctrl-C: {e}"))?;
     tokio::spawn(async move {
-        while tokio::signal::ctrl_c().await.is_ok() {
+        while sigint.recv().await.is_some() {
             interrupt.interrupt();
         }
     });

@@ -1,8 +1,9 @@
 //! Shared helpers for the integration tests.
 #![allow(dead_code)]
 use eryx::{Error, Sandbox, Stream};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 
 /// A fresh sandbox.
@@ -71,4 +72,20 @@ pub fn extension(name: &str) -> PathBuf {
         String::from_utf8_lossy(&out.stderr)
     );
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+/// Run the real `eryx` binary with `args`, feeding `stdin`, to completion.
+pub fn eryx_cli(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eryx"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn eryx");
+    let mut input = child.stdin.take().unwrap();
+    // The program may exit without reading all of it.
+    let _ = input.write_all(stdin);
+    drop(input);
+    child.wait_with_output().unwrap()
 }
