@@ -11,6 +11,7 @@
 mod fresh;
 mod measure;
 mod native;
+mod pyodide;
 mod raw;
 mod report;
 mod sides;
@@ -130,6 +131,11 @@ async fn run(cfg: Config) -> Results {
         Err(_) => Err(cpy_err(&cpy)),
     };
 
+    say("Pyodide (npm package, Node)");
+    let pyodide_pkg = pyodide::prepare();
+    let pyodide_startup =
+        pyodide::startup(&pyodide_pkg, cfg.cpu_reps.min(3)).and_then(|t| stats::Stats::require(&t));
+
     let mut cpu = vec![];
     for w in workloads::ALL {
         say(&format!("CPU: {}", w.label));
@@ -138,7 +144,7 @@ async fn run(cfg: Config) -> Results {
             Ok((c, _)) => Some(workloads::Prepared::new(&c.host, w).await),
             Err(_) => None,
         };
-        let (mut native, mut eryx) = (Ok(vec![]), Ok(vec![]));
+        let (mut native, mut eryx, mut pyodide_t) = (Ok(vec![]), Ok(vec![]), Ok(vec![]));
         let mut cpy_t = cpy.as_ref().map(|_| vec![]).map_err(|e| e.clone());
         for _ in 0..cfg.cpu_reps {
             workloads::native_round(&native_exe, w, &mut native);
@@ -146,6 +152,7 @@ async fn run(cfg: Config) -> Results {
             if let Some(s) = cpy_s.as_mut() {
                 s.round(&mut cpy_t).await;
             }
+            pyodide::round(&pyodide_pkg, w, &mut pyodide_t);
         }
         let (native, eryx, cpy_stats) = (
             workloads::summary(native),
@@ -157,6 +164,7 @@ async fn run(cfg: Config) -> Results {
             native,
             eryx,
             cpy: cpy_stats,
+            pyodide: workloads::summary(pyodide_t),
         });
     }
 
@@ -189,6 +197,7 @@ async fn run(cfg: Config) -> Results {
         cpu,
         rss_eryx,
         rss_cpy,
+        pyodide_startup,
         total_secs: stats::since(start),
     }
 }

@@ -15,6 +15,8 @@ pub struct CpuRow {
     pub eryx: Result<Stats, String>,
     /// componentize-py build.
     pub cpy: Result<Stats, String>,
+    /// Pyodide in Node.
+    pub pyodide: Result<Stats, String>,
 }
 
 /// Everything one run measured.
@@ -53,6 +55,8 @@ pub struct Results {
     pub rss_eryx: Result<Rss, String>,
     /// Memory, componentize-py.
     pub rss_cpy: Result<Rss, String>,
+    /// loadPyodide() in a fresh Node process.
+    pub pyodide_startup: Result<Stats, String>,
     /// Wall time of the whole run.
     pub total_secs: f64,
 }
@@ -74,7 +78,13 @@ fn pick<T, U: Clone>(
 /// Render the results: header, table, notes.
 pub fn render(r: &Results) -> String {
     let c = &r.cfg;
-    let mut t = Table::new(&["measure", "eryx", "componentize-py", "native python3"]);
+    let mut t = Table::new(&[
+        "measure",
+        "eryx",
+        "componentize-py",
+        "native python3",
+        "Pyodide (Node)",
+    ]);
     let na = String::from("—");
 
     t.section("startup");
@@ -86,6 +96,11 @@ pub fn render(r: &Results) -> String {
             c.fresh_runs
         ),
         vec![cli, na.clone(), cli_native],
+    );
+    let pyo = t.cell(&r.pyodide_startup, time);
+    t.row(
+        "fresh process: interpreter ready (Pyodide: loadPyodide() in Node)",
+        vec![na.clone(), na.clone(), na.clone(), pyo],
     );
     let fe = [
         pick(&r.fresh_eryx, |p| Ok(p.0)),
@@ -171,7 +186,8 @@ pub fn render(r: &Results) -> String {
         let e = t.cell(&row.eryx, ratio);
         let p = t.cell(&row.cpy, ratio);
         let n = t.cell(&row.native, time);
-        t.row(row.label, vec![e, p, n]);
+        let y = t.cell(&row.pyodide, ratio);
+        t.row(row.label, vec![e, p, n, y]);
     }
 
     t.section("memory (VmRSS of a fresh child process per column)");
@@ -228,7 +244,8 @@ pub fn render(r: &Results) -> String {
     out += &t.render();
     out += "\nNotes: both sandboxes run on eryx's engine (host/src/engine.rs) from its compiled-code cache. \
 CPU times are measured inside Python with time.perf_counter after one warm-up run (process start and setup excluded), \
-in rounds that run native, eryx and componentize-py in turn (native: a fresh process per round); \
+in rounds that run native, eryx, componentize-py and Pyodide in turn (native and Pyodide: a fresh process per round, \
+Pyodide 314.0.7 from npm on this machine's Node); \
 ratio = sandbox median / native median. \"Fresh process\" rows: `eryx -c pass` timed by the parent; the others by a \
 re-executed child from its main (engine, cache mmap, linking, instantiate). Idle session = created + `pass` executed; sessions are added up to 10, then 50, then all dropped. \
 componentize-py finds its stdlib at guest `/python` (mounted read-only, the same files eryx mounts).\n";

@@ -34,6 +34,14 @@ pub const ALL: &[Workload] = &[
         label: "regex text job, ~0.4 MB",
         source: include_str!("../../../bench/workloads/regex_text.py"),
     },
+    Workload {
+        label: "csv parse + group + sort, 50k lines",
+        source: include_str!("../../../bench/workloads/csv_groupby.py"),
+    },
+    Workload {
+        label: "build + walk 200k dataclass instances",
+        source: include_str!("../../../bench/workloads/dataclass_walk.py"),
+    },
 ];
 
 const DRIVER: &str = include_str!("../../../bench/workloads/_driver.py");
