@@ -26,6 +26,10 @@ pub enum Flavor {
     Default,
     /// Epoch interruption plus fuel metering.
     Fuel,
+    /// No epoch checks at all: nothing can stop running guest code (no
+    /// timeouts, no interrupts), in exchange for the checks' cost at every
+    /// loop header and function entry (~20-25% on call-heavy code).
+    Uninterruptible,
 }
 
 /// How often the per-engine ticker advances the epoch (the granularity of
@@ -43,7 +47,7 @@ fn config(flavor: Flavor) -> Config {
         .concurrency_support(true)
         .cranelift_opt_level(OptLevel::Speed)
         .memory_init_cow(true)
-        .epoch_interruption(true)
+        .epoch_interruption(flavor != Flavor::Uninterruptible)
         .consume_fuel(flavor == Flavor::Fuel)
         .max_wasm_stack(MAX_WASM_STACK)
         // Host frames (WASI, callbacks) run on the same fiber stack.
@@ -86,9 +90,11 @@ fn build_engine(flavor: Flavor) -> Result<Engine, String> {
 pub fn engine(flavor: Flavor) -> &'static Engine {
     static DEFAULT: OnceLock<Engine> = OnceLock::new();
     static FUEL: OnceLock<Engine> = OnceLock::new();
+    static UNINTERRUPTIBLE: OnceLock<Engine> = OnceLock::new();
     let cell = match flavor {
         Flavor::Default => &DEFAULT,
         Flavor::Fuel => &FUEL,
+        Flavor::Uninterruptible => &UNINTERRUPTIBLE,
     };
     cell.get_or_init(|| {
         let engine =

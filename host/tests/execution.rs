@@ -76,3 +76,25 @@ async fn output_handler_can_be_replaced_per_call() {
     sb.execute("print('two')").await.unwrap();
     assert_eq!(*seen.lock().unwrap(), "one\n");
 }
+
+#[tokio::test]
+async fn uninterruptible_sandboxes_run_and_refuse_a_timeout() {
+    let mut sb = Sandbox::builder()
+        .interruptible(false)
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(sb.execute("print(sum(range(10)))").await.unwrap(), "45\n");
+    let r = sb.run("raise ValueError('still reported')").await;
+    assert_eq!(r.error.as_ref().map(Error::type_name), Some("ValueError"));
+    let refused = Sandbox::builder()
+        .interruptible(false)
+        .timeout(std::time::Duration::from_secs(1))
+        .build()
+        .await
+        .err();
+    assert!(
+        matches!(&refused, Some(Error::Setup(m)) if m.contains("interruptible")),
+        "{refused:?}"
+    );
+}

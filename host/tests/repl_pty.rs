@@ -8,9 +8,16 @@ use std::process::{Command, Stdio};
 
 /// Run `eryx -q` in a pty with these steps; the transcript and the exit status.
 fn drive(steps: serde_json::Value) -> (String, String) {
+    drive_with(&["-q"], steps)
+}
+
+/// Run `eryx ARGS...` in a pty with these steps.
+fn drive_with(args: &[&str], steps: serde_json::Value) -> (String, String) {
     let driver = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/pty/drive.py");
     let mut child = Command::new("python3")
-        .args([driver, env!("CARGO_BIN_EXE_eryx"), "-q"])
+        .arg(driver)
+        .arg(env!("CARGO_BIN_EXE_eryx"))
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -86,4 +93,20 @@ fn ctrl_c_clears_input_and_interrupts_a_run() {
         ["send", "import sys; sys.exit(3)\r"],
     ]));
     assert_eq!(status, "3", "{out}");
+}
+
+#[test]
+fn ctrl_c_ends_a_one_shot_run_like_python() {
+    // No --timeout: the CLI runs without interruption checks; Ctrl-C ends
+    // the process with Python's status.
+    let (out, status) = drive_with(
+        &["-c", "print('started', flush=True)\nwhile True: pass"],
+        json!([
+            ["expect", "started"],
+            ["wait", 0.5],
+            ["send", "\u{3}"],
+            ["expect", "KeyboardInterrupt"]
+        ]),
+    );
+    assert_eq!(status, "130", "{out}");
 }

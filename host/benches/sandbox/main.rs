@@ -118,7 +118,8 @@ async fn run(cfg: Config) -> Results {
 
     say("warm startup and execute");
     let startup_eryx = measure::startup(&sides::ERYX, cfg.creations, cfg.warm_execs).await;
-    let warm_eryx_no_checkpoint = measure::warm_exec(&sides::Eryx(false), cfg.warm_execs).await;
+    let warm_eryx_no_checkpoint =
+        measure::warm_exec(&sides::ERYX_NO_CHECKPOINT, cfg.warm_execs).await;
     let startup_cpy = match &cpy {
         Ok((c, _)) => Ok(measure::startup(&c.host, cfg.creations, cfg.warm_execs).await),
         Err(_) => Err(cpy_err(&cpy)),
@@ -140,15 +141,18 @@ async fn run(cfg: Config) -> Results {
     for w in workloads::ALL {
         say(&format!("CPU: {}", w.label));
         let mut eryx_s = workloads::Prepared::new(&sides::ERYX, w).await;
+        let mut fast_s = workloads::Prepared::new(&sides::ERYX_UNINTERRUPTIBLE, w).await;
         let mut cpy_s = match &cpy {
             Ok((c, _)) => Some(workloads::Prepared::new(&c.host, w).await),
             Err(_) => None,
         };
         let (mut native, mut eryx, mut pyodide_t) = (Ok(vec![]), Ok(vec![]), Ok(vec![]));
+        let mut fast = Ok(vec![]);
         let mut cpy_t = cpy.as_ref().map(|_| vec![]).map_err(|e| e.clone());
         for _ in 0..cfg.cpu_reps {
             workloads::native_round(&native_exe, w, &mut native);
             eryx_s.round(&mut eryx).await;
+            fast_s.round(&mut fast).await;
             if let Some(s) = cpy_s.as_mut() {
                 s.round(&mut cpy_t).await;
             }
@@ -165,6 +169,7 @@ async fn run(cfg: Config) -> Results {
             eryx,
             cpy: cpy_stats,
             pyodide: workloads::summary(pyodide_t),
+            uninterruptible: workloads::summary(fast),
         });
     }
 

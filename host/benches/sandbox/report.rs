@@ -17,6 +17,8 @@ pub struct CpuRow {
     pub cpy: Result<Stats, String>,
     /// Pyodide in Node.
     pub pyodide: Result<Stats, String>,
+    /// eryx with `interruptible(false)`.
+    pub uninterruptible: Result<Stats, String>,
 }
 
 /// Everything one run measured.
@@ -84,6 +86,7 @@ pub fn render(r: &Results) -> String {
         "componentize-py",
         "native python3",
         "Pyodide (Node)",
+        "eryx, interruptible(false)",
     ]);
     let na = String::from("—");
 
@@ -187,7 +190,8 @@ pub fn render(r: &Results) -> String {
         let p = t.cell(&row.cpy, ratio);
         let n = t.cell(&row.native, time);
         let y = t.cell(&row.pyodide, ratio);
-        t.row(row.label, vec![e, p, n, y]);
+        let u = t.cell(&row.uninterruptible, ratio);
+        t.row(row.label, vec![e, p, n, y, u]);
     }
 
     t.section("memory (VmRSS of a fresh child process per column)");

@@ -25,13 +25,33 @@ pub(crate) trait Factory {
     async fn create(&self) -> Result<Self::S, String>;
 }
 
-/// eryx, through `eryx::Sandbox::builder().build()` with default settings,
-/// or (`Eryx(false)`) with `keep_state_on_fault(false)`, which skips the
-/// per-call checkpoint snapshot.
-pub struct Eryx(pub bool);
+/// eryx, through `eryx::Sandbox::builder().build()`: with default settings,
+/// or without the per-call checkpoint snapshot (`keep_state_on_fault(false)`),
+/// or without interruption checks (`interruptible(false)`).
+pub struct Eryx {
+    /// `keep_state_on_fault`.
+    pub checkpoint: bool,
+    /// `interruptible`.
+    pub interruptible: bool,
+}
 
 /// eryx with default settings.
-pub const ERYX: Eryx = Eryx(true);
+pub const ERYX: Eryx = Eryx {
+    checkpoint: true,
+    interruptible: true,
+};
+
+/// eryx without the per-call checkpoint.
+pub const ERYX_NO_CHECKPOINT: Eryx = Eryx {
+    checkpoint: false,
+    interruptible: true,
+};
+
+/// eryx without interruption checks (what the CLI uses for one-shot runs).
+pub const ERYX_UNINTERRUPTIBLE: Eryx = Eryx {
+    checkpoint: true,
+    interruptible: false,
+};
 
 fn text(e: eryx::Error) -> String {
     e.to_string()
@@ -54,13 +74,12 @@ impl Session for eryx::Sandbox {
 impl Factory for Eryx {
     type S = eryx::Sandbox;
     async fn create(&self) -> Result<eryx::Sandbox, String> {
-        let b = eryx::Sandbox::builder();
-        let b = if self.0 {
-            b
-        } else {
-            b.keep_state_on_fault(false)
-        };
-        b.build().await.map_err(text)
+        eryx::Sandbox::builder()
+            .keep_state_on_fault(self.checkpoint)
+            .interruptible(self.interruptible)
+            .build()
+            .await
+            .map_err(text)
     }
 }
 
