@@ -302,6 +302,7 @@ pub fn initialize(stdlib: &str) -> Result<(), String> {
         if sys::Py_IsInitialized() != 0 {
             return Ok(());
         }
+        super::alloc::install();
         if sys::PyImport_AppendInittab(c"eryx".as_ptr(), Some(PyInit_eryx)) < 0 {
             return Err("PyImport_AppendInittab(eryx) failed".into());
         }
