@@ -22,7 +22,9 @@ type Answer = Result<String, String>;
 pub fn helpers(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
     static HELPERS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
     HELPERS
-        .get_or_try_init(py, || Ok::<_, PyErr>(py.import("eryx._callbacks")?.unbind()))
+        .get_or_try_init(py, || {
+            Ok::<_, PyErr>(py.import("eryx._callbacks")?.unbind())
+        })
         .map(|m| m.bind(py))
 }
 
@@ -36,7 +38,12 @@ pub struct PyCallback {
 
 /// Add `cb` to `builder`. `slot` holds the caller's loop during a call;
 /// `key` identifies the sandbox (so a callback cannot call back into it).
-pub fn register(builder: SandboxBuilder, cb: PyCallback, slot: LoopSlot, key: u64) -> SandboxBuilder {
+pub fn register(
+    builder: SandboxBuilder,
+    cb: PyCallback,
+    slot: LoopSlot,
+    key: u64,
+) -> SandboxBuilder {
     let PyCallback {
         name,
         description,

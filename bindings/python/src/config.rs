@@ -68,10 +68,7 @@ fn items<'py>(name: &str, v: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAn
         )));
     }
     let iter = v.try_iter().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "{name} must be a list, not {}",
-            type_name(v)
-        ))
+        PyTypeError::new_err(format!("{name} must be a list, not {}", type_name(v)))
     })?;
     iter.collect()
 }
@@ -158,9 +155,12 @@ fn callback_list(py: Python<'_>, v: &Bound<'_, PyAny>) -> PyResult<Vec<PyCallbac
     let mut out = Vec::new();
     for (name, f) in pairs {
         let valid = !name.is_empty()
-            && name
-                .split('.')
-                .all(|p| PyString::new(py, p).call_method0("isidentifier").and_then(|r| r.extract()).unwrap_or(false));
+            && name.split('.').all(|p| {
+                PyString::new(py, p)
+                    .call_method0("isidentifier")
+                    .and_then(|r| r.extract())
+                    .unwrap_or(false)
+            });
         if !valid {
             return Err(PyValueError::new_err(format!(
                 "callback name {name:?} is not a Python identifier (dots allowed: 'http.get')"
@@ -173,9 +173,13 @@ fn callback_list(py: Python<'_>, v: &Bound<'_, PyAny>) -> PyResult<Vec<PyCallbac
             )));
         }
         if !seen.insert(name.clone()) {
-            return Err(PyValueError::new_err(format!("callback {name:?} is given twice")));
+            return Err(PyValueError::new_err(format!(
+                "callback {name:?} is given twice"
+            )));
         }
-        let is_async: bool = inspect.call_method1("iscoroutinefunction", (&f,))?.extract()?;
+        let is_async: bool = inspect
+            .call_method1("iscoroutinefunction", (&f,))?
+            .extract()?;
         let doc = f
             .getattr_opt("__doc__")?
             .and_then(|d| d.extract::<String>().ok())
@@ -192,7 +196,12 @@ fn callback_list(py: Python<'_>, v: &Bound<'_, PyAny>) -> PyResult<Vec<PyCallbac
 
 /// Check `o` and build the sandbox's configuration. `slot` and `key` are
 /// the sandbox's (see [`callbacks::register`]).
-pub fn builder(py: Python<'_>, o: Options<'_>, slot: LoopSlot, key: u64) -> PyResult<SandboxBuilder> {
+pub fn builder(
+    py: Python<'_>,
+    o: Options<'_>,
+    slot: LoopSlot,
+    key: u64,
+) -> PyResult<SandboxBuilder> {
     let mut b = eryx::Sandbox::builder()
         .progress(o.progress)
         .keep_state_on_fault(o.keep_state_on_fault);
@@ -215,7 +224,9 @@ pub fn builder(py: Python<'_>, o: Options<'_>, slot: LoopSlot, key: u64) -> PyRe
         b = b.callback_timeout(seconds("callback_timeout", t)?);
     }
     if let Some(n) = o.max_callback_invocations {
-        b = b.max_callback_invocations(u32::try_from(positive("max_callback_invocations", n)?).unwrap_or(u32::MAX));
+        b = b.max_callback_invocations(
+            u32::try_from(positive("max_callback_invocations", n)?).unwrap_or(u32::MAX),
+        );
     }
     if let Some(ms) = &o.mounts {
         for (i, m) in items("mounts", ms)?.iter().enumerate() {
@@ -232,7 +243,10 @@ pub fn builder(py: Python<'_>, o: Options<'_>, slot: LoopSlot, key: u64) -> PyRe
         let mut names = Vec::new();
         for (i, m) in items("preimport", ms)?.iter().enumerate() {
             names.push(m.extract::<String>().map_err(|_| {
-                PyTypeError::new_err(format!("preimport[{i}] must be a module name (str), not {}", type_name(m)))
+                PyTypeError::new_err(format!(
+                    "preimport[{i}] must be a module name (str), not {}",
+                    type_name(m)
+                ))
             })?);
         }
         let names: Vec<&str> = names.iter().map(String::as_str).collect();

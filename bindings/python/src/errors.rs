@@ -11,7 +11,9 @@ const MODULE: &str = "eryx._errors";
 /// The exception class `name` of `eryx._errors`.
 fn class<'py>(py: Python<'py>, name: &'static str) -> PyResult<Bound<'py, PyType>> {
     static CLASSES: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
-    let cache = CLASSES.get_or_init(py, || PyDict::new(py).unbind()).bind(py);
+    let cache = CLASSES
+        .get_or_init(py, || PyDict::new(py).unbind())
+        .bind(py);
     if let Some(c) = cache.get_item(name)? {
         return Ok(c.cast_into()?);
     }
@@ -58,7 +60,11 @@ pub fn to_pyerr(py: Python<'_>, e: &eryx::Error, execution: Option<Py<Execution>
         E::Exit(code) => make(
             py,
             "PythonError",
-            ("SystemExit", code.to_string(), format!("SystemExit: {code}\n")),
+            (
+                "SystemExit",
+                code.to_string(),
+                format!("SystemExit: {code}\n"),
+            ),
             kind,
             execution,
         ),

@@ -65,7 +65,10 @@ fn done_to_py(py: Python<'_>, done: Done) -> PyResult<Py<PyAny>> {
         Done::Unit => Ok(py.None()),
         Done::Failed(e) => Err(to_pyerr(py, &e, None)),
         Done::Closed => Err(sandbox_error(py, "the sandbox is closed")),
-        Done::Cancelled => Err(sandbox_error(py, "the call was cancelled before it started")),
+        Done::Cancelled => Err(sandbox_error(
+            py,
+            "the call was cancelled before it started",
+        )),
     }
 }
 
@@ -282,7 +285,8 @@ impl Sandbox {
                     Err(e) => return e.write_unraisable(py, None),
                 };
                 // A closed loop refuses the answer; nobody is waiting then.
-                let _ = event_loop.call_method1(py, "call_soon_threadsafe", (resolve, fut, value, exc));
+                let _ =
+                    event_loop.call_method1(py, "call_soon_threadsafe", (resolve, fut, value, exc));
             });
         });
         Ok(Ticket { cancel })
