@@ -6,6 +6,7 @@ import ast
 import json
 import os
 import pathlib
+import subprocess
 import sys
 
 import pytest
@@ -20,20 +21,30 @@ def test_installed_from_the_wheel_not_the_source_tree():
     assert (path.parent / "_eryx.pyi").exists()
 
 
-def test_stub_names_match_the_module():
-    stub = pathlib.Path(eryx.__file__).parent / "_eryx.pyi"
+@pytest.mark.parametrize("stub_name, module", [("_eryx.pyi", "eryx._eryx"), ("__init__.pyi", "eryx")])
+def test_stub_names_match_the_module(stub_name, module):
+    stub = pathlib.Path(eryx.__file__).parent / stub_name
+    mod = sys.modules[module]
     tree = ast.parse(stub.read_text())
-    names = {n.name for n in tree.body if isinstance(n, (ast.ClassDef, ast.FunctionDef))}
-    names |= {t.id for n in tree.body if isinstance(n, ast.AnnAssign) for t in [n.target]}
+    names = {n.name for n in tree.body if isinstance(n, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))}
+    names |= {n.target.id for n in tree.body if isinstance(n, ast.AnnAssign)}
+    names.discard("__all__")
+    assert names
     for name in names:
-        assert hasattr(eryx._eryx, name), name
+        assert hasattr(mod, name), name
     for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
-        native = getattr(eryx._eryx, cls.name)
+        real = getattr(mod, cls.name)
         for member in cls.body:
-            if isinstance(member, ast.FunctionDef):
-                assert hasattr(native, member.name), (cls.name, member.name)
+            if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                assert hasattr(real, member.name), (cls.name, member.name)
     for name in eryx.__all__:
         assert hasattr(eryx, name), name
+
+
+def test_import_is_light():
+    code = "import sys, eryx; print(sorted(m for m in ('asyncio', 'typing', 'inspect') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert out == "[]\n"
 
 
 def test_execute_returns_an_execution(sb):

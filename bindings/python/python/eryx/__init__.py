@@ -14,9 +14,9 @@ Note: inside the sandbox, ``import eryx`` is the guest's own small C module
 (``eryx.CallbackError``, ...); it is not this package.
 """
 
-import asyncio
-from typing import Any, Callable, Optional, TypeVar, Union, overload
-
+# Only what `import eryx` must have: asyncio is imported when first needed
+# and typing not at all, which keeps the import to a few milliseconds. The
+# types are in __init__.pyi / _eryx.pyi.
 from . import _eryx
 from ._eryx import DEFAULT_MAX_MEMORY, DEFAULT_TIMEOUT, Execution, prepare
 from ._errors import (
@@ -47,16 +47,7 @@ __all__ = [
     "prepare",
 ]
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-@overload
-def callback(func: F, /) -> F: ...
-@overload
-def callback(name: Optional[str] = None, /) -> Callable[[F], F]: ...
-
-
-def callback(func_or_name: Union[Callable[..., Any], str, None] = None, /) -> Any:
+def callback(func_or_name=None, /):
     """Mark a function as a sandbox callback, named by its ``__name__`` or
     the name given (dots make namespaces: ``"http.get"``)::
 
@@ -71,10 +62,10 @@ def callback(func_or_name: Union[Callable[..., Any], str, None] = None, /) -> An
     The function is returned unchanged.
     """
 
-    def mark(func: F, name: Optional[str]) -> F:
+    def mark(func, name):
         if not callable(func):
             raise TypeError("@eryx.callback needs a callable, not %s" % type(func).__name__)
-        func.__eryx_callback__ = name or func.__name__  # type: ignore[attr-defined]
+        func.__eryx_callback__ = name or func.__name__
         return func
 
     if func_or_name is None or isinstance(func_or_name, str):
@@ -93,7 +84,9 @@ class Sandbox(_eryx.Sandbox):
     a time, in order: a second concurrent call waits for the first.
     """
 
-    async def _call_async(self, kind: str, arg: Any) -> Any:
+    async def _call_async(self, kind, arg):
+        import asyncio
+
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
         ticket = self._start(kind, arg, loop, fut)
@@ -103,25 +96,27 @@ class Sandbox(_eryx.Sandbox):
             ticket.cancel()
             raise
 
-    async def execute_async(self, code: str) -> Execution:
+    async def execute_async(self, code):
         """``execute`` for asyncio: ``await sb.execute_async(code)``."""
         return await self._call_async("execute", code)
 
-    async def snapshot_async(self) -> bytes:
+    async def snapshot_async(self):
         """``snapshot`` for asyncio."""
         return await self._call_async("snapshot", None)
 
-    async def restore_async(self, data: bytes) -> None:
+    async def restore_async(self, data):
         """``restore`` for asyncio."""
         await self._call_async("restore", data)
 
-    async def clear_async(self) -> None:
+    async def clear_async(self):
         """``clear`` for asyncio."""
         await self._call_async("clear", None)
 
-    async def __aenter__(self) -> "Sandbox":
+    async def __aenter__(self):
         return self
 
-    async def __aexit__(self, *exc: Any) -> bool:
+    async def __aexit__(self, *exc):
+        import asyncio
+
         await asyncio.get_running_loop().run_in_executor(None, self.close)
         return False

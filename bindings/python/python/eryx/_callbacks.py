@@ -10,10 +10,9 @@ variable), so that calling the same sandbox from it fails instead of
 waiting for itself. ``resolve_future`` delivers an asyncio call's answer.
 """
 
-import asyncio
 import contextvars
-import inspect
-import json
+
+# asyncio, inspect and json are imported on first use (import time of eryx).
 
 _owner = contextvars.ContextVar("eryx_callback_owner", default=None)
 
@@ -30,6 +29,8 @@ def _failure(name, exc):
 
 
 def _encode(name, value):
+    import json
+
     try:
         return True, json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as e:
@@ -40,6 +41,8 @@ def _encode(name, value):
 
 
 def _decode(args_json):
+    import json
+
     kwargs = json.loads(args_json)
     if not isinstance(kwargs, dict):
         raise TypeError("callback arguments must be keyword arguments")
@@ -55,7 +58,9 @@ def call_sync(key, name, fn, args_json):
     token = _owner.set(key)
     try:
         result = fn(**_decode(args_json))
-        if inspect.isawaitable(result):
+        if hasattr(type(result), "__await__"):
+            import asyncio
+
             result = asyncio.run(_await(result))
     except Exception as e:
         return _failure(name, e)
@@ -69,7 +74,7 @@ async def call_async(key, name, fn, args_json):
     _owner.set(key)  # this task's own context
     try:
         result = fn(**_decode(args_json))
-        if inspect.isawaitable(result):
+        if hasattr(type(result), "__await__"):
             result = await result
     except Exception as e:
         return _failure(name, e)
