@@ -191,3 +191,12 @@ def test_guest_eryx_module_is_separate(sb):
 def test_no_host_environment(sb):
     os.environ["ERYX_SECRET_TEST"] = "x"
     assert sb.execute("import os\nprint(os.environ.get('ERYX_SECRET_TEST'))").stdout == "None\n"
+
+
+def test_readme_example_runs():
+    readme = pathlib.Path(__file__).resolve().parents[3] / "README.md"
+    text = readme.read_text()
+    start = text.index("```python\nimport asyncio, eryx")
+    example = text[start + len("```python\n") : text.index("```\n", start + 10)]
+    out = subprocess.run([sys.executable, "-c", example], check=True, capture_output=True, text=True).stdout
+    assert out == "200\nZeroDivisionError division by zero\n{'status': 200, 'url': 'x'}\n"
