@@ -162,11 +162,15 @@ impl Sandbox {
         let builder = config::builder(py, opts, slot.clone(), key)?;
         let cancel = Arc::new(Cancel::default());
         let c = cancel.clone();
+        // On a worker, so that Ctrl-C is seen even while a first use
+        // compiles the image (which does not yield); an abandoned build
+        // still finishes and caches it.
+        let build = runtime().spawn(builder.build());
         let fut = async move {
             tokio::select! {
                 biased;
                 _ = c.wait() => None,
-                r = builder.build() => Some(r),
+                r = build => Some(r.unwrap_or_else(|e| Err(eryx::Error::Setup(e.to_string())))),
             }
         };
         let sandbox = match wait(py, fut, &cancel) {

@@ -72,3 +72,35 @@ def test_ctrl_c_in_a_child_process():
             p.kill()
     assert p.returncode == 0
     assert out == "42\n"
+
+
+def test_ctrl_c_under_asyncio_run_interrupts_execute_async():
+    child = textwrap.dedent(
+        """
+        import asyncio, eryx, sys
+        sb = eryx.Sandbox(timeout=60)
+        sb.execute('kept = 7')
+
+        async def main():
+            print('ready', flush=True)
+            await sb.execute_async('while True:\\n    pass')
+
+        try:
+            asyncio.run(main())
+        except KeyboardInterrupt:
+            print(sb.execute('print(kept * 6)').stdout, end='', flush=True)
+            sys.exit(0)
+        sys.exit(1)
+        """
+    )
+    p = subprocess.Popen([sys.executable, "-c", child], stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline() == "ready\n"
+        time.sleep(0.3)
+        p.send_signal(signal.SIGINT)
+        out, _ = p.communicate(timeout=20)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 0
+    assert out == "42\n"
