@@ -13,3 +13,5 @@ cd "$ROOT"
 cargo +1.95.0 fmt --all -- --check
 cargo +1.95.0 clippy --release --workspace --all-targets -- -D warnings
 cargo +1.95.0 test --release --workspace
+# The Python package: wheel -> fresh venv -> pytest (bindings/python/tests).
+"$ROOT/scripts/test-python.sh"

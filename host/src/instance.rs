@@ -95,11 +95,13 @@ impl WasiView for HostState {
     }
 }
 
-/// What outlives one instance of a sandbox: its interrupt flag and its
-/// output sink (so output written before a fault is still reported).
+/// What outlives one instance of a sandbox: its interrupt flag (with the
+/// wake-up for a call blocked in a host call, where no epoch check runs)
+/// and its output sink (so output written before a fault is still reported).
 #[derive(Clone)]
 pub(crate) struct Anchors {
     pub interrupt: Arc<AtomicBool>,
+    pub interrupt_wake: Arc<tokio::sync::Notify>,
     pub sink: Arc<Sink>,
 }
 
@@ -108,6 +110,7 @@ impl Anchors {
     pub fn new(settings: &Settings) -> Anchors {
         Anchors {
             interrupt: Arc::new(AtomicBool::new(false)),
+            interrupt_wake: Arc::new(tokio::sync::Notify::new()),
             sink: Sink::new(
                 settings.on_output.clone(),
                 settings.max_output,

@@ -10,6 +10,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::Notify;
 use wasmtime::Trap;
 
 /// Extra time a blocking host call (e.g. guest `time.sleep`) gets past the
@@ -27,17 +28,32 @@ enum Failure {
     Engine(String, Option<Trap>),
     /// The guest ended its process: `os._exit(n)` / WASI `proc_exit(n)`.
     Exit(i32),
+    /// Interrupted while blocked in a host call (e.g. guest `time.sleep`).
+    Interrupted,
 }
 
 /// Stops the sandbox's current call from another task or thread (Ctrl-C).
 #[derive(Clone)]
-pub struct InterruptHandle(Arc<AtomicBool>);
+pub struct InterruptHandle {
+    flag: Arc<AtomicBool>,
+    wake: Arc<Notify>,
+}
 
 impl InterruptHandle {
     /// Interrupt the running call: it fails with [`Error::Interrupted`]
-    /// and the session keeps its last good state.
+    /// and the session keeps its last good state. Running guest code stops
+    /// at its next epoch check; a call blocked in a host call (guest
+    /// `time.sleep`, a slow callback) is abandoned at once.
     pub fn interrupt(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.flag.store(true, Ordering::SeqCst);
+        self.wake.notify_one();
+    }
+}
+
+/// Resolves while `flag` is set (an interrupt no epoch check consumed).
+async fn interrupted(flag: &AtomicBool, wake: &Notify) {
+    while !flag.load(Ordering::SeqCst) {
+        wake.notified().await;
     }
 }
 
@@ -70,7 +86,10 @@ impl Sandbox {
 
     /// A handle that can interrupt this sandbox's running call.
     pub fn interrupt_handle(&self) -> InterruptHandle {
-        InterruptHandle(self.anchors.interrupt.clone())
+        InterruptHandle {
+            flag: self.anchors.interrupt.clone(),
+            wake: self.anchors.interrupt_wake.clone(),
+        }
     }
 
     /// The live instance, re-created (with the last good state) if needed.
@@ -108,8 +127,10 @@ impl Sandbox {
         Ok(live)
     }
 
-    /// Run one call future under the wall-clock limit.
+    /// Run one call future under the wall-clock limit, abandoning it if
+    /// an interrupt is left unconsumed (the guest is blocked in a host call).
     async fn bounded<T>(
+        anchors: &Anchors,
         timeout: Option<Duration>,
         fut: impl Future<Output = wasmtime::Result<T>>,
     ) -> Result<T, Failure> {
@@ -117,12 +138,19 @@ impl Sandbox {
             Some(exit) => Failure::Exit(exit.0),
             None => Failure::Engine(e.to_string(), e.downcast_ref::<Trap>().copied()),
         };
-        match timeout {
-            Some(t) => match tokio::time::timeout(t + GRACE, fut).await {
-                Ok(r) => r.map_err(engine),
-                Err(_) => Err(Failure::Elapsed),
-            },
-            None => fut.await.map_err(engine),
+        let limited = async {
+            match timeout {
+                Some(t) => match tokio::time::timeout(t + GRACE, fut).await {
+                    Ok(r) => r.map_err(engine),
+                    Err(_) => Err(Failure::Elapsed),
+                },
+                None => fut.await.map_err(engine),
+            }
+        };
+        tokio::select! {
+            biased;
+            r = limited => r,
+            _ = interrupted(&anchors.interrupt, &anchors.interrupt_wake) => Err(Failure::Interrupted),
         }
     }
 
@@ -140,6 +168,7 @@ impl Sandbox {
             (Some(Fault::Interrupted), _) => Error::Interrupted,
             (Some(Fault::OutputLimit), _) => Error::OutputLimit,
             (Some(Fault::Timeout), _) | (_, Failure::Elapsed) => Error::Timeout,
+            (_, Failure::Interrupted) => Error::Interrupted,
             (_, Failure::Exit(code)) => Error::Exit(exit_status.unwrap_or(code.into())),
             (_, Failure::Engine(_, Some(Trap::OutOfFuel))) => Error::FuelExhausted,
             (_, Failure::Engine(msg, _)) if memory_hit => Error::MemoryLimit(msg),
@@ -206,12 +235,13 @@ impl Sandbox {
     async fn call_execute(&mut self, code: &str) -> Result<(), Error> {
         self.live().await?;
         let timeout = self.settings.timeout;
+        let anchors = self.anchors.clone();
         let live = self.arm()?;
         let fut = live
             .f
             .execute
             .call_async(&mut live.store, (code.to_string(),));
-        let r = match Self::bounded(timeout, fut).await {
+        let r = match Self::bounded(&anchors, timeout, fut).await {
             Ok((r,)) => r,
             Err(f) => return Err(self.fault(f).await),
         };
@@ -232,9 +262,10 @@ impl Sandbox {
     pub async fn snapshot(&mut self) -> Result<Vec<u8>, Error> {
         self.live().await?;
         let timeout = self.settings.timeout;
+        let anchors = self.anchors.clone();
         let live = self.arm()?;
         let fut = live.f.snapshot.call_async(&mut live.store, ());
-        match Self::bounded(timeout, fut).await {
+        match Self::bounded(&anchors, timeout, fut).await {
             Ok((r,)) => r.map_err(Error::State),
             Err(f) => Err(self.fault(f).await),
         }
@@ -245,12 +276,13 @@ impl Sandbox {
     pub async fn restore(&mut self, snapshot: &[u8]) -> Result<(), Error> {
         self.live().await?;
         let timeout = self.settings.timeout;
+        let anchors = self.anchors.clone();
         let live = self.arm()?;
         let fut = live
             .f
             .restore
             .call_async(&mut live.store, (snapshot.to_vec(),));
-        match Self::bounded(timeout, fut).await {
+        match Self::bounded(&anchors, timeout, fut).await {
             Ok((Ok(()),)) => {
                 self.last_good = Some(snapshot.to_vec());
                 Ok(())
@@ -264,9 +296,10 @@ impl Sandbox {
     pub async fn clear(&mut self) -> Result<(), Error> {
         self.live().await?;
         let timeout = self.settings.timeout;
+        let anchors = self.anchors.clone();
         let live = self.arm()?;
         let fut = live.f.clear.call_async(&mut live.store, ());
-        match Self::bounded(timeout, fut).await {
+        match Self::bounded(&anchors, timeout, fut).await {
             Ok(()) => {
                 self.last_good = None;
                 Ok(())

@@ -139,6 +139,29 @@ async fn interrupt_stops_the_call_and_keeps_state() {
 }
 
 #[tokio::test]
+async fn interrupt_stops_a_call_blocked_in_a_host_call() {
+    // Guest `time.sleep` waits in a host call, where no epoch check runs.
+    let mut sb = Sandbox::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .await
+        .unwrap();
+    sb.execute("keep = 'slept'").await.unwrap();
+    let h = sb.interrupt_handle();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        h.interrupt();
+    });
+    let start = Instant::now();
+    assert_eq!(
+        sb.execute("import time\ntime.sleep(30)").await,
+        Err(Error::Interrupted)
+    );
+    assert!(start.elapsed() < Duration::from_secs(10));
+    assert_eq!(sb.execute("print(keep)").await.unwrap(), "slept\n");
+}
+
+#[tokio::test]
 async fn fuel_budget_and_output_cap() {
     let mut sb = Sandbox::builder().fuel(50_000_000).build().await.unwrap();
     sb.execute("keep = 'alive'").await.unwrap();
