@@ -8,7 +8,10 @@ cd "$ROOT"
 # C extensions cross-built from pinned PyPI sdists (host/tests/packages.rs).
 "$ROOT/scripts/build-extension.sh" >/dev/null
 # Compile the component and the stdlib bytecode once, before tests run in
-# parallel (they share the on-disk cache).
+# parallel (they share the on-disk cache): the library's default image
+# (interruptible; `--timeout` selects it in the CLI) and the CLI's one-shot
+# image (no interruption checks).
+"$ROOT/target/release/eryx" --timeout 600 -c 'pass'
 "$ROOT/target/release/eryx" -c 'pass'
 cargo +1.95.0 fmt --all -- --check
 cargo +1.95.0 clippy --release --workspace --all-targets -- -D warnings
