@@ -36,6 +36,10 @@ pub struct Args {
     pub packages: Vec<String>,
     /// `--preimport MODULE` (repeatable).
     pub preimports: Vec<String>,
+    /// `--vfs-max-mb MB`: cap on the bytes of the virtual tree's files.
+    pub vfs_max_mb: Option<u64>,
+    /// `--vfs-max-entries N`: cap on the virtual tree's entries.
+    pub vfs_max_entries: Option<u64>,
     /// `-h` / `--help`.
     pub help: bool,
 }
@@ -122,6 +126,13 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
             "--package" => out.packages.push(value(&mut it, "--package")?),
             "--preimport" => out.preimports.push(value(&mut it, "--preimport")?),
             "--trace" => out.trace = Some(None),
+            "--vfs-max-mb" => {
+                out.vfs_max_mb = Some(number(&value(&mut it, "--vfs-max-mb")?, "--vfs-max-mb")?)
+            }
+            "--vfs-max-entries" => {
+                let v = value(&mut it, "--vfs-max-entries")?;
+                out.vfs_max_entries = Some(number(&v, "--vfs-max-entries")?)
+            }
             s if s.starts_with("--callback=") => out.callbacks.push(s[11..].to_string()),
             s if s.starts_with("--trace=") => out.trace = Some(Some(s[8..].to_string())),
             s if s.starts_with("--package=") => out.packages.push(s[10..].to_string()),

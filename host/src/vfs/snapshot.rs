@@ -1,10 +1,12 @@
 //! Encoding of the virtual tree inside a sandbox snapshot, and the
 //! versioned snapshot container itself.
 //!
-//! Container (version 2): `ERYXSNAP` magic, a version byte, the guest's
-//! namespace bytes (length-prefixed), then the tree. A snapshot that does
-//! not start with the magic is version 1: the guest's namespace bytes only
-//! (what `Sandbox::snapshot` returned before the virtual tree existed).
+//! Container (version 2): `ERYXSNAP` magic, the version byte 2, the
+//! guest's namespace bytes (u64 length first), then the tree. Anything else
+//! goes to the guest as it is: version 1 is the guest's own namespace
+//! format (`guest/_eryx_state.py`: the same magic, version byte 1, a
+//! pickle), which is what `Sandbox::snapshot` returned before the virtual
+//! tree existed.
 //!
 //! Tree: node records in pre-order from the root (which is record 0 and is
 //! not written), each `kind u8, parent u32, name, atime, mtime, ctime`,
@@ -40,14 +42,14 @@ pub fn pack(namespace: &[u8], tree: &Tree) -> Vec<u8> {
 /// Split a snapshot into the namespace bytes and, when it has one (version
 /// 2), the tree it holds, built into `empty` (a new tree: its caps apply).
 pub fn unpack(bytes: &[u8], empty: Tree) -> Result<(&[u8], Option<Tree>), String> {
+    // The guest's own namespace format shares the magic with version 1.
     let Some(rest) = bytes.strip_prefix(MAGIC) else {
         return Ok((bytes, None));
     };
-    let mut r = Reader(rest);
-    let version = r.u8()?;
-    if version != VERSION {
-        return Err(format!("unsupported snapshot version {version}"));
+    if rest.first() != Some(&VERSION) {
+        return Ok((bytes, None));
     }
+    let mut r = Reader(&rest[1..]);
     let n = r.u64()?;
     let namespace = r.take(n)?;
     let tree = decode_tree(&mut r, empty)?;

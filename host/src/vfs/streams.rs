@@ -140,7 +140,15 @@ impl OutputStream for FileWriter {
         Ok(())
     }
 
+    /// At the byte cap, an error (which the guest's libc reports as `EIO`);
+    /// a write that would pass it fails in `write`.
     fn check_write(&mut self) -> StreamResult<usize> {
+        let tree = lock(&self.hold.vfs);
+        let size = tree.size(self.hold.ino).map_err(failed)?;
+        let at = self.pos.unwrap_or(size);
+        if at >= size && tree.bytes() >= tree.limits.max_bytes {
+            return Err(failed(ErrorCode::InsufficientSpace));
+        }
         Ok(WRITE_BUDGET)
     }
 }
