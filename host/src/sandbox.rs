@@ -276,7 +276,8 @@ impl Sandbox {
     pub async fn restore(&mut self, snapshot: &[u8]) -> Result<(), Error> {
         self.live().await?;
         let empty = vfs::lock(&self.anchors.vfs).numbered_after(self.settings.vfs_limits);
-        let (namespace, tree) = files::unpack(snapshot, empty).map_err(Error::State)?;
+        let (namespace, tree) = files::unpack(snapshot, empty)
+            .map_err(|e| Error::State(format!("restore-state failed: {e}")))?;
         let timeout = self.settings.timeout;
         let live = self.arm()?;
         let fut = live
