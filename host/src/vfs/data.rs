@@ -94,6 +94,11 @@ impl FileData {
             let room = self.last_room();
             let take = room.min(src.len());
             let last = Arc::make_mut(self.chunks.last_mut().expect("a chunk"));
+            if last.capacity() < last.len() + take {
+                // Grow geometrically, but never past one chunk.
+                let want = (last.len() * 2).max(last.len() + take).min(CHUNK);
+                last.reserve_exact(want - last.len());
+            }
             last.extend_from_slice(&src[..take]);
             src = &src[take..];
             self.len += take as u64;
