@@ -87,13 +87,14 @@ impl Sandbox {
         if self.live.is_none() {
             // The files go back to the last good call too (the dead
             // instance's descriptors are gone with it).
-            let mut tree = vfs::lock(&self.anchors.vfs);
-            let back = match &self.last_good_files {
-                Some((t, _)) => t.clone(),
-                None => tree.checkpoint(),
-            };
-            tree.replace_with(back, false);
-            drop(tree);
+            {
+                let mut tree = vfs::lock(&self.anchors.vfs);
+                let back = match &self.last_good_files {
+                    Some((t, _)) => t.clone(),
+                    None => tree.checkpoint(),
+                };
+                tree.replace_with(back, false);
+            }
             let mut live = instantiate(&self.settings, &self.anchors).await?;
             if let Some(state) = &self.last_good {
                 live.store.data().sink.set_muted(true);
