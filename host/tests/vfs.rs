@@ -265,6 +265,13 @@ try:
 except OSError as e: assert e.errno in (errno.EIO, errno.ENOSPC), e
 size = os.fstat(fd).st_size
 assert (1 << 20) - 300_000 < written <= size <= 1 << 20, (written, size)
+# With the cap reached exactly, opening a file and writing to it is ENOSPC.
+os.pwrite(fd, b'y' * ((1 << 20) - size), size)
+other = os.open('/tmp/other', os.O_WRONLY | os.O_CREAT)
+try: os.write(other, b'w')
+except OSError as e: assert e.errno == errno.ENOSPC, e
+else: raise AssertionError('write at the cap')
+os.close(other)
 os.ftruncate(fd, 0); os.lseek(fd, 0, 0)
 os.write(fd, b'z' * 1000); os.close(fd)
 print(n > 30, os.path.getsize('/tmp/big'))

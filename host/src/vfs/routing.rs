@@ -79,6 +79,19 @@ impl Fs<'_> {
         Ok(Resource::new_own(r.rep()))
     }
 
+    /// `ENOSPC` when the byte cap is reached and writing at `at` (`None`:
+    /// the end) of `ino` would grow the file. Checked when the guest's libc
+    /// opens a write stream, which it reports with the right errno (errors
+    /// of the stream's writes themselves all become `EIO` there).
+    fn room_at(&self, ino: Ino, at: Option<u64>) -> FsResult<()> {
+        let tree = self.tree();
+        let size = fs(tree.size(ino))?;
+        if at.unwrap_or(size) >= size && tree.bytes() >= tree.limits.max_bytes {
+            return Err(ErrorCode::InsufficientSpace.into());
+        }
+        Ok(())
+    }
+
     /// `fd` as a virtual descriptor that may write.
     fn writable(&mut self, fd: &R) -> Option<FsResult<VDesc>> {
         let v = self.route(fd)?;
@@ -419,8 +432,10 @@ impl HostDescriptor for Fs<'_> {
     fn write_via_stream(&mut self, fd: R, offset: Filesize) -> FsResult<Resource<DynOutputStream>> {
         match self.writable(&fd) {
             Some(v) => {
+                let v = v?;
+                self.room_at(v.ino, Some(offset))?;
                 let writer: DynOutputStream =
-                    Box::new(FileWriter::new(self.vfs, v?.ino, Some(offset)));
+                    Box::new(FileWriter::new(self.vfs, v.ino, Some(offset)));
                 Ok(self.table.push(writer)?)
             }
             None => HostDescriptor::write_via_stream(&mut self.host(), fd, offset),
@@ -430,7 +445,9 @@ impl HostDescriptor for Fs<'_> {
     fn append_via_stream(&mut self, fd: R) -> FsResult<Resource<DynOutputStream>> {
         match self.writable(&fd) {
             Some(v) => {
-                let writer: DynOutputStream = Box::new(FileWriter::new(self.vfs, v?.ino, None));
+                let v = v?;
+                self.room_at(v.ino, None)?;
+                let writer: DynOutputStream = Box::new(FileWriter::new(self.vfs, v.ino, None));
                 Ok(self.table.push(writer)?)
             }
             None => HostDescriptor::append_via_stream(&mut self.host(), fd),
