@@ -214,6 +214,17 @@ async fn fault_recovery_brings_back_the_last_good_files() {
         .await;
     assert!(matches!(r, Err(Error::MemoryLimit(_))), "{r:?}");
     assert_eq!(ok(&mut sb, check).await, "good False ['a', 'held']\n");
+    let handle = sb.interrupt_handle();
+    let stop = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        handle.interrupt();
+    });
+    let r = sb
+        .execute("open('/tmp/a', 'a').write('bad'); open('/tmp/b', 'w').close()\nwhile True: pass")
+        .await;
+    stop.await.unwrap();
+    assert!(matches!(r, Err(Error::Interrupted)), "{r:?}");
+    assert_eq!(ok(&mut sb, check).await, "good False ['a', 'held']\n");
     // clear() empties the namespace and the files.
     sb.clear().await.unwrap();
     assert_eq!(
