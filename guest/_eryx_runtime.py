@@ -450,3 +450,11 @@ def after_restore(environ, argv):
     tempfile = sys.modules.get("tempfile")
     if tempfile is not None:
         tempfile._name_sequence = None  # its generator would repeat names
+        tempfile.tempdir = None  # found again from this instance's TMPDIR
+    # The working directory is the home directory in the virtual tree.
+    home = environ.get("HOME")
+    if home:
+        try:
+            os.chdir(home)
+        except OSError:
+            pass

@@ -50,6 +50,8 @@ pub(crate) struct Settings {
     pub packages: Arc<Prepared>,
     /// Modules imported into the pre-initialised image.
     pub preimports: Vec<String>,
+    /// Caps of the virtual tree (scratch files).
+    pub vfs_limits: crate::vfs::Limits,
 }
 
 impl Settings {
@@ -240,6 +242,24 @@ impl SandboxBuilder {
     /// killed). Fuel ([`Self::fuel`]) still works. Default `true`.
     pub fn interruptible(mut self, on: bool) -> Self {
         self.s.uninterruptible = !on;
+        self
+    }
+
+    /// Cap on the bytes of file contents in the sandbox's virtual tree
+    /// (`/tmp`, the home directory, anything outside the mounts); default
+    /// 64 MiB. A write past it fails with `OSError(ENOSPC)` in Python and
+    /// the session goes on. Virtual files are host memory outside
+    /// [`Self::max_memory`] (see the README's "Scratch files").
+    pub fn max_file_bytes(mut self, bytes: u64) -> Self {
+        self.s.vfs_limits.max_bytes = bytes;
+        self
+    }
+
+    /// Cap on the number of files, directories and symlinks in the virtual
+    /// tree (default 10 000, the few directories of the layout included);
+    /// creating one more fails with `OSError(ENOSPC)`.
+    pub fn max_files(mut self, entries: u64) -> Self {
+        self.s.vfs_limits.max_entries = entries;
         self
     }
 

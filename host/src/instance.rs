@@ -6,6 +6,7 @@ use crate::callbacks::{Callbacks, TraceEvent, TraceHandler};
 use crate::engine::{self, Flavor};
 use crate::error::{setup, trap, Error};
 use crate::output::{Sink, SinkStream, Stream};
+use crate::vfs::{self, Vfs};
 use crate::{packages, preinit, stdlib};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -77,6 +78,8 @@ pub(crate) struct HostState {
     pub fault: Option<Fault>,
     /// The status the guest passed to `os._exit` in the current call.
     pub exit_status: Option<i64>,
+    /// The sandbox's virtual tree (scratch files).
+    vfs: Vfs,
 }
 
 impl HostState {
@@ -103,6 +106,8 @@ pub(crate) struct Anchors {
     pub interrupt: Arc<AtomicBool>,
     pub interrupt_wake: Arc<tokio::sync::Notify>,
     pub sink: Arc<Sink>,
+    /// The virtual tree: it belongs to the sandbox, not to one instance.
+    pub vfs: Vfs,
 }
 
 impl Anchors {
@@ -116,8 +121,31 @@ impl Anchors {
                 settings.max_output,
                 settings.capture_limit,
             ),
+            vfs: Arc::new(Mutex::new(new_tree(settings))),
         }
     }
+}
+
+/// Guest paths of the host preopens `settings` ask for.
+fn mount_points(settings: &Settings) -> Vec<&str> {
+    let mut points = vec![STDLIB_GUEST_PATH];
+    if settings.packages.site.is_some() {
+        points.push(packages::GUEST_PATH);
+    }
+    points.extend(settings.mounts.iter().map(|m| m.guest.as_str()));
+    points
+}
+
+/// A fresh virtual tree with the standard layout for `settings`.
+pub(crate) fn new_tree(settings: &Settings) -> vfs::Tree {
+    let mut tree = vfs::Tree::new(settings.vfs_limits);
+    lay_out(settings, &mut tree);
+    tree
+}
+
+/// Give `tree` the standard layout (`/tmp`, home, mount points).
+pub(crate) fn lay_out(settings: &Settings, tree: &mut vfs::Tree) {
+    vfs::lay_out(tree, &mount_points(settings));
 }
 
 /// The linked, pre-initialised, compiled component shared by every sandbox
@@ -171,6 +199,12 @@ pub(crate) fn prepare(flavor: Flavor, modules: &[String], progress: bool) -> Res
 pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
     let mut linker = Linker::<HostState>::new(engine);
     add_to_linker_async(&mut linker)?;
+    // The filesystem is ours: host preopens and the virtual tree.
+    vfs::add_to_linker(&mut linker, |s: &mut HostState| vfs::Fs {
+        ctx: s.wasi.filesystem(),
+        table: &mut s.table,
+        vfs: &s.vfs,
+    })?;
     define_imports(&mut linker)?;
     Ok(linker)
 }
@@ -285,6 +319,11 @@ fn wasi_ctx(
     }
     if preinit {
         wasi.env("ERYX_PREINIT", "1");
+    } else {
+        // The virtual tree's home (also the working directory, see
+        // guest/_eryx_runtime.py) and temporary directory.
+        wasi.env("HOME", vfs::HOME);
+        wasi.env("TMPDIR", vfs::TMP);
     }
     Ok(wasi.build())
 }
@@ -348,6 +387,7 @@ pub(crate) fn new_store(
         interrupt: anchors.interrupt.clone(),
         fault: None,
         exit_status: None,
+        vfs: anchors.vfs.clone(),
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);

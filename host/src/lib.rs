@@ -35,6 +35,7 @@ mod preinit;
 mod sandbox;
 mod stdlib;
 mod trim;
+mod vfs;
 mod wheel;
 
 pub use builder::SandboxBuilder;

@@ -5,7 +5,8 @@
 use crate::builder::{SandboxBuilder, Settings};
 use crate::error::{trap, Error};
 use crate::execution::Execution;
-use crate::instance::{instantiate, Anchors, Fault, Live};
+use crate::instance::{self, instantiate, Anchors, Fault, Live};
+use crate::vfs::{self, snapshot as files, Tree};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -64,6 +65,9 @@ pub struct Sandbox {
     settings: Settings,
     live: Option<Live>,
     last_good: Option<Vec<u8>>,
+    /// The virtual tree as after the last good call (with `keep_state`),
+    /// and the tree generation it was taken at.
+    last_good_files: Option<(Tree, u64)>,
     anchors: Anchors,
 }
 
@@ -76,10 +80,15 @@ impl Sandbox {
     pub(crate) async fn start(settings: Settings) -> Result<Sandbox, Error> {
         let anchors = Anchors::new(&settings);
         let live = instantiate(&settings, &anchors).await?;
+        let last_good_files = settings.keep_state.then(|| {
+            let tree = vfs::lock(&anchors.vfs);
+            (tree.checkpoint(), tree.generation())
+        });
         Ok(Sandbox {
             settings,
             live: Some(live),
             last_good: None,
+            last_good_files,
             anchors,
         })
     }
@@ -95,6 +104,16 @@ impl Sandbox {
     /// The live instance, re-created (with the last good state) if needed.
     async fn live(&mut self) -> Result<&mut Live, Error> {
         if self.live.is_none() {
+            // The files go back to the last good call too (the dead
+            // instance's descriptors are gone with it).
+            {
+                let mut tree = vfs::lock(&self.anchors.vfs);
+                let back = match &self.last_good_files {
+                    Some((t, _)) => t.clone(),
+                    None => tree.checkpoint(),
+                };
+                tree.replace_with(back, false);
+            }
             let mut live = instantiate(&self.settings, &self.anchors).await?;
             if let Some(state) = &self.last_good {
                 live.store.data().sink.set_muted(true);
@@ -198,6 +217,11 @@ impl Sandbox {
             if let Ok((Ok(bytes),)) = live.f.snapshot.call_async(&mut live.store, ()).await {
                 self.last_good = Some(bytes);
             }
+            let tree = vfs::lock(&self.anchors.vfs);
+            let generation = tree.generation();
+            if self.last_good_files.as_ref().map(|(_, g)| *g) != Some(generation) {
+                self.last_good_files = Some((tree.checkpoint(), generation));
+            }
             live.store.data().sink.set_muted(false);
         }
     }
@@ -258,7 +282,9 @@ impl Sandbox {
         r.map(|_| ()).map_err(Error::from_guest)
     }
 
-    /// Serialise the session's variables, functions, classes and imports.
+    /// Serialise the session: its variables, functions, classes and
+    /// imports, and the files of its virtual tree (versioned format, see
+    /// `vfs/snapshot.rs`).
     pub async fn snapshot(&mut self) -> Result<Vec<u8>, Error> {
         self.live().await?;
         let timeout = self.settings.timeout;
@@ -266,25 +292,38 @@ impl Sandbox {
         let live = self.arm()?;
         let fut = live.f.snapshot.call_async(&mut live.store, ());
         match Self::bounded(&anchors, timeout, fut).await {
-            Ok((r,)) => r.map_err(Error::State),
+            Ok((r,)) => {
+                let namespace = r.map_err(Error::State)?;
+                Ok(files::pack(&namespace, &vfs::lock(&self.anchors.vfs)))
+            }
             Err(f) => Err(self.fault(f).await),
         }
     }
 
-    /// Replace the session's state by a snapshot. Invalid bytes give
-    /// [`Error::State`] and leave the current state untouched.
+    /// Replace the session's state by a snapshot: the namespace and the
+    /// files. A snapshot from before the virtual tree existed (namespace
+    /// only) leaves the files as they are. Invalid bytes, or files beyond
+    /// this sandbox's caps, give [`Error::State`] and leave the current
+    /// state untouched.
     pub async fn restore(&mut self, snapshot: &[u8]) -> Result<(), Error> {
         self.live().await?;
+        let empty = vfs::lock(&self.anchors.vfs).numbered_after(self.settings.vfs_limits);
+        let (namespace, tree) = files::unpack(snapshot, empty)
+            .map_err(|e| Error::State(format!("restore-state failed: {e}")))?;
         let timeout = self.settings.timeout;
         let anchors = self.anchors.clone();
         let live = self.arm()?;
         let fut = live
             .f
             .restore
-            .call_async(&mut live.store, (snapshot.to_vec(),));
+            .call_async(&mut live.store, (namespace.to_vec(),));
         match Self::bounded(&anchors, timeout, fut).await {
             Ok((Ok(()),)) => {
-                self.last_good = Some(snapshot.to_vec());
+                self.last_good = Some(namespace.to_vec());
+                if let Some(mut tree) = tree {
+                    instance::lay_out(&self.settings, &mut tree);
+                    self.set_files(tree);
+                }
                 Ok(())
             }
             Ok((Err(e),)) => Err(Error::State(e)),
@@ -292,7 +331,16 @@ impl Sandbox {
         }
     }
 
-    /// Empty the session's namespace.
+    /// Put `tree` in place of the live files (the instance goes on) and
+    /// make it the last good one.
+    fn set_files(&mut self, tree: Tree) {
+        let mut live = vfs::lock(&self.anchors.vfs);
+        live.replace_with(tree, true);
+        self.last_good_files = Some((live.checkpoint(), live.generation()));
+    }
+
+    /// Empty the session: its namespace, and its files (the virtual tree
+    /// starts over with an empty `/tmp` and home directory).
     pub async fn clear(&mut self) -> Result<(), Error> {
         self.live().await?;
         let timeout = self.settings.timeout;
@@ -302,6 +350,8 @@ impl Sandbox {
         match Self::bounded(&anchors, timeout, fut).await {
             Ok(()) => {
                 self.last_good = None;
+                let fresh = instance::new_tree(&self.settings);
+                self.set_files(fresh);
                 Ok(())
             }
             Err(f) => Err(self.fault(f).await),

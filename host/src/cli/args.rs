@@ -64,6 +64,10 @@ pub struct Args {
     pub packages: Vec<String>,
     /// `--preimport MODULE` (repeatable).
     pub preimports: Vec<String>,
+    /// `--vfs-max-mb MB`: cap on the bytes of the virtual tree's files.
+    pub vfs_max_mb: Option<u64>,
+    /// `--vfs-max-entries N`: cap on the virtual tree's entries.
+    pub vfs_max_entries: Option<u64>,
     /// `-h` / `--help`.
     pub help: bool,
 }
@@ -125,6 +129,8 @@ Sandbox options:
   --package PATH      make a package importable (repeatable): a directory,
                       a .whl, a .py or a WASI .so; WASI extension modules
                       are linked into the sandbox (compiled once, cached)
+  --vfs-max-mb MB     cap on the bytes of the sandbox's scratch files (default 64)
+  --vfs-max-entries N cap on its files, directories and symlinks (default 10000)
   --preimport MODULE  import MODULE into the pre-initialised image (repeatable),
                       so importing it costs nothing; each distinct set is
                       its own image, built once and cached
@@ -146,6 +152,8 @@ const VALUED: &[&str] = &[
     "--mount",
     "--package",
     "--preimport",
+    "--vfs-max-mb",
+    "--vfs-max-entries",
 ];
 
 fn number<T: std::str::FromStr>(v: &str, flag: &str) -> Result<T, String> {
@@ -190,6 +198,8 @@ impl Args {
             "--mount" => self.mounts.push(mount(&v()?)?),
             "--package" => self.packages.push(v()?),
             "--preimport" => self.preimports.push(v()?),
+            "--vfs-max-mb" => self.vfs_max_mb = Some(number(&v()?, name)?),
+            "--vfs-max-entries" => self.vfs_max_entries = Some(number(&v()?, name)?),
             _ => return Err(format!("unknown option {name}")),
         }
         if value.is_some() && !VALUED.contains(&name) && name != "--trace" {

@@ -31,6 +31,12 @@ pub fn builder(args: &Args) -> Result<SandboxBuilder, String> {
     if let Some(f) = args.fuel {
         builder = builder.fuel(f);
     }
+    if let Some(mb) = args.vfs_max_mb {
+        builder = builder.max_file_bytes(mb.saturating_mul(1 << 20));
+    }
+    if let Some(n) = args.vfs_max_entries {
+        builder = builder.max_files(n);
+    }
     for (src, dst, writable) in &args.mounts {
         builder = builder.mount(src, dst, *writable);
     }
