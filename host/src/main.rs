@@ -3,6 +3,7 @@
 mod cli {
     pub mod args;
     pub mod callbacks;
+    pub mod mcp;
     pub mod repl;
     pub mod sandbox;
 }
@@ -87,6 +88,9 @@ async fn run(args: &Args, programs: &[String], repl: bool) -> Result<u8, String>
 }
 
 fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("mcp") {
+        return cli::mcp::main(std::env::args().skip(2).collect());
+    }
     let args = match args::parse(std::env::args().skip(1)) {
         Ok(a) if a.help => {
             println!("{}", args::USAGE);

@@ -275,6 +275,12 @@ impl Sandbox {
         }
     }
 
+    /// Change the wall-clock limit of the following calls (`None`: no
+    /// limit), e.g. per request of a front end that lets callers lower it.
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) {
+        self.settings.timeout = timeout;
+    }
+
     /// Replace the handler that receives output live (set first by
     /// [`SandboxBuilder::on_output`]); `None` only collects it. A front end
     /// that streams each call to a different client sets it per call.
