@@ -13,3 +13,5 @@ cd "$ROOT"
 cargo +1.95.0 fmt --all -- --check
 cargo +1.95.0 clippy --release --workspace --all-targets -- -D warnings
 cargo +1.95.0 test --release --workspace
+# `eryx mcp` with the official MCP Python SDK as client (pinned venv).
+"$ROOT/scripts/test-mcp.sh"

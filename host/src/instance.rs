@@ -100,6 +100,8 @@ impl WasiView for HostState {
 #[derive(Clone)]
 pub(crate) struct Anchors {
     pub interrupt: Arc<AtomicBool>,
+    /// Woken by an interrupt (for calls blocked in the host).
+    pub wake: Arc<tokio::sync::Notify>,
     pub sink: Arc<Sink>,
 }
 
@@ -108,6 +110,7 @@ impl Anchors {
     pub fn new(settings: &Settings) -> Anchors {
         Anchors {
             interrupt: Arc::new(AtomicBool::new(false)),
+            wake: Arc::new(tokio::sync::Notify::new()),
             sink: Sink::new(
                 settings.on_output.clone(),
                 settings.max_output,

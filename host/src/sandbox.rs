@@ -10,6 +10,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::Notify;
 use wasmtime::Trap;
 
 /// Extra time a blocking host call (e.g. guest `time.sleep`) gets past the
@@ -23,6 +24,8 @@ const GRACE: Duration = Duration::from_millis(50);
 enum Failure {
     /// The whole call outlived timeout + grace (a blocking host call).
     Elapsed,
+    /// Interrupted, and still blocked in the host a grace period later.
+    Interrupted,
     /// wasmtime stopped it: message and trap code.
     Engine(String, Option<Trap>),
     /// The guest ended its process: `os._exit(n)` / WASI `proc_exit(n)`.
@@ -31,13 +34,16 @@ enum Failure {
 
 /// Stops the sandbox's current call from another task or thread (Ctrl-C).
 #[derive(Clone)]
-pub struct InterruptHandle(Arc<AtomicBool>);
+pub struct InterruptHandle(Arc<AtomicBool>, Arc<Notify>);
 
 impl InterruptHandle {
     /// Interrupt the running call: it fails with [`Error::Interrupted`]
-    /// and the session keeps its last good state.
+    /// and the session keeps its last good state. Running Python stops at
+    /// the next epoch tick; a call blocked in the host (`time.sleep`, a
+    /// callback) is abandoned after a short grace period.
     pub fn interrupt(&self) {
         self.0.store(true, Ordering::SeqCst);
+        self.1.notify_waiters();
     }
 }
 
@@ -70,7 +76,7 @@ impl Sandbox {
 
     /// A handle that can interrupt this sandbox's running call.
     pub fn interrupt_handle(&self) -> InterruptHandle {
-        InterruptHandle(self.anchors.interrupt.clone())
+        InterruptHandle(self.anchors.interrupt.clone(), self.anchors.wake.clone())
     }
 
     /// The live instance, re-created (with the last good state) if needed.
@@ -108,22 +114,38 @@ impl Sandbox {
         Ok(live)
     }
 
-    /// Run one call future under the wall-clock limit.
+    /// Run one call future under the wall-clock limit and the interrupt.
     async fn bounded<T>(
         timeout: Option<Duration>,
+        wake: Arc<Notify>,
         fut: impl Future<Output = wasmtime::Result<T>>,
     ) -> Result<T, Failure> {
         let engine = |e: wasmtime::Error| match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
             Some(exit) => Failure::Exit(exit.0),
             None => Failure::Engine(e.to_string(), e.downcast_ref::<Trap>().copied()),
         };
-        match timeout {
-            Some(t) => match tokio::time::timeout(t + GRACE, fut).await {
-                Ok(r) => r.map_err(engine),
-                Err(_) => Err(Failure::Elapsed),
+        // Created before the call starts, so no interrupt is missed.
+        let woken = wake.notified();
+        let interruptible = async {
+            tokio::pin!(fut);
+            tokio::select! {
+                r = &mut fut => Ok(r),
+                _ = woken => match tokio::time::timeout(GRACE, &mut fut).await {
+                    // Guest code stops at the next tick (its fault says why);
+                    // a call blocked in the host is given up.
+                    Ok(r) => Ok(r),
+                    Err(_) => Err(Failure::Interrupted),
+                },
+            }
+        };
+        let r = match timeout {
+            Some(t) => match tokio::time::timeout(t + GRACE, interruptible).await {
+                Ok(r) => r?,
+                Err(_) => return Err(Failure::Elapsed),
             },
-            None => fut.await.map_err(engine),
-        }
+            None => interruptible.await?,
+        };
+        r.map_err(engine)
     }
 
     /// Turn a failed call into an error, drop the dead instance and bring
@@ -137,7 +159,7 @@ impl Sandbox {
             None => (None, false, None),
         };
         let err = match (fault, f) {
-            (Some(Fault::Interrupted), _) => Error::Interrupted,
+            (Some(Fault::Interrupted), _) | (_, Failure::Interrupted) => Error::Interrupted,
             (Some(Fault::OutputLimit), _) => Error::OutputLimit,
             (Some(Fault::Timeout), _) | (_, Failure::Elapsed) => Error::Timeout,
             (_, Failure::Exit(code)) => Error::Exit(exit_status.unwrap_or(code.into())),
@@ -206,12 +228,13 @@ impl Sandbox {
     async fn call_execute(&mut self, code: &str) -> Result<(), Error> {
         self.live().await?;
         let timeout = self.settings.timeout;
+        let wake = self.anchors.wake.clone();
         let live = self.arm()?;
         let fut = live
             .f
             .execute
             .call_async(&mut live.store, (code.to_string(),));
-        let r = match Self::bounded(timeout, fut).await {
+        let r = match Self::bounded(timeout, wake, fut).await {
             Ok((r,)) => r,
             Err(f) => return Err(self.fault(f).await),
         };
@@ -232,9 +255,10 @@ impl Sandbox {
     pub async fn snapshot(&mut self) -> Result<Vec<u8>, Error> {
         self.live().await?;
         let timeout = self.settings.timeout;
+        let wake = self.anchors.wake.clone();
         let live = self.arm()?;
         let fut = live.f.snapshot.call_async(&mut live.store, ());
-        match Self::bounded(timeout, fut).await {
+        match Self::bounded(timeout, wake, fut).await {
             Ok((r,)) => r.map_err(Error::State),
             Err(f) => Err(self.fault(f).await),
         }
@@ -245,12 +269,13 @@ impl Sandbox {
     pub async fn restore(&mut self, snapshot: &[u8]) -> Result<(), Error> {
         self.live().await?;
         let timeout = self.settings.timeout;
+        let wake = self.anchors.wake.clone();
         let live = self.arm()?;
         let fut = live
             .f
             .restore
             .call_async(&mut live.store, (snapshot.to_vec(),));
-        match Self::bounded(timeout, fut).await {
+        match Self::bounded(timeout, wake, fut).await {
             Ok((Ok(()),)) => {
                 self.last_good = Some(snapshot.to_vec());
                 Ok(())
@@ -264,9 +289,10 @@ impl Sandbox {
     pub async fn clear(&mut self) -> Result<(), Error> {
         self.live().await?;
         let timeout = self.settings.timeout;
+        let wake = self.anchors.wake.clone();
         let live = self.arm()?;
         let fut = live.f.clear.call_async(&mut live.store, ());
-        match Self::bounded(timeout, fut).await {
+        match Self::bounded(timeout, wake, fut).await {
             Ok(()) => {
                 self.last_good = None;
                 Ok(())

@@ -139,6 +139,25 @@ async fn interrupt_stops_the_call_and_keeps_state() {
 }
 
 #[tokio::test]
+async fn interrupt_stops_a_call_blocked_in_the_host() {
+    let mut sb = Sandbox::builder().build().await.unwrap();
+    sb.execute("keep = 'alive'").await.unwrap();
+    let h = sb.interrupt_handle();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        h.interrupt();
+    });
+    let start = Instant::now();
+    assert_eq!(
+        sb.execute("import time\ntime.sleep(30)").await,
+        Err(Error::Interrupted)
+    );
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert_eq!(sb.execute("print(keep)").await.unwrap(), "alive\n");
+}
+
+#[tokio::test]
 async fn fuel_budget_and_output_cap() {
     let mut sb = Sandbox::builder().fuel(50_000_000).build().await.unwrap();
     sb.execute("keep = 'alive'").await.unwrap();
