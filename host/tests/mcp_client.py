@@ -356,14 +356,39 @@ async def client_disconnecting_mid_run_interrupts_the_code():
 # --- measurement --------------------------------------------------------------
 
 
+def raw_first_result():
+    """Spawn to first result with hand-written JSON-RPC (no SDK overhead)."""
+    t = time.perf_counter()
+    s = Raw()
+    try:
+        s.initialize()
+        s.send({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                "params": {"name": "run_python", "arguments": {"code": "print(1+1)"}}})
+        r = s.recv()
+        took = time.perf_counter() - t
+        check(r["result"]["structuredContent"]["stdout"] == "2\n", r)
+        return took
+    finally:
+        s.close()
+
+
 async def bench(spawns=10, calls=200):
-    first = []
-    for _ in range(spawns):
-        t = time.perf_counter()
-        async with client() as c:
-            r = await run(c, "print(1+1)")
-            first.append(time.perf_counter() - t)
-            check(r.structured_content["stdout"] == "2\n", r)
+    ms = lambda v: f"{v * 1000:.1f} ms"  # noqa: E731
+    for mode in ["auto", "legacy"]:
+        first = []
+        for _ in range(spawns):
+            t = time.perf_counter()
+            async with client(mode=mode) as c:
+                r = await run(c, "print(1+1)")
+                first.append(time.perf_counter() - t)
+                check(r.structured_content["stdout"] == "2\n", r)
+                protocol = c.protocol_version
+        print(f"SDK (mode={mode}, protocol {protocol}) spawn -> first tool result: "
+              f"median {ms(statistics.median(first))}, min {ms(min(first))}, max {ms(max(first))} "
+              f"({spawns} spawns)")
+    raw = [await asyncio.to_thread(raw_first_result) for _ in range(spawns)]
+    print(f"raw JSON-RPC over pipes, spawn -> initialize -> first tool result: "
+          f"median {ms(statistics.median(raw))}, min {ms(min(raw))} ({spawns} spawns)")
     per_call = []
     async with client() as c:
         for _ in range(20):
@@ -372,11 +397,8 @@ async def bench(spawns=10, calls=200):
             t = time.perf_counter()
             await run(c, "print(1+1)")
             per_call.append(time.perf_counter() - t)
-    ms = lambda v: f"{v * 1000:.1f} ms"  # noqa: E731
-    print(f"spawn -> first tool result: median {ms(statistics.median(first))}, "
-          f"min {ms(min(first))}, max {ms(max(first))} ({spawns} spawns)")
     q = statistics.quantiles(per_call, n=10)
-    print(f"run_python print(1+1) per call: median {ms(statistics.median(per_call))}, "
+    print(f"SDK run_python print(1+1) per call: median {ms(statistics.median(per_call))}, "
           f"p90 {ms(q[-1])}, min {ms(min(per_call))} ({calls} calls, one session)")
 
 

@@ -91,11 +91,13 @@ impl ServerHandler for Server {
                 Implementation::new("eryx", env!("CARGO_PKG_VERSION"))
                     .with_title("eryx Python sandbox"),
             )
-            .with_instructions(
-                "Runs Python code in a WebAssembly sandbox: call run_python with the code; \
-                 its state persists between calls unless the server runs --stateless; \
-                 reset_session starts over.",
-            )
+            .with_instructions(if self.shared.options.stateless {
+                "Runs Python code in a WebAssembly sandbox: call run_python with the code. \
+                 Every call starts from a fresh interpreter."
+            } else {
+                "Runs Python code in a WebAssembly sandbox: call run_python with the code. \
+                 State persists between calls; reset_session starts over."
+            })
     }
 
     async fn list_tools(
