@@ -139,40 +139,38 @@ async fn run_job(
     job: Job,
     closed: &CancellationToken,
 ) -> Sandbox {
-    {
-        match job.request {
-            Request::Run(_, _) if job.cancel.is_cancelled() || closed.is_cancelled() => {
-                let _ = job.reply.send(Ok(Some(cancelled())));
+    match job.request {
+        Request::Run(_, _) if job.cancel.is_cancelled() || closed.is_cancelled() => {
+            let _ = job.reply.send(Ok(Some(cancelled())));
+        }
+        Request::Run(code, timeout) => {
+            let watcher = tokio::spawn(interrupt_on_cancel(
+                sandbox.interrupt_handle(),
+                job.cancel.clone(),
+                closed.clone(),
+            ));
+            sandbox.set_timeout(Some(timeout));
+            let execution = sandbox.run(&code).await;
+            watcher.abort();
+            let _ = job.reply.send(Ok(Some(execution)));
+            if options.stateless {
+                // The next call gets a fresh interpreter (built now, so
+                // it is ready before the next request arrives).
+                sandbox = fresh(options, sandbox).await;
             }
-            Request::Run(code, timeout) => {
-                let watcher = tokio::spawn(interrupt_on_cancel(
-                    sandbox.interrupt_handle(),
-                    job.cancel.clone(),
-                    closed.clone(),
-                ));
-                sandbox.set_timeout(Some(timeout));
-                let execution = sandbox.run(&code).await;
-                watcher.abort();
-                let _ = job.reply.send(Ok(Some(execution)));
-                if options.stateless {
-                    // The next call gets a fresh interpreter (built now, so
-                    // it is ready before the next request arrives).
-                    sandbox = fresh(options, sandbox).await;
+        }
+        Request::Reset => {
+            let answer = match options.build_sandbox().await {
+                Ok(new) => {
+                    sandbox = new;
+                    Ok(None)
                 }
-            }
-            Request::Reset => {
-                let answer = match options.build_sandbox().await {
-                    Ok(new) => {
-                        sandbox = new;
-                        Ok(None)
-                    }
-                    Err(e) => match sandbox.clear().await {
-                        Ok(()) => Ok(None),
-                        Err(_) => Err(format!("cannot start a fresh interpreter: {e}")),
-                    },
-                };
-                let _ = job.reply.send(answer);
-            }
+                Err(e) => match sandbox.clear().await {
+                    Ok(()) => Ok(None),
+                    Err(_) => Err(format!("cannot start a fresh interpreter: {e}")),
+                },
+            };
+            let _ = job.reply.send(answer);
         }
     }
     sandbox
