@@ -18,3 +18,5 @@ cargo +1.95.0 clippy --release --workspace --all-targets -- -D warnings
 cargo +1.95.0 test --release --workspace
 # The Python package: wheel -> fresh venv -> pytest (bindings/python/tests).
 "$ROOT/scripts/test-python.sh"
+# `eryx mcp` with the official MCP Python SDK as client (pinned venv).
+"$ROOT/scripts/test-mcp.sh"

@@ -4,6 +4,7 @@
 mod cli {
     pub mod args;
     pub mod callbacks;
+    pub mod mcp;
     pub mod program;
     pub mod repl;
     pub mod sandbox;
@@ -13,6 +14,9 @@ use cli::args;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("mcp") {
+        return cli::mcp::main(std::env::args().skip(2).collect());
+    }
     let args = match args::parse(std::env::args().skip(1)) {
         Ok(a) => a,
         Err(msg) => {

@@ -358,6 +358,14 @@ impl Sandbox {
         }
     }
 
+    /// Change the wall-clock limit of the following calls (`None`: no
+    /// limit), e.g. per request of a front end that lets callers lower it.
+    /// (A sandbox built with `interruptible(false)` cannot stop running
+    /// code, so there a limit only bounds calls blocked in the host.)
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) {
+        self.settings.timeout = timeout;
+    }
+
     /// Replace the handler that receives output live (set first by
     /// [`SandboxBuilder::on_output`]); `None` only collects it. A front end
     /// that streams each call to a different client sets it per call.

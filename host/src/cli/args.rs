@@ -78,6 +78,7 @@ pub const USAGE_LINE: &str = "usage: eryx [option] ... [-c cmd | -m mod | file |
 /// The help text.
 pub const USAGE: &str = "\
 usage: eryx [option] ... [-c cmd | -m mod | file | -] [arg] ...
+       eryx mcp [options]   (an MCP tool server on stdio: `eryx mcp --help`)
 
 Run Python (CPython 3.14) inside a WebAssembly sandbox, the way `python`
 runs it. With no program and a terminal on stdin, starts an interactive
