@@ -406,10 +406,10 @@ fn cli_state_files_and_caps() {
     let ps = p.to_str().unwrap();
     let run = |args: &[&str]| Command::new(bin).args(args).output().unwrap();
     let o = run(&[
-        "-c",
-        "open('notes.txt', 'w').write('saved'); n = 3",
         "--save-state",
         ps,
+        "-c",
+        "open('notes.txt', 'w').write('saved'); n = 3",
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let o = run(&[
