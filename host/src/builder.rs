@@ -48,6 +48,8 @@ pub(crate) struct Settings {
     pub packages: Arc<Prepared>,
     /// Modules imported into the pre-initialised image.
     pub preimports: Vec<String>,
+    /// Outbound network policy and secrets (see `net/`).
+    pub network: Arc<crate::net::Policy>,
 }
 
 impl Settings {
@@ -64,7 +66,7 @@ impl Settings {
 
 /// Configures and creates a [`Sandbox`].
 pub struct SandboxBuilder {
-    s: Settings,
+    pub(crate) s: Settings,
     callbacks: Callbacks,
     packages: Vec<PathBuf>,
 }
@@ -272,6 +274,9 @@ impl SandboxBuilder {
                     m.guest
                 )));
             }
+        }
+        if let Some(e) = self.s.network.error() {
+            return Err(Error::Setup(e.to_string()));
         }
         self.s.packages = Arc::new(packages::prepare(&self.packages).map_err(Error::Setup)?);
         self.s.callbacks = Arc::new(self.callbacks);

@@ -77,6 +77,8 @@ pub(crate) struct HostState {
     pub fault: Option<Fault>,
     /// The status the guest passed to `os._exit` in the current call.
     pub exit_status: Option<i64>,
+    /// Open network connections and this call's network usage.
+    pub(crate) net: crate::net::NetState,
 }
 
 impl HostState {
@@ -106,13 +108,15 @@ pub(crate) struct Anchors {
 impl Anchors {
     /// Fresh anchors for a sandbox configured by `settings`.
     pub fn new(settings: &Settings) -> Anchors {
+        let sink = Sink::new(
+            settings.on_output.clone(),
+            settings.max_output,
+            settings.capture_limit,
+        );
+        sink.set_redactions(settings.network.redactions());
         Anchors {
             interrupt: Arc::new(AtomicBool::new(false)),
-            sink: Sink::new(
-                settings.on_output.clone(),
-                settings.max_output,
-                settings.capture_limit,
-            ),
+            sink,
         }
     }
 }
@@ -169,6 +173,7 @@ pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
     let mut linker = Linker::<HostState>::new(engine);
     add_to_linker_async(&mut linker)?;
     define_imports(&mut linker)?;
+    crate::net::imports::define(&mut linker)?;
     Ok(linker)
 }
 
@@ -191,6 +196,7 @@ fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         Ok(())
     })?;
     root.func_wrap("report-trace", |mut store, (trace,): (String,)| {
+        let trace = store.data().sink.scrub(&trace);
         let Some(event) = TraceEvent::parse(&trace) else {
             return Ok(());
         };
@@ -345,6 +351,7 @@ pub(crate) fn new_store(
         interrupt: anchors.interrupt.clone(),
         fault: None,
         exit_status: None,
+        net: crate::net::NetState::new(settings.network.clone()),
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
