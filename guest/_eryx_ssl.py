@@ -458,6 +458,10 @@ def get_server_certificate(addr, ssl_version=None, ca_certs=None, timeout=None):
 def _register():
     import sys
 
+    # Public names report the module they are imported from.
+    for value in list(globals().values()):
+        if isinstance(value, type) and value.__module__ == __name__:
+            value.__module__ = "ssl"
     sys.modules.setdefault("ssl", sys.modules[__name__])
 
 

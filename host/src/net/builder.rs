@@ -35,12 +35,15 @@ impl SandboxBuilder {
     }
 
     /// A secret the guest can use but never read: `os.environ[name]` holds
-    /// an opaque placeholder; in bytes sent to hosts matching one of
-    /// `allowed_hosts` (patterns as [`Self::allow_host`], ports ignored)
+    /// an opaque random placeholder of the same length (values of 16 bytes
+    /// or more: `ERYX_` + random letters and digits); in bytes sent to hosts matching one of
+    /// `allowed_hosts` (patterns as [`Self::allow_host`]; any port unless
+    /// one is given)
     /// the host replaces the placeholder by `value`; in bytes received it
     /// replaces `value` by the placeholder; stdout, stderr, errors and
     /// trace events show both as `[REDACTED]`. The hosts must also be
-    /// allowed by [`Self::allow_host`] to be reached at all.
+    /// allowed by [`Self::allow_host`] to be reached at all. A value shorter
+    /// than 8 bytes makes `build` fail.
     pub fn secret(mut self, name: &str, value: &str, allowed_hosts: &[&str]) -> Self {
         let placeholder = Arc::make_mut(&mut self.s.network).add_secret(name, value, allowed_hosts);
         self.env(name, &placeholder)

@@ -136,7 +136,7 @@ pub(crate) async fn connect(
                 let _ = tcp.set_nodelay(true);
                 let out = secrets
                     .iter()
-                    .filter(|s| s.allowed_for(&host))
+                    .filter(|s| s.allowed_for(&host, port))
                     .map(|s| (s.placeholder.clone(), s.value.clone()))
                     .collect();
                 let inp = secrets

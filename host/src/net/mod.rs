@@ -18,6 +18,10 @@ use secrets::Secret;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
+/// Shortest secret value: its placeholder (as long as the value) must not
+/// turn up by chance in what the guest sends.
+const MIN_SECRET: usize = 8;
+
 /// The network configuration of a sandbox (part of its settings).
 #[derive(Clone, Default)]
 pub(crate) struct Policy {
@@ -67,8 +71,11 @@ impl Policy {
 
     /// Add a secret; returns its placeholder (the guest's environment value).
     pub fn add_secret(&mut self, name: &str, value: &str, hosts: &[&str]) -> String {
-        if value.is_empty() {
-            self.fail(format!("secret {name:?} has an empty value"));
+        if value.len() < MIN_SECRET {
+            self.fail(format!(
+                "secret {name:?} is shorter than {MIN_SECRET} bytes: too short to be replaced safely on the wire"
+            ));
+            return String::new();
         }
         let mut rules = Vec::new();
         for h in hosts {
@@ -77,7 +84,7 @@ impl Policy {
                 Err(e) => self.fail(format!("secret {name:?}: {e}")),
             }
         }
-        let s = Secret::new(name, value, rules);
+        let s = Secret::new(value, rules);
         let placeholder = String::from_utf8_lossy(&s.placeholder).into_owned();
         self.secrets.push(s);
         placeholder

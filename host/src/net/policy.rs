@@ -160,6 +160,11 @@ impl Rule {
         self.host_ok(host, host.parse().ok())
     }
 
+    /// A secret's host rule: the pattern, and the port only if one is given.
+    pub fn matches_secret_host(&self, host: &str, port: u16) -> bool {
+        self.matches_host(host) && self.port.is_none_or(|p| p == port)
+    }
+
     /// Is `addr` listed literally by this rule (on `port`)?
     pub fn lists_address(&self, addr: IpAddr, port: u16) -> bool {
         matches!(self.pattern, Pattern::Ip(a) if canonical(a) == canonical(addr)) && self.port_ok(port)

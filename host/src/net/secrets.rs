@@ -13,39 +13,37 @@ pub(crate) const REDACTED: &str = "[REDACTED]";
 pub(crate) struct Secret {
     pub value: Vec<u8>,
     pub placeholder: Vec<u8>,
-    /// Host patterns (as `allow_host`, any port) that receive the value.
+    /// Host patterns (as `allow_host`; any port unless one is given) that
+    /// receive the value.
     pub hosts: Vec<Rule>,
 }
 
 impl Secret {
-    /// A secret named `name` with a fresh random placeholder.
-    pub fn new(name: &str, value: &str, hosts: Vec<Rule>) -> Secret {
-        let mut raw = [0u8; 16];
-        // The placeholder only has to be unguessable by the guest; if the
-        // system has no randomness, the address of a heap value and the
-        // time still differ per sandbox.
-        if getrandom::fill(&mut raw).is_err() {
-            let t = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0);
-            raw = t.to_le_bytes();
-        }
-        let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
-        let tag: String = name
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect();
-        Secret {
-            value: value.as_bytes().to_vec(),
-            placeholder: format!("ERYX_SECRET_{tag}_{hex}").into_bytes(),
-            hosts,
+    /// A secret with a fresh random placeholder of the value's length
+    /// (so a substitution never changes a `Content-Length` or any other
+    /// length-prefixed framing): `ERYX_` and random letters and digits.
+    pub fn new(value: &str, hosts: Vec<Rule>) -> Secret {
+        const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let value = value.as_bytes().to_vec();
+        let prefix: &[u8] = if value.len() >= 16 { b"ERYX_" } else { b"" };
+        loop {
+            let mut raw = vec![0u8; value.len() - prefix.len()];
+            getrandom::fill(&mut raw).expect("the system's random number generator");
+            let mut placeholder = prefix.to_vec();
+            placeholder.extend(raw.iter().map(|b| ALNUM[*b as usize % ALNUM.len()]));
+            if placeholder != value {
+                return Secret {
+                    value,
+                    placeholder,
+                    hosts,
+                };
+            }
         }
     }
 
-    /// May the real value go to `host` (normalised)?
-    pub fn allowed_for(&self, host: &str) -> bool {
-        self.hosts.iter().any(|r| r.matches_host(host))
+    /// May the real value go to `host` (normalised) on `port`?
+    pub fn allowed_for(&self, host: &str, port: u16) -> bool {
+        self.hosts.iter().any(|r| r.matches_secret_host(host, port))
     }
 }
 
