@@ -24,7 +24,11 @@ fn wheels() -> Vec<PathBuf> {
     let out = std::process::Command::new(root().join("scripts/fetch-net-wheels.sh"))
         .output()
         .expect("scripts/fetch-net-wheels.sh");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let dir = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
     let mut w: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
@@ -78,6 +82,11 @@ async fn main() {
         .timeout(Duration::from_secs(600))
         .allow_host(&format!("127.0.0.1:{}", srv.port))
         .add_root_certificate(ca.ca_pem.as_bytes())
+        .network_limits(eryx::NetworkLimits {
+            max_connections: 10_000,
+            max_bytes_in: 4 << 30,
+            ..eryx::NetworkLimits::default()
+        })
         .args(["requests_bench.py", &base, &n.to_string(), ""]);
     for w in &wheels {
         builder = builder.package(w);
@@ -96,7 +105,11 @@ async fn main() {
             .env("PYTHONPATH", &site)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         native.push(serde_json::from_slice(&out.stdout).unwrap());
     }
     let _ = std::fs::remove_dir_all(&tmp);
@@ -106,13 +119,18 @@ async fn main() {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
-    println!("HTTPS from a local server with requests 2.32.5, {rounds} rounds, medians (native: {py})\n");
+    println!(
+        "HTTPS from a local server with requests 2.32.5, {rounds} rounds, medians (native: {py})\n"
+    );
     println!("| measurement | eryx | native python3 | ratio |");
     println!("|---|---|---|---|");
     let rows = [
         ("small", format!("{n} GETs of 64 B, one session")),
         ("large", format!("{n} GETs of 1 MiB, one session")),
-        ("small_new_conn", format!("{n} GETs of 64 B, new connection each")),
+        (
+            "small_new_conn",
+            format!("{n} GETs of 64 B, new connection each"),
+        ),
         ("ttfb", "time to first byte, new TLS connection".to_string()),
     ];
     for (key, label) in rows {

@@ -56,7 +56,11 @@ async fn urllib_and_http_client_over_http() {
         "200 b'hello'\n200 True True True\n200 50 True\n3000000 b'abc' b'p'\n"
     );
     // The keep-alive connection served three requests.
-    assert_eq!(srv.connections(), 2, "one for urlopen, one reused by http.client");
+    assert_eq!(
+        srv.connections(),
+        2,
+        "one for urlopen, one reused by http.client"
+    );
     assert_eq!(srv.requests().len(), 4);
 }
 
@@ -104,7 +108,11 @@ async fn urllib_over_https_with_the_embedders_ca() {
     );
     assert_eq!(ty, "ssl.SSLCertVerificationError", "{msg}");
     assert!(msg.contains("CERTIFICATE_VERIFY_FAILED"), "{msg}");
-    assert_eq!(srv.requests().len(), 2, "only the first sandbox's two requests arrived");
+    assert_eq!(
+        srv.requests().len(),
+        2,
+        "only the first sandbox's two requests arrived"
+    );
 }
 
 #[tokio::test]
@@ -135,19 +143,41 @@ async fn denials_name_the_host_and_the_rule_and_never_connect() {
         .unwrap();
     let cases = [
         // a host not in the list
-        (format!("('evil.example.com', {p})"), "no allowed-host rule matches", "evil.example.com"),
+        (
+            format!("('evil.example.com', {p})"),
+            "no allowed-host rule matches",
+            "evil.example.com",
+        ),
         // a private address not listed (and a wildcard never matches an address)
-        (format!("('127.0.0.1', {p})"), "no allowed-host rule matches", "127.0.0.1"),
-        (format!("('10.0.0.1', 443)"), "no allowed-host rule matches", "10.0.0.1"),
+        (
+            format!("('127.0.0.1', {p})"),
+            "no allowed-host rule matches",
+            "127.0.0.1",
+        ),
+        (
+            "('10.0.0.1', 443)".to_string(),
+            "no allowed-host rule matches",
+            "10.0.0.1",
+        ),
         // an allowed name that resolves to a blocked address
-        (format!("('localhost', {p})"), "blocked range loopback", "localhost"),
+        (
+            format!("('localhost', {p})"),
+            "blocked range loopback",
+            "localhost",
+        ),
         // an allowed pattern on a port it does not allow
-        ("('a.example.org', 8080)".to_string(), "port 8080 is not allowed", "a.example.org"),
+        (
+            "('a.example.org', 8080)".to_string(),
+            "port 8080 is not allowed",
+            "a.example.org",
+        ),
     ];
     for (addr, why, host) in cases {
         let (ty, msg) = py_error(
-            sb.execute(&format!("import socket\nsocket.create_connection({addr}, timeout=5)"))
-                .await,
+            sb.execute(&format!(
+                "import socket\nsocket.create_connection({addr}, timeout=5)"
+            ))
+            .await,
         );
         assert_eq!(ty, "PermissionError", "{addr}: {msg}");
         assert!(msg.contains(why) && msg.contains(host), "{addr}: {msg}");
@@ -164,7 +194,11 @@ async fn denials_name_the_host_and_the_rule_and_never_connect() {
         .await
         .unwrap();
     assert_eq!(out, "PermissionError True\n");
-    assert_eq!(listener.connections(), 0, "the host connected to a denied address");
+    assert_eq!(
+        listener.connections(),
+        0,
+        "the host connected to a denied address"
+    );
     // A literally listed address inside a blocked range is reachable.
     let mut sb = allowing(&[p]).build().await.unwrap();
     let r = sb
@@ -202,8 +236,15 @@ async fn redirects_to_a_host_outside_the_policy_are_refused() {
         .unwrap();
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 2, "{out}");
-    assert!(lines[0].starts_with("PermissionError") && lines[0].contains(&format!("127.0.0.1:{}", other.port)), "{out}");
-    assert!(lines[1].starts_with("PermissionError") && lines[1].contains("evil.example.com"), "{out}");
+    assert!(
+        lines[0].starts_with("PermissionError")
+            && lines[0].contains(&format!("127.0.0.1:{}", other.port)),
+        "{out}"
+    );
+    assert!(
+        lines[1].starts_with("PermissionError") && lines[1].contains("evil.example.com"),
+        "{out}"
+    );
     assert_eq!(other.connections(), 0);
     // A redirect within the policy is followed.
     let out = sb
@@ -249,7 +290,10 @@ async fn connection_and_byte_caps_per_call() {
         ))
         .await,
     );
-    assert!(ty == "PermissionError" || msg.contains("received per call"), "{ty}: {msg}");
+    assert!(
+        ty == "PermissionError" || msg.contains("received per call"),
+        "{ty}: {msg}"
+    );
 }
 
 #[tokio::test]
@@ -305,7 +349,11 @@ async fn a_slow_server_times_out_without_hanging() {
 
 #[tokio::test]
 async fn unsupported_socket_uses_fail_clearly() {
-    let mut sb = allowing(&[]).allow_host("example.com").build().await.unwrap();
+    let mut sb = allowing(&[])
+        .allow_host("example.com")
+        .build()
+        .await
+        .unwrap();
     let out = sb
         .execute(
             "import socket\n\

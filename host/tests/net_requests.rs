@@ -13,7 +13,11 @@ pub fn wheels() -> Vec<PathBuf> {
     let out = std::process::Command::new(root.join("scripts/fetch-net-wheels.sh"))
         .output()
         .expect("running scripts/fetch-net-wheels.sh");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let dir = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
     let mut w: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
@@ -115,7 +119,10 @@ async fn requests_denials_are_clear() {
     ];
     for (line, want) in lines.iter().zip(expect) {
         assert!(line.starts_with("ConnectionError: "), "{line}");
-        assert!(line.contains("Failed to establish a new connection"), "{line}");
+        assert!(
+            line.contains("Failed to establish a new connection"),
+            "{line}"
+        );
         assert!(line.contains(want), "{line} should contain {want}");
     }
     assert_eq!(other.connections(), 0);

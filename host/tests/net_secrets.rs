@@ -55,22 +55,36 @@ async fn secret_goes_only_to_its_host_and_never_back_into_the_guest() {
     let to_allowed = allowed.requests();
     assert_eq!(to_allowed.len(), 2);
     for r in &to_allowed {
-        assert!(r.head.contains(VALUE), "the allowed host got the value: {r:?}");
+        assert!(
+            r.head.contains(VALUE),
+            "the allowed host got the value: {r:?}"
+        );
         assert!(!r.head.contains("Bearer ERYX_"), "{r:?}");
     }
     assert_eq!(to_allowed[0].body, format!("token={VALUE}").into_bytes());
-    assert!(to_allowed[0].head.contains(&format!("Authorization: Bearer {VALUE}")));
+    assert!(to_allowed[0]
+        .head
+        .contains(&format!("Authorization: Bearer {VALUE}")));
     assert!(to_allowed[1].head.contains(&format!("X-Split: {VALUE}")));
     let to_other = other.requests();
     assert_eq!(to_other.len(), 1);
-    assert!(!to_other[0].head.contains(VALUE) && !String::from_utf8_lossy(&to_other[0].body).contains(VALUE));
+    assert!(
+        !to_other[0].head.contains(VALUE)
+            && !String::from_utf8_lossy(&to_other[0].body).contains(VALUE)
+    );
     let placeholder = to_other[0]
         .head
         .lines()
         .find_map(|l| l.strip_prefix("Authorization: Bearer "))
         .expect("the other host got an Authorization header");
-    assert!(placeholder.starts_with("ERYX_") && placeholder.len() == VALUE.len(), "{placeholder}");
-    assert_eq!(to_other[0].body, format!("token={placeholder}").into_bytes());
+    assert!(
+        placeholder.starts_with("ERYX_") && placeholder.len() == VALUE.len(),
+        "{placeholder}"
+    );
+    assert_eq!(
+        to_other[0].body,
+        format!("token={placeholder}").into_bytes()
+    );
 }
 
 #[tokio::test]
@@ -106,7 +120,12 @@ async fn secret_and_placeholder_are_scrubbed_from_every_output_channel() {
         ))
         .await;
     let shown = format!("{}{}", ex.stdout, ex.stderr);
-    for line in ["out [REDACTED]", "err [REDACTED]", "fd1 [REDACTED]", "guessed [REDACTED]"] {
+    for line in [
+        "out [REDACTED]",
+        "err [REDACTED]",
+        "fd1 [REDACTED]",
+        "guessed [REDACTED]",
+    ] {
         assert!(shown.contains(line), "{line:?} missing from {shown:?}");
     }
     let live: String = log.lock().unwrap().iter().map(|(_, t)| t.clone()).collect();
@@ -118,7 +137,10 @@ async fn secret_and_placeholder_are_scrubbed_from_every_output_channel() {
         panic!("{:?}", ex.error)
     };
     assert_eq!(message, "leak [REDACTED]");
-    assert!(traced.contains("[REDACTED]"), "the function named by the placeholder: {traced}");
+    assert!(
+        traced.contains("[REDACTED]"),
+        "the function named by the placeholder: {traced}"
+    );
     let json = ex.to_json().to_string();
     let placeholder = placeholder.lock().unwrap().clone();
     assert_eq!(placeholder.len(), VALUE.len(), "{placeholder:?}");
@@ -130,6 +152,9 @@ async fn secret_and_placeholder_are_scrubbed_from_every_output_channel() {
         ("json", &json),
     ] {
         assert!(!text.contains(VALUE), "{name} shows the value: {text}");
-        assert!(!text.contains(&placeholder), "{name} shows the placeholder: {text}");
+        assert!(
+            !text.contains(&placeholder),
+            "{name} shows the placeholder: {text}"
+        );
     }
 }

@@ -54,9 +54,10 @@ fn stub_net(linker: &mut Linker<State>, component: &Component) -> Result<(), Str
     }
     let off = || Err::<u32, String>("denied: no network in this host".into());
     let mut root = linker.root();
-    root.func_wrap("net-connect", move |_s, (_h, _p, _t): (String, u16, u32)| {
-        Ok((off(),))
-    })
+    root.func_wrap(
+        "net-connect",
+        move |_s, (_h, _p, _t): (String, u16, u32)| Ok((off(),)),
+    )
     .map_err(err)?;
     root.func_wrap("net-start-tls", |_s, (_c, _n, _t): (u32, String, u32)| {
         Ok((Err::<String, String>("denied: no network".into()),))

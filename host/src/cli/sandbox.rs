@@ -26,8 +26,9 @@ fn parse_secret(spec: &str) -> Result<(String, String, Vec<String>), String> {
     let (name, value) = match left.split_once('=') {
         Some((n, v)) => (n.to_string(), v.to_string()),
         None => {
-            let v = std::env::var(left)
-                .map_err(|_| format!("--secret {left}@...: the environment variable {left} is not set"))?;
+            let v = std::env::var(left).map_err(|_| {
+                format!("--secret {left}@...: the environment variable {left} is not set")
+            })?;
             (left.to_string(), v)
         }
     };
@@ -48,7 +49,8 @@ fn network(mut builder: SandboxBuilder, args: &Args) -> Result<SandboxBuilder, S
         builder = builder.allow_host(h);
     }
     for f in &args.ca_certs {
-        let pem = std::fs::read(f).map_err(|e| format!("can't read CA certificate file '{f}': {e}"))?;
+        let pem =
+            std::fs::read(f).map_err(|e| format!("can't read CA certificate file '{f}': {e}"))?;
         builder = builder.add_root_certificate(&pem);
     }
     for s in &args.secrets {

@@ -191,7 +191,9 @@ impl Conn {
         let tls = bounds
             .run(limit, &what, connector.connect(sni, tcp))
             .await?
-            .map_err(|e| format!("tls: {what}: certificate verify failed or handshake error: {e}"))?;
+            .map_err(|e| {
+                format!("tls: {what}: certificate verify failed or handshake error: {e}")
+            })?;
         let version = match tls.get_ref().1.protocol_version() {
             Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
             Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2",
@@ -222,7 +224,12 @@ impl Conn {
     }
 
     /// Send `data` (secret placeholders swapped for this host).
-    pub async fn send(&mut self, bounds: &Bounds, data: &[u8], limit: Duration) -> Result<(), String> {
+    pub async fn send(
+        &mut self,
+        bounds: &Bounds,
+        data: &[u8],
+        limit: Duration,
+    ) -> Result<(), String> {
         let bytes = self.out.feed(data);
         self.write(bounds, &bytes, limit).await
     }
@@ -266,7 +273,8 @@ impl Conn {
         limit: Duration,
         received: &mut u64,
     ) -> Result<Vec<u8>, String> {
-        self.flush_out(bounds, limit.max(Duration::from_secs(1))).await?;
+        self.flush_out(bounds, limit.max(Duration::from_secs(1)))
+            .await?;
         if self.eof {
             return Ok(self.inp.flush());
         }

@@ -16,7 +16,13 @@ impl HostState {
     }
 }
 
-async fn connect(net: &mut NetState, b: &Bounds, host: &str, port: u16, t: u32) -> Result<u32, String> {
+async fn connect(
+    net: &mut NetState,
+    b: &Bounds,
+    host: &str,
+    port: u16,
+    t: u32,
+) -> Result<u32, String> {
     let limits = &net.policy.rules.limits;
     if net.opened >= limits.max_connections {
         return Err(format!(
@@ -40,7 +46,13 @@ fn policy_host(host: &str) -> String {
     super::policy::normalize(host)
 }
 
-async fn start_tls(net: &mut NetState, b: &Bounds, id: u32, name: &str, t: u32) -> Result<String, String> {
+async fn start_tls(
+    net: &mut NetState,
+    b: &Bounds,
+    id: u32,
+    name: &str,
+    t: u32,
+) -> Result<String, String> {
     let config = net.policy.tls()?;
     let limit = conn::limit(t, net.policy.rules.limits.connect_timeout);
     let c = net.conn(id)?;
@@ -52,7 +64,13 @@ async fn start_tls(net: &mut NetState, b: &Bounds, id: u32, name: &str, t: u32) 
     r
 }
 
-async fn send(net: &mut NetState, b: &Bounds, id: u32, data: Vec<u8>, t: u32) -> Result<u32, String> {
+async fn send(
+    net: &mut NetState,
+    b: &Bounds,
+    id: u32,
+    data: Vec<u8>,
+    t: u32,
+) -> Result<u32, String> {
     let limits = net.policy.rules.limits.clone();
     if net.sent + data.len() as u64 > limits.max_bytes_out {
         return Err(format!(
@@ -66,7 +84,13 @@ async fn send(net: &mut NetState, b: &Bounds, id: u32, data: Vec<u8>, t: u32) ->
     Ok(data.len() as u32)
 }
 
-async fn recv(net: &mut NetState, b: &Bounds, id: u32, max: u32, t: u32) -> Result<Vec<u8>, String> {
+async fn recv(
+    net: &mut NetState,
+    b: &Bounds,
+    id: u32,
+    max: u32,
+    t: u32,
+) -> Result<Vec<u8>, String> {
     let limits = net.policy.rules.limits.clone();
     if net.received >= limits.max_bytes_in {
         return Err(format!(
@@ -76,7 +100,10 @@ async fn recv(net: &mut NetState, b: &Bounds, id: u32, max: u32, t: u32) -> Resu
     }
     let limit = conn::limit(t, limits.idle_timeout);
     let mut received = net.received;
-    let c = net.conns.get_mut(&id).ok_or("closed: no such connection (it was closed)")?;
+    let c = net
+        .conns
+        .get_mut(&id)
+        .ok_or("closed: no such connection (it was closed)")?;
     let r = c.recv(b, max as usize, limit, &mut received).await;
     net.received = received;
     r
@@ -115,16 +142,13 @@ pub(crate) fn define(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             })
         },
     )?;
-    root.func_wrap_async(
-        "net-recv",
-        |mut store, (id, max, t): (u32, u32, u32)| {
-            Box::new(async move {
-                let d = store.data_mut();
-                let b = d.bounds();
-                Ok((recv(&mut d.net, &b, id, max, t).await,))
-            })
-        },
-    )?;
+    root.func_wrap_async("net-recv", |mut store, (id, max, t): (u32, u32, u32)| {
+        Box::new(async move {
+            let d = store.data_mut();
+            let b = d.bounds();
+            Ok((recv(&mut d.net, &b, id, max, t).await,))
+        })
+    })?;
     root.func_wrap("net-close", |mut store, (id,): (u32,)| {
         store.data_mut().net.conns.remove(&id);
         Ok(())

@@ -167,7 +167,8 @@ impl Rule {
 
     /// Is `addr` listed literally by this rule (on `port`)?
     pub fn lists_address(&self, addr: IpAddr, port: u16) -> bool {
-        matches!(self.pattern, Pattern::Ip(a) if canonical(a) == canonical(addr)) && self.port_ok(port)
+        matches!(self.pattern, Pattern::Ip(a) if canonical(a) == canonical(addr))
+            && self.port_ok(port)
     }
 }
 
@@ -275,10 +276,18 @@ mod tests {
 
     #[test]
     fn patterns_and_ports() {
-        let r = rules(&["api.example.com", "*.example.org:8443", "127.0.0.1:8080", "[::1]:81"]);
+        let r = rules(&[
+            "api.example.com",
+            "*.example.org:8443",
+            "127.0.0.1:8080",
+            "[::1]:81",
+        ]);
         assert!(r.check("api.example.com", 443).is_ok());
         assert!(r.check("api.example.com", 80).is_ok());
-        assert!(r.check("api.example.com", 8080).unwrap_err().contains("port 8080"));
+        assert!(r
+            .check("api.example.com", 8080)
+            .unwrap_err()
+            .contains("port 8080"));
         assert!(r.check("x.api.example.com", 443).is_err());
         assert!(r.check("a.example.org", 8443).is_ok());
         assert!(r.check("a.b.example.org", 8443).is_ok());
@@ -287,7 +296,10 @@ mod tests {
         assert!(r.check("127.0.0.1", 8080).is_ok());
         assert!(r.check("127.0.0.1", 80).is_err());
         assert!(r.check("::1", 81).is_ok());
-        assert!(r.check("evil.com", 443).unwrap_err().contains("no allowed-host rule"));
+        assert!(r
+            .check("evil.com", 443)
+            .unwrap_err()
+            .contains("no allowed-host rule"));
     }
 
     #[test]
@@ -303,18 +315,40 @@ mod tests {
     #[test]
     fn blocked_ranges_unless_literal() {
         let r = rules(&["example.com", "10.1.2.3:443"]);
-        for ip in ["127.0.0.1", "10.0.0.1", "172.16.5.4", "192.168.1.1", "169.254.169.254", "0.0.0.0", "::1", "fd00::1", "fe80::1", "::ffff:127.0.0.1"] {
+        for ip in [
+            "127.0.0.1",
+            "10.0.0.1",
+            "172.16.5.4",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
             let ip: IpAddr = ip.parse().unwrap();
             assert!(r.check_address("example.com", ip, 443).is_err(), "{ip}");
         }
-        assert!(r.check_address("example.com", "93.184.216.34".parse().unwrap(), 443).is_ok());
-        assert!(r.check_address("x", "10.1.2.3".parse().unwrap(), 443).is_ok());
-        assert!(r.check_address("x", "10.1.2.3".parse().unwrap(), 80).is_err());
-        assert!(r.check_address("x", "172.32.0.1".parse().unwrap(), 443).is_ok());
+        assert!(r
+            .check_address("example.com", "93.184.216.34".parse().unwrap(), 443)
+            .is_ok());
+        assert!(r
+            .check_address("x", "10.1.2.3".parse().unwrap(), 443)
+            .is_ok());
+        assert!(r
+            .check_address("x", "10.1.2.3".parse().unwrap(), 80)
+            .is_err());
+        assert!(r
+            .check_address("x", "172.32.0.1".parse().unwrap(), 443)
+            .is_ok());
     }
 
     #[test]
     fn no_rules_means_off() {
-        assert!(Rules::default().check("example.com", 443).unwrap_err().contains("off"));
+        assert!(Rules::default()
+            .check("example.com", 443)
+            .unwrap_err()
+            .contains("off"));
     }
 }

@@ -143,11 +143,17 @@ mod tests {
         for split in 0..text.len() {
             let mut r = Rewriter::new(pairs.clone());
             let out = run(&mut r, &[&text[..split], &text[split..]]);
-            assert_eq!(out, b"Authorization: Bearer s3cret\r\nX: PLACE\r\ns3cret", "split {split}");
+            assert_eq!(
+                out, b"Authorization: Bearer s3cret\r\nX: PLACE\r\ns3cret",
+                "split {split}"
+            );
         }
         let mut r = Rewriter::new(pairs.clone());
         let bytes: Vec<&[u8]> = text.chunks(1).collect();
-        assert_eq!(run(&mut r, &bytes), b"Authorization: Bearer s3cret\r\nX: PLACE\r\ns3cret");
+        assert_eq!(
+            run(&mut r, &bytes),
+            b"Authorization: Bearer s3cret\r\nX: PLACE\r\ns3cret"
+        );
     }
 
     #[test]

@@ -90,6 +90,7 @@ pub async fn start(ca: Option<&TestCa>) -> Server {
                 return;
             };
             conns.fetch_add(1, Ordering::SeqCst);
+            let _ = tcp.set_nodelay(true);
             let (tls, reqs) = (tls.clone(), reqs.clone());
             tokio::spawn(async move {
                 match tls {
@@ -188,12 +189,13 @@ async fn send<W: AsyncWrite + Unpin>(
     headers: &str,
     body: &[u8],
 ) -> std::io::Result<()> {
-    let head = format!(
+    let mut out = format!(
         "HTTP/1.1 {status}\r\nContent-Length: {}\r\n{headers}\r\n",
         body.len()
-    );
-    w.write_all(head.as_bytes()).await?;
-    w.write_all(body).await?;
+    )
+    .into_bytes();
+    out.extend_from_slice(body);
+    w.write_all(&out).await?;
     w.flush().await
 }
 
@@ -219,7 +221,13 @@ async fn respond<W: AsyncWrite + Unpin>(
     if let Some(n) = path.strip_prefix("/bytes/") {
         let n: usize = n.parse().unwrap_or(0);
         let data: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
-        return send(w, "200 OK", "Content-Type: application/octet-stream\r\n", &data).await;
+        return send(
+            w,
+            "200 OK",
+            "Content-Type: application/octet-stream\r\n",
+            &data,
+        )
+        .await;
     }
     if let Some(n) = path.strip_prefix("/chunked/") {
         let n: usize = n.parse().unwrap_or(0);
