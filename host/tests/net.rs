@@ -391,3 +391,28 @@ async fn invalid_policies_fail_the_build() {
         .await;
     assert!(matches!(r, Err(Error::Setup(m)) if m.contains("shorter than 8 bytes")));
 }
+
+#[tokio::test]
+async fn an_interrupt_ends_a_network_wait() {
+    let srv = start(None).await;
+    let mut sb = allowing(&[srv.port]).build().await.unwrap();
+    let handle = sb.interrupt_handle();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        handle.interrupt();
+    });
+    let t = std::time::Instant::now();
+    let r = sb
+        .execute(&format!(
+            "import urllib.request\n\
+             try:\n\
+             \x20   urllib.request.urlopen('http://127.0.0.1:{p}/slow', timeout=60)\n\
+             except BaseException:\n\
+             \x20   print('caught')",
+            p = srv.port
+        ))
+        .await;
+    assert!(matches!(r, Err(Error::Interrupted)), "{r:?}");
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    assert_eq!(sb.execute("print('alive')").await.unwrap(), "alive\n");
+}

@@ -4,7 +4,9 @@
 //! the guest turns into the matching Python exception.
 use super::conn::{self, Bounds};
 use super::NetState;
-use crate::instance::HostState;
+use crate::instance::{Fault, HostState};
+use std::sync::atomic::Ordering;
+use std::time::Instant;
 use wasmtime::component::Linker;
 
 impl HostState {
@@ -13,6 +15,21 @@ impl HostState {
             deadline: self.deadline,
             interrupt: self.interrupt.clone(),
         }
+    }
+
+    /// After a network wait: an interrupt or the call's deadline ends the
+    /// call right here (as the epoch check would at the next tick), so the
+    /// guest cannot catch it.
+    fn stop_if_due<T>(&mut self, r: T) -> wasmtime::Result<T> {
+        if self.interrupt.load(Ordering::SeqCst) {
+            self.fault = Some(Fault::Interrupted);
+            return Err(wasmtime::Error::msg("interrupted"));
+        }
+        if self.deadline.is_some_and(|t| Instant::now() >= t) {
+            self.fault = Some(Fault::Timeout);
+            return Err(wasmtime::Error::msg("time limit exceeded"));
+        }
+        Ok(r)
     }
 }
 
@@ -118,7 +135,8 @@ pub(crate) fn define(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             Box::new(async move {
                 let d = store.data_mut();
                 let b = d.bounds();
-                Ok((connect(&mut d.net, &b, &host, port, t).await,))
+                let r = connect(&mut d.net, &b, &host, port, t).await;
+                Ok((d.stop_if_due(r)?,))
             })
         },
     )?;
@@ -128,7 +146,8 @@ pub(crate) fn define(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             Box::new(async move {
                 let d = store.data_mut();
                 let b = d.bounds();
-                Ok((start_tls(&mut d.net, &b, id, &name, t).await,))
+                let r = start_tls(&mut d.net, &b, id, &name, t).await;
+                Ok((d.stop_if_due(r)?,))
             })
         },
     )?;
@@ -138,7 +157,8 @@ pub(crate) fn define(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             Box::new(async move {
                 let d = store.data_mut();
                 let b = d.bounds();
-                Ok((send(&mut d.net, &b, id, data, t).await,))
+                let r = send(&mut d.net, &b, id, data, t).await;
+                Ok((d.stop_if_due(r)?,))
             })
         },
     )?;
@@ -146,7 +166,8 @@ pub(crate) fn define(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         Box::new(async move {
             let d = store.data_mut();
             let b = d.bounds();
-            Ok((recv(&mut d.net, &b, id, max, t).await,))
+            let r = recv(&mut d.net, &b, id, max, t).await;
+            Ok((d.stop_if_due(r)?,))
         })
     })?;
     root.func_wrap("net-close", |mut store, (id,): (u32,)| {
