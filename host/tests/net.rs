@@ -283,6 +283,19 @@ async fn connection_and_byte_caps_per_call() {
     assert_eq!(sb.execute(&code).await.unwrap(), "3 True\n");
     // The count starts again with each call.
     assert_eq!(sb.execute(&code).await.unwrap(), "3 True\n");
+    // Connections kept open across calls count against the same cap.
+    let keep = format!(
+        "import socket\nkept = [socket.create_connection(('127.0.0.1', {p})) for _ in range(3)]",
+        p = srv.port
+    );
+    sb.execute(&keep).await.unwrap();
+    let (ty, msg) = py_error(sb.execute(&keep).await);
+    assert!(
+        ty == "PermissionError" && msg.contains("open at once"),
+        "{ty}: {msg}"
+    );
+    sb.execute("for s in kept: s.close()").await.unwrap();
+    assert_eq!(sb.execute(&code).await.unwrap(), "3 True\n");
     let (ty, msg) = py_error(
         sb.execute(&format!(
             "import urllib.request\nurllib.request.urlopen('http://127.0.0.1:{p}/bytes/1000000').read()",

@@ -47,6 +47,12 @@ async fn connect(
             limits.max_connections
         ));
     }
+    if net.conns.len() >= limits.max_connections as usize {
+        return Err(format!(
+            "limit: connection to {host}:{port} refused: at most {} connections may be open at once",
+            limits.max_connections
+        ));
+    }
     // Counted before connecting: a refused attempt still used a connection.
     if net.policy.rules.check(&policy_host(host), port).is_ok() {
         net.opened += 1;

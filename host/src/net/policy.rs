@@ -33,7 +33,8 @@ pub(crate) struct Rule {
 /// Limits on the guest's network use.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NetworkLimits {
-    /// Connections the guest may open per call (default 64).
+    /// Connections the guest may open per call, and may have open at once
+    /// (default 64).
     pub max_connections: u32,
     /// Bytes the guest may send per call (default 64 MiB).
     pub max_bytes_out: u64,
