@@ -47,6 +47,24 @@ async fn allow_host_ca_cert_and_secret_flags() {
         reqs[0]
     );
 
+    // NAME@HOST: the value comes from eryx's own environment.
+    let out = Command::new(env!("CARGO_BIN_EXE_eryx"))
+        .arg(format!("--allow-host=127.0.0.1:{p}"))
+        .arg(format!("--ca-cert={}", ca_file.display()))
+        .args(["--secret", &format!("TOKEN@127.0.0.1:{p}")])
+        .env("TOKEN", "from-the-environment-5678")
+        .args(["-c", &code])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "sent [REDACTED] True\n"
+    );
+    assert!(srv.requests()[1]
+        .head
+        .contains("X-Token: from-the-environment-5678"));
+
     // Without --allow-host: refused, exit status 1 with the reason.
     let out = Command::new(env!("CARGO_BIN_EXE_eryx"))
         .args([
@@ -62,7 +80,7 @@ async fn allow_host_ca_cert_and_secret_flags() {
         stderr.contains("PermissionError") && stderr.contains("network access is off"),
         "{stderr}"
     );
-    assert_eq!(srv.connections(), 1);
+    assert_eq!(srv.connections(), 2);
 
     // Bad flags are usage errors.
     for bad in [vec!["--secret", "NOHOST=x"], vec!["--allow-host", "a*b"]] {
