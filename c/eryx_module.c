@@ -17,6 +17,18 @@ extern int32_t eryx_rt_invoke(const char *name, size_t name_len, const char *arg
 extern void eryx_rt_list_callbacks(char **out, size_t *out_len);
 extern void eryx_rt_trace(const char *text, size_t len);
 extern void eryx_rt_free(char *ptr, size_t len);
+/* Network (src/ffi/net.rs): 0 = ok, -1 = error with "KIND: message" in out. */
+extern int32_t eryx_rt_net_connect(const char *host, size_t len, uint32_t port,
+                                   uint32_t timeout_ms, uint32_t *conn, char **out,
+                                   size_t *out_len);
+extern int32_t eryx_rt_net_start_tls(uint32_t conn, const char *name, size_t len,
+                                     uint32_t timeout_ms, char **out, size_t *out_len);
+extern int32_t eryx_rt_net_send(uint32_t conn, const char *data, size_t len,
+                                uint32_t timeout_ms, uint32_t *sent, char **out,
+                                size_t *out_len);
+extern int32_t eryx_rt_net_recv(uint32_t conn, uint32_t max, uint32_t timeout_ms, char **out,
+                                size_t *out_len);
+extern void eryx_rt_net_close(uint32_t conn);
 
 /* Build a str from Rust-owned text and release the text. */
 static PyObject *take_text(char *text, size_t len) {
@@ -92,6 +104,99 @@ static PyObject *eryx_trace(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* A failed network call: OSError("KIND: message"); guest/_eryx_net.py maps
+ * the kind to the matching exception class. */
+static PyObject *net_error(char *out, size_t out_len) {
+    PyObject *text = take_text(out, out_len);
+    if (text != NULL) {
+        PyErr_SetObject(PyExc_OSError, text);
+        Py_DECREF(text);
+    }
+    return NULL;
+}
+
+static PyObject *eryx_net_connect(PyObject *self, PyObject *args) {
+    (void)self;
+    const char *host;
+    Py_ssize_t len;
+    unsigned int port, timeout_ms;
+    if (!PyArg_ParseTuple(args, "s#II:_net_connect", &host, &len, &port, &timeout_ms)) {
+        return NULL;
+    }
+    if (port > 65535) {
+        PyErr_SetString(PyExc_OverflowError, "port must be 0-65535.");
+        return NULL;
+    }
+    uint32_t conn = 0;
+    char *out = NULL;
+    size_t out_len = 0;
+    if (eryx_rt_net_connect(host, (size_t)len, port, timeout_ms, &conn, &out, &out_len) != 0) {
+        return net_error(out, out_len);
+    }
+    return PyLong_FromUnsignedLong(conn);
+}
+
+static PyObject *eryx_net_start_tls(PyObject *self, PyObject *args) {
+    (void)self;
+    unsigned int conn, timeout_ms;
+    const char *name;
+    Py_ssize_t len;
+    if (!PyArg_ParseTuple(args, "Is#I:_net_start_tls", &conn, &name, &len, &timeout_ms)) {
+        return NULL;
+    }
+    char *out = NULL;
+    size_t out_len = 0;
+    if (eryx_rt_net_start_tls(conn, name, (size_t)len, timeout_ms, &out, &out_len) != 0) {
+        return net_error(out, out_len);
+    }
+    return take_text(out, out_len);
+}
+
+static PyObject *eryx_net_send(PyObject *self, PyObject *args) {
+    (void)self;
+    unsigned int conn, timeout_ms;
+    Py_buffer data;
+    if (!PyArg_ParseTuple(args, "Iy*I:_net_send", &conn, &data, &timeout_ms)) {
+        return NULL;
+    }
+    uint32_t sent = 0;
+    char *out = NULL;
+    size_t out_len = 0;
+    int32_t rc = eryx_rt_net_send(conn, (const char *)data.buf, (size_t)data.len, timeout_ms,
+                                  &sent, &out, &out_len);
+    PyBuffer_Release(&data);
+    if (rc != 0) {
+        return net_error(out, out_len);
+    }
+    return PyLong_FromUnsignedLong(sent);
+}
+
+static PyObject *eryx_net_recv(PyObject *self, PyObject *args) {
+    (void)self;
+    unsigned int conn, max, timeout_ms;
+    if (!PyArg_ParseTuple(args, "III:_net_recv", &conn, &max, &timeout_ms)) {
+        return NULL;
+    }
+    char *out = NULL;
+    size_t out_len = 0;
+    if (eryx_rt_net_recv(conn, max, timeout_ms, &out, &out_len) != 0) {
+        return net_error(out, out_len);
+    }
+    PyObject *b = PyBytes_FromStringAndSize(out, (Py_ssize_t)out_len);
+    eryx_rt_free(out, out_len);
+    return b;
+}
+
+static PyObject *eryx_net_close(PyObject *self, PyObject *args) {
+    (void)self;
+    unsigned int conn;
+    if (!PyArg_ParseTuple(args, "I:_net_close", &conn)) {
+        return NULL;
+    }
+    eryx_rt_net_close(conn);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef eryx_methods[] = {
     {"_invoke", eryx_invoke, METH_VARARGS,
      "_invoke(name, args_json): start a host call (use eryx.invoke)."},
@@ -102,6 +207,14 @@ static PyMethodDef eryx_methods[] = {
      "_output(fd, text): stream text to the host's stdout (1) or stderr (2)."},
     {"_pending", eryx_pending, METH_NOARGS,
      "_pending(): number of host calls in flight."},
+    {"_net_connect", eryx_net_connect, METH_VARARGS,
+     "_net_connect(host, port, timeout_ms): open a host connection (use socket)."},
+    {"_net_start_tls", eryx_net_start_tls, METH_VARARGS,
+     "_net_start_tls(conn, server_name, timeout_ms): start host-verified TLS (use ssl)."},
+    {"_net_send", eryx_net_send, METH_VARARGS, "_net_send(conn, data, timeout_ms): send bytes."},
+    {"_net_recv", eryx_net_recv, METH_VARARGS,
+     "_net_recv(conn, max, timeout_ms): receive bytes (b'' = end of stream)."},
+    {"_net_close", eryx_net_close, METH_VARARGS, "_net_close(conn): close a connection."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -14,6 +14,8 @@ const MODULES: &[(&str, &str)] = &[
         include_str!("../guest/_eryx_callbacks.py"),
     ),
     ("_eryx_trace", include_str!("../guest/_eryx_trace.py")),
+    ("_eryx_net", include_str!("../guest/_eryx_net.py")),
+    ("_eryx_ssl", include_str!("../guest/_eryx_ssl.py")),
     ("_eryx_state", include_str!("../guest/_eryx_state.py")),
     ("_eryx_main", include_str!("../guest/_eryx_main.py")),
     ("_eryx_runtime", include_str!("../guest/_eryx_runtime.py")),

@@ -52,6 +52,8 @@ pub(crate) struct Settings {
     pub preimports: Vec<String>,
     /// Caps of the virtual tree (scratch files).
     pub vfs_limits: crate::vfs::Limits,
+    /// Outbound network policy and secrets (see `net/`).
+    pub network: Arc<crate::net::Policy>,
 }
 
 impl Settings {
@@ -70,7 +72,7 @@ impl Settings {
 
 /// Configures and creates a [`Sandbox`].
 pub struct SandboxBuilder {
-    s: Settings,
+    pub(crate) s: Settings,
     callbacks: Callbacks,
     packages: Vec<PathBuf>,
 }
@@ -312,6 +314,9 @@ impl SandboxBuilder {
                     m.guest
                 )));
             }
+        }
+        if let Some(e) = self.s.network.error() {
+            return Err(Error::Setup(e.to_string()));
         }
         self.s.packages = Arc::new(packages::prepare(&self.packages).map_err(Error::Setup)?);
         self.s.callbacks = Arc::new(self.callbacks);

@@ -62,6 +62,28 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The same error with `f` applied to every text the guest produced
+    /// (secrets are scrubbed this way).
+    pub(crate) fn redact(self, f: impl Fn(&str) -> String) -> Error {
+        match self {
+            Error::Python {
+                type_name,
+                message,
+                traceback,
+            } => Error::Python {
+                type_name,
+                message: f(&message),
+                traceback: f(&traceback),
+            },
+            Error::MemoryLimit(t) => Error::MemoryLimit(f(&t)),
+            Error::Trap(t) => Error::Trap(f(&t)),
+            Error::State(t) => Error::State(f(&t)),
+            other => other,
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -80,6 +80,8 @@ pub(crate) struct HostState {
     pub exit_status: Option<i64>,
     /// The sandbox's virtual tree (scratch files).
     vfs: Vfs,
+    /// Open network connections and this call's network usage.
+    pub(crate) net: crate::net::NetState,
 }
 
 impl HostState {
@@ -113,14 +115,16 @@ pub(crate) struct Anchors {
 impl Anchors {
     /// Fresh anchors for a sandbox configured by `settings`.
     pub fn new(settings: &Settings) -> Anchors {
+        let sink = Sink::new(
+            settings.on_output.clone(),
+            settings.max_output,
+            settings.capture_limit,
+        );
+        sink.set_redactions(settings.network.redactions());
         Anchors {
             interrupt: Arc::new(AtomicBool::new(false)),
             interrupt_wake: Arc::new(tokio::sync::Notify::new()),
-            sink: Sink::new(
-                settings.on_output.clone(),
-                settings.max_output,
-                settings.capture_limit,
-            ),
+            sink,
             vfs: Arc::new(Mutex::new(new_tree(settings))),
         }
     }
@@ -206,6 +210,7 @@ pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
         vfs: &s.vfs,
     })?;
     define_imports(&mut linker)?;
+    crate::net::imports::define(&mut linker)?;
     Ok(linker)
 }
 
@@ -228,6 +233,7 @@ fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         Ok(())
     })?;
     root.func_wrap("report-trace", |mut store, (trace,): (String,)| {
+        let trace = store.data().sink.scrub(&trace);
         let Some(event) = TraceEvent::parse(&trace) else {
             return Ok(());
         };
@@ -388,6 +394,7 @@ pub(crate) fn new_store(
         fault: None,
         exit_status: None,
         vfs: anchors.vfs.clone(),
+        net: crate::net::NetState::new(settings.network.clone()),
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);

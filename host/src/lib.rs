@@ -14,7 +14,7 @@
 //! read-only stdlib mount), `preinit` (the pre-initialised image: CPython
 //! started and snapshotted once), `builder` (configuration), `instance` (one
 //! store + instance and the imports), `sandbox` (calls, limits, recovery),
-//! `execution` (the one result type of a call), `output` and `callbacks`; `packages` (user packages: the merged site
+//! `execution` (the one result type of a call), `output` and `callbacks`; `net` (outbound network under a host policy, secrets); `packages` (user packages: the merged site
 //! directory and the native extensions to link), `extension` (is a `.so` a
 //! WASI shared library?), `wheel` (reading `.whl` archives).
 #![cfg(not(target_family = "wasm"))]
@@ -29,6 +29,7 @@ mod execution;
 mod extension;
 mod instance;
 mod link;
+mod net;
 mod output;
 mod packages;
 mod preinit;
@@ -42,6 +43,7 @@ pub use builder::SandboxBuilder;
 pub use callbacks::{Callback, CallbackFuture, TraceEvent};
 pub use error::Error;
 pub use execution::Execution;
+pub use net::NetworkLimits;
 pub use output::{OutputHandler, Stream};
 pub use sandbox::{InterruptHandle, Sandbox};
 

@@ -40,6 +40,8 @@ struct SinkState {
     max: Option<usize>,
     /// Drop everything (while the host takes internal snapshots).
     muted: bool,
+    /// Texts replaced by `[REDACTED]` (secrets and their placeholders).
+    redact: Vec<String>,
 }
 
 impl Sink {
@@ -67,8 +69,14 @@ impl Sink {
     /// Record `text` written to `stream`; `false` once the cap is passed
     /// (the text is then dropped).
     pub fn write(&self, stream: Stream, text: &str) -> bool {
+        let scrubbed;
+        let mut text = text;
         let handler = {
             let mut s = self.lock();
+            if !s.redact.is_empty() {
+                scrubbed = crate::net::scrub(text, &s.redact);
+                text = &scrubbed;
+            }
             if s.muted {
                 return true;
             }
@@ -105,6 +113,20 @@ impl Sink {
     /// Replace the live output handler (`None`: output is only collected).
     pub fn set_handler(&self, handler: Option<OutputHandler>) {
         self.lock().handler = handler;
+    }
+
+    /// Replace these texts by `[REDACTED]` in everything written.
+    pub fn set_redactions(&self, texts: Vec<String>) {
+        self.lock().redact = texts;
+    }
+
+    /// `text` with the redacted texts replaced.
+    pub fn scrub(&self, text: &str) -> String {
+        let s = self.lock();
+        if s.redact.is_empty() {
+            return text.to_string();
+        }
+        crate::net::scrub(text, &s.redact)
     }
 
     /// Drop all output until unmuted.

@@ -140,6 +140,7 @@ impl Sandbox {
         d.limiter.hit = false;
         d.interrupt.store(false, Ordering::SeqCst);
         d.callbacks.reset();
+        d.net.start_call();
         if let Some(f) = settings.fuel {
             live.store.set_fuel(f).map_err(trap)?;
         }
@@ -239,7 +240,8 @@ impl Sandbox {
     pub async fn run(&mut self, code: &str) -> Execution {
         let start = Instant::now();
         self.anchors.sink.start_call();
-        let error = self.call_execute(code).await.err();
+        let sink = self.anchors.sink.clone();
+        let error = (self.call_execute(code).await.err()).map(|e| e.redact(|t| sink.scrub(t)));
         let (stdout, stderr, truncated_bytes) = self.anchors.sink.take();
         let (peak_memory, callback_invocations) = match &self.live {
             Some(l) => (l.store.data().limiter.size, l.store.data().callbacks.used()),

@@ -29,6 +29,7 @@ pub fn initialize() {
             report_trace: m.import_index("report-trace"),
         })
     });
+    super::net::initialize();
 }
 
 fn imports() -> Imports {
@@ -64,7 +65,7 @@ pub fn list_callbacks() -> Vec<String> {
 
 /// # Safety
 /// `ptr` must point to `len` readable bytes (or `len` is 0).
-unsafe fn text<'a>(ptr: *const u8, len: usize) -> std::borrow::Cow<'a, str> {
+pub(super) unsafe fn text<'a>(ptr: *const u8, len: usize) -> std::borrow::Cow<'a, str> {
     if len == 0 {
         return "".into();
     }
@@ -73,7 +74,7 @@ unsafe fn text<'a>(ptr: *const u8, len: usize) -> std::borrow::Cow<'a, str> {
 
 /// # Safety
 /// `out` / `out_len` must be writable.
-unsafe fn give(s: String, out: *mut *mut u8, out_len: *mut usize) {
+pub(super) unsafe fn give(s: String, out: *mut *mut u8, out_len: *mut usize) {
     let b = s.into_bytes().into_boxed_slice();
     *out_len = b.len();
     *out = Box::into_raw(b) as *mut u8;

@@ -2,14 +2,15 @@
 //! (CPython + wit-dylib types), `py` wraps CPython objects in RAII owners and
 //! exposes a small safe API, `abi` implements the wit-dylib interpreter ABI
 //! (the `wit_dylib_*` exports), `host` backs the `eryx` module's host
-//! calls, `meta` reads the world metadata and `wasi` resets the WASI state
-//! held in the guest (pre-initialisation); `alloc` is CPython's small-object
-//! allocator.
+//! calls, `net` the network imports behind `eryx._net_*`, `meta` reads the
+//! world metadata and `wasi` resets the WASI state held in the guest
+//! (pre-initialisation); `alloc` is CPython's small-object allocator.
 pub mod abi;
 mod alloc;
 pub mod async_abi;
 pub mod host;
 pub mod meta;
+pub mod net;
 pub mod py;
 pub mod sys;
 pub mod wasi;

@@ -1,6 +1,6 @@
 //! A minimal host for any component of the eryx world, on eryx's own engine
 //! (`eryx::bench_support::engine`): WASI preview 2 with read-only directory
-//! mounts, stub `invoke` / `list-callbacks` / `report-trace`, and no-op
+//! mounts, stub `invoke` / `list-callbacks` / `report-trace` / `net-*`, and no-op
 //! sinks (`output`). Used for the componentize-py build of the world.
 //! (Not `define_unknown_imports_as_traps`: it shadows WASI's
 //! semver-compatible matches, e.g. `wasi:cli/environment@0.2.9`, with traps.)
@@ -29,7 +29,52 @@ impl WasiView for State {
 }
 
 /// The world imports [`RawHost::new`] stubs by name.
-const STUBBED: [&str; 3] = ["invoke", "list-callbacks", "report-trace"];
+const STUBBED: [&str; 8] = [
+    "invoke",
+    "list-callbacks",
+    "report-trace",
+    "net-connect",
+    "net-start-tls",
+    "net-send",
+    "net-recv",
+    "net-close",
+];
+
+/// The `net-*` imports with no network: every call fails (`net-close`
+/// does nothing). Defined only when the component imports them.
+fn stub_net(linker: &mut Linker<State>, component: &Component) -> Result<(), String> {
+    let engine = eryx::bench_support::engine();
+    let imports: Vec<String> = component
+        .component_type()
+        .imports(engine)
+        .map(|(n, _)| n.to_string())
+        .collect();
+    if !imports.iter().any(|n| n == "net-connect") {
+        return Ok(());
+    }
+    let off = || Err::<u32, String>("denied: no network in this host".into());
+    let mut root = linker.root();
+    root.func_wrap(
+        "net-connect",
+        move |_s, (_h, _p, _t): (String, u16, u32)| Ok((off(),)),
+    )
+    .map_err(err)?;
+    root.func_wrap("net-start-tls", |_s, (_c, _n, _t): (u32, String, u32)| {
+        Ok((Err::<String, String>("denied: no network".into()),))
+    })
+    .map_err(err)?;
+    root.func_wrap("net-send", move |_s, (_c, _d, _t): (u32, Vec<u8>, u32)| {
+        Ok((off(),))
+    })
+    .map_err(err)?;
+    root.func_wrap("net-recv", |_s, (_c, _m, _t): (u32, u32, u32)| {
+        Ok((Err::<Vec<u8>, String>("denied: no network".into()),))
+    })
+    .map_err(err)?;
+    root.func_wrap("net-close", |_s, (_c,): (u32,)| Ok(()))
+        .map_err(err)?;
+    Ok(())
+}
 
 /// Give every other root-level, synchronous, result-less function import of
 /// `component` (a sink such as `output(fd, text)`) a no-op, so the harness
@@ -79,6 +124,7 @@ impl RawHost {
         .map_err(err)?;
         root.func_wrap("report-trace", |_store, (_trace,): (String,)| Ok(()))
             .map_err(err)?;
+        stub_net(&mut linker, component)?;
         stub_sinks(&mut linker, component)?;
         let pre = linker.instantiate_pre(component).map_err(err)?;
         Ok(RawHost { pre, mounts })

@@ -68,6 +68,13 @@ pub struct Args {
     pub vfs_max_mb: Option<u64>,
     /// `--vfs-max-entries N`: cap on the virtual tree's entries.
     pub vfs_max_entries: Option<u64>,
+    /// `--allow-host PATTERN[:PORT]` (repeatable).
+    pub allow_hosts: Vec<String>,
+    /// `--secret NAME=VALUE@HOST[,HOST...]` or `--secret NAME@HOST...`
+    /// (value from this process's environment), repeatable.
+    pub secrets: Vec<String>,
+    /// `--ca-cert FILE` (repeatable): extra TLS roots (PEM).
+    pub ca_certs: Vec<String>,
     /// `-h` / `--help`.
     pub help: bool,
 }
@@ -135,6 +142,19 @@ Sandbox options:
   --preimport MODULE  import MODULE into the pre-initialised image (repeatable),
                       so importing it costs nothing; each distinct set is
                       its own image, built once and cached
+  --allow-host PATTERN[:PORT]
+                      let the program connect to hosts matching PATTERN
+                      (api.example.com, *.example.org, 203.0.113.7, [::1]),
+                      on PORT or else 80/443 (repeatable; default: no network).
+                      Private/loopback/link-local addresses only when listed
+                      as addresses
+  --secret NAME=VALUE@HOST[,HOST...]
+                      os.environ[NAME] is a placeholder; the host puts VALUE in
+                      its place only in bytes sent to HOST, and output shows
+                      [REDACTED] (NAME@HOST takes VALUE from this process's
+                      environment variable NAME)
+  --ca-cert FILE      trust the PEM certificate(s) in FILE for TLS, besides
+                      the built-in roots (repeatable)
   -h, --help          show this help
 
 Exit status: 0 success, 1 uncaught exception (or SystemExit with a message),
@@ -155,6 +175,9 @@ const VALUED: &[&str] = &[
     "--preimport",
     "--vfs-max-mb",
     "--vfs-max-entries",
+    "--allow-host",
+    "--secret",
+    "--ca-cert",
 ];
 
 fn number<T: std::str::FromStr>(v: &str, flag: &str) -> Result<T, String> {
@@ -201,6 +224,9 @@ impl Args {
             "--preimport" => self.preimports.push(v()?),
             "--vfs-max-mb" => self.vfs_max_mb = Some(number(&v()?, name)?),
             "--vfs-max-entries" => self.vfs_max_entries = Some(number(&v()?, name)?),
+            "--allow-host" => self.allow_hosts.push(v()?),
+            "--secret" => self.secrets.push(v()?),
+            "--ca-cert" => self.ca_certs.push(v()?),
             _ => return Err(format!("unknown option {name}")),
         }
         if value.is_some() && !VALUED.contains(&name) && name != "--trace" {

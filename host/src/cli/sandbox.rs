@@ -17,6 +17,50 @@ fn trace_sink(target: &Option<String>) -> Result<Box<dyn Write + Send>, String> 
     })
 }
 
+/// `--secret NAME=VALUE@HOST[,HOST...]` (or `NAME@HOST...`: the value
+/// comes from this process's environment variable NAME) as
+/// (name, value, hosts).
+fn parse_secret(spec: &str) -> Result<(String, String, Vec<String>), String> {
+    let bad = || format!("--secret expects NAME=VALUE@HOST[,HOST...], got {spec:?}");
+    let (left, hosts) = spec.rsplit_once('@').ok_or_else(bad)?;
+    let (name, value) = match left.split_once('=') {
+        Some((n, v)) => (n.to_string(), v.to_string()),
+        None => {
+            let v = std::env::var(left).map_err(|_| {
+                format!("--secret {left}@...: the environment variable {left} is not set")
+            })?;
+            (left.to_string(), v)
+        }
+    };
+    let hosts: Vec<String> = hosts
+        .split(',')
+        .filter(|h| !h.is_empty())
+        .map(str::to_string)
+        .collect();
+    if name.is_empty() || value.is_empty() || hosts.is_empty() {
+        return Err(bad());
+    }
+    Ok((name, value, hosts))
+}
+
+/// The network flags: `--allow-host`, `--ca-cert`, `--secret`.
+fn network(mut builder: SandboxBuilder, args: &Args) -> Result<SandboxBuilder, String> {
+    for h in &args.allow_hosts {
+        builder = builder.allow_host(h);
+    }
+    for f in &args.ca_certs {
+        let pem =
+            std::fs::read(f).map_err(|e| format!("can't read CA certificate file '{f}': {e}"))?;
+        builder = builder.add_root_certificate(&pem);
+    }
+    for s in &args.secrets {
+        let (name, value, hosts) = parse_secret(s)?;
+        let hosts: Vec<&str> = hosts.iter().map(String::as_str).collect();
+        builder = builder.secret(&name, &value, &hosts);
+    }
+    Ok(builder)
+}
+
 /// A builder configured by every sandbox flag of the command line
 /// (limits, mounts, packages, pre-imports, callbacks, tracing). Front ends
 /// add their own output handling and mode.
@@ -51,6 +95,7 @@ pub fn builder(args: &Args) -> Result<SandboxBuilder, String> {
             super::callbacks::run_command(command.clone(), v)
         });
     }
+    builder = network(builder, args)?;
     // Python's own options (see guest/_eryx_runtime.py `after_restore`).
     if args.optimize > 0 {
         builder = builder.env("ERYX_OPTIMIZE", &args.optimize.to_string());
