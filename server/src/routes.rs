@@ -27,7 +27,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/openapi.json", get(openapi))
         .route("/v1/execute", post(execute))
         .route("/v1/sessions", post(create_session).get(list_sessions))
-        .route("/v1/sessions/{id}", get(session_info).delete(delete_session))
+        .route(
+            "/v1/sessions/{id}",
+            get(session_info).delete(delete_session),
+        )
         .route("/v1/sessions/{id}/execute", post(session_execute))
         .route("/v1/sessions/{id}/state", get(get_state).put(put_state))
         .fallback(|| async { ApiError::bad_request("no such endpoint (see /openapi.json)") })
@@ -93,7 +96,14 @@ pub async fn execute(
     let limits = state.limits(req.timeout_ms, req.max_memory_bytes)?;
     let builder = state.builder(limits, &tenant.tenant.name, None);
     let target = Target::OneShot(builder);
-    exec::execute(state.clone(), &tenant, target, req.code, wants_stream(&headers)).await
+    exec::execute(
+        state.clone(),
+        &tenant,
+        target,
+        req.code,
+        wants_stream(&headers),
+    )
+    .await
 }
 
 /// Create a session (limits, TTL, pre-imports and packages from the
@@ -175,7 +185,10 @@ pub async fn list_sessions(State(state): St, Caller(tenant): Caller) -> Json<Ses
 }
 
 fn find(state: &AppState, tenant: &str, id: &str) -> Result<Arc<Session>, ApiError> {
-    state.sessions.get(tenant, id).ok_or_else(ApiError::no_session)
+    state
+        .sessions
+        .get(tenant, id)
+        .ok_or_else(ApiError::no_session)
 }
 
 /// Lock a session for one request, or 409 while another one runs on it.
@@ -223,7 +236,14 @@ pub async fn session_execute(
     let session = find(&state, &tenant.tenant.name, &id)?;
     let guard = lock(&state, &session)?;
     let target = Target::Session(session, guard);
-    exec::execute(state.clone(), &tenant, target, req.code, wants_stream(&headers)).await
+    exec::execute(
+        state.clone(),
+        &tenant,
+        target,
+        req.code,
+        wants_stream(&headers),
+    )
+    .await
 }
 
 /// The session's state (variables, functions, classes, imports) as bytes.
@@ -246,11 +266,7 @@ pub async fn get_state(
         .await
         .map_err(|e| ApiError::bad_request(format!("cannot snapshot the session: {e}")))?;
     session.touch();
-    Ok((
-        [(header::CONTENT_TYPE, "application/octet-stream")],
-        bytes,
-    )
-        .into_response())
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
 }
 
 /// Replace the session's state by snapshot bytes (from `GET .../state`).
@@ -273,10 +289,9 @@ pub async fn put_state(
     let bytes = body_bytes(req).await?;
     let mut sandbox = lock(&state, &session)?;
     let _slot = state.scheduler.acquire().await?;
-    sandbox
-        .restore(&bytes)
-        .await
-        .map_err(|e| ApiError::bad_request(format!("not a valid session state: {}", e.message())))?;
+    sandbox.restore(&bytes).await.map_err(|e| {
+        ApiError::bad_request(format!("not a valid session state: {}", e.message()))
+    })?;
     session.touch();
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,8 +8,8 @@ use crate::metrics::Metrics;
 use crate::scheduler::{Scheduler, TenantState};
 use crate::sessions::{MemoryStore, SessionStore};
 use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use axum::http::header;
+use axum::http::request::Parts;
 use eryx::{Sandbox, SandboxBuilder};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -91,7 +91,10 @@ impl AppState {
             .and_then(|a| a.strip_prefix("Bearer "))
             .map(str::trim)
             .ok_or_else(ApiError::unauthorized)?;
-        self.keys.get(key).cloned().ok_or_else(ApiError::unauthorized)
+        self.keys
+            .get(key)
+            .cloned()
+            .ok_or_else(ApiError::unauthorized)
     }
 
     /// Check requested limits against the server's (absent: defaults).
