@@ -26,6 +26,8 @@ struct Cell {
     lat: Vec<Duration>,
     failed: usize,
     rejected: usize,
+    /// CPU seconds used (server + client processes, or this process).
+    cpu: f64,
 }
 
 impl Cell {
@@ -41,12 +43,31 @@ impl Cell {
         let i = ((v.len() as f64 * p) as usize).min(v.len() - 1);
         v[i].as_secs_f64() * 1e3
     }
+    /// CPU microseconds per successful op.
+    fn cpu_per_op(&self) -> f64 {
+        self.cpu * 1e6 / self.ops.max(1) as f64
+    }
     fn merge(&mut self, o: Cell) {
+        self.cpu += o.cpu;
         self.ops += o.ops;
         self.lat.extend(o.lat);
         self.failed += o.failed;
         self.rejected += o.rejected;
     }
+}
+
+/// CPU seconds (user + system) a process has used so far: `pid`, or this
+/// process. From `/proc/PID/stat` (Linux; clock ticks of 1/100 s).
+fn cpu_secs(pid: Option<u32>) -> f64 {
+    let path = pid.map_or("/proc/self/stat".to_string(), |p| format!("/proc/{p}/stat"));
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let rest = text.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
+    // After the command name: state is field 3; utime, stime are 14, 15.
+    (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
 }
 
 /// A server child process.
@@ -168,12 +189,13 @@ fn slices(secs: f64) -> (usize, f64) {
 /// One cell: `clients` on the server and in-process, interleaved.
 async fn cell(
     client: &reqwest::Client,
-    base: &str,
+    server: &Server,
     clients: usize,
     code: &str,
     secs: f64,
 ) -> (Cell, Cell) {
-    let urls = server_sessions(client, base, clients).await;
+    let urls = server_sessions(client, &server.base, clients).await;
+    let pid = Some(server.child.id());
     let mut boxes = Vec::new();
     for _ in 0..clients {
         boxes.push(builder().build().await.expect("sandbox"));
@@ -181,8 +203,12 @@ async fn cell(
     let (n, slice) = slices(secs);
     let (mut srv, mut inp) = (Cell::default(), Cell::default());
     for _ in 0..n {
+        let before = cpu_secs(pid) + cpu_secs(None);
         let mut run_srv = server_slice(client, &urls, code, slice).await;
+        run_srv.cpu = cpu_secs(pid) + cpu_secs(None) - before;
+        let before = cpu_secs(None);
         let (b, mut run_inp) = inproc_slice(boxes, code, slice).await;
+        run_inp.cpu = cpu_secs(None) - before;
         boxes = b;
         srv.secs += std::mem::take(&mut run_srv.secs);
         inp.secs += std::mem::take(&mut run_inp.secs);
@@ -318,32 +344,37 @@ async fn inproc_first_execute(n: usize) -> Cell {
     cell
 }
 
-/// A CPU job of about 10 ms in the sandbox: the loop bound, calibrated.
+/// A CPU job of about 10 ms of CPU in the sandbox: the loop bound,
+/// calibrated by this process's CPU time (not wall time, which a loaded
+/// machine inflates); returns the code and its CPU ms per run.
 async fn calibrate() -> (String, f64) {
     let job = |n: u64| format!("s = 0\nfor i in range({n}):\n    s += i * i\n");
     let mut sb = builder().build().await.expect("sandbox");
+    // CPU ms per run of `code`, over `reps` runs (ticks are 10 ms).
+    let mut measure = async |code: &str, reps: usize| {
+        let before = cpu_secs(None);
+        for _ in 0..reps {
+            sb.run(code).await;
+        }
+        (cpu_secs(None) - before) * 1e3 / reps as f64
+    };
     let probe = 20_000u64;
-    let mut best = f64::MAX;
-    for _ in 0..5 {
-        let e = sb.run(&job(probe)).await;
-        best = best.min(e.duration.as_secs_f64());
-    }
-    let n = ((probe as f64) * 0.010 / best).round() as u64;
+    let probe_ms = measure(&job(probe), 40).await;
+    let n = (probe as f64 * 10.0 / probe_ms.max(0.1)).round() as u64;
     let code = job(n);
-    let mut times = Vec::new();
-    for _ in 0..9 {
-        times.push(sb.run(&code).await.duration.as_secs_f64() * 1e3);
-    }
-    times.sort_by(f64::total_cmp);
-    (code, times[4])
+    let ms = measure(&code, 20).await;
+    (code, ms)
 }
 
 fn row(out: &mut String, what: &str, c: usize, srv: &Cell, inp: &Cell) {
     out.push_str(&format!(
-        "| {what} | {c} | {:.0} | {:.0} | {:.0} % | {:.2} / {:.2} | {:.2} / {:.2} | {} | {} |\n",
+        "| {what} | {c} | {:.0} | {:.0} | {:.0} % | {:.0} | {:.0} | {:.0} % | {:.2} / {:.2} | {:.2} / {:.2} | {} | {} |\n",
         srv.throughput(),
         inp.throughput(),
         100.0 * srv.throughput() / inp.throughput(),
+        srv.cpu_per_op(),
+        inp.cpu_per_op(),
+        100.0 * inp.cpu_per_op() / srv.cpu_per_op(),
         srv.pct(0.5),
         srv.pct(0.99),
         inp.pct(0.5),
@@ -371,7 +402,7 @@ fn main() {
     rt.block_on(async move {
         eryx::prepare(true).expect("prepare");
         let (cpu, cpu_ms) = calibrate().await;
-        eprintln!("bench: CPU job = {cpu_ms:.1} ms in-process ({})", cpu.lines().nth(1).unwrap_or(""));
+        eprintln!("bench: CPU job = {cpu_ms:.1} ms of CPU in-process ({})", cpu.lines().nth(1).unwrap_or(""));
         let client = reqwest::Client::new();
         let server = Server::start(cores);
         server.ready(&client).await;
@@ -380,15 +411,15 @@ fn main() {
         let load = load.split(' ').next().unwrap_or("?");
         out.push_str(&format!(
             "{secs} s per cell per side (server and in-process interleaved in {:.1} s slices), \
-             {cores} cores, server workers = {cores}; CPU job ≈ {cpu_ms:.1} ms; load average at start {load}\n\n",
+             {cores} cores, server workers = {cores}; CPU job ≈ {cpu_ms:.1} ms of CPU; load average at start {load}\n\n",
             slices(secs).1
         ));
-        out.push_str("| job | clients | server ops/s | in-process ops/s | ratio | server p50 / p99 ms | in-process p50 / p99 ms | failed | 429 |\n");
-        out.push_str("|---|---|---|---|---|---|---|---|---|\n");
+        out.push_str("| job | clients | server ops/s | in-process ops/s | ratio | server CPU µs/op (server+client) | in-process CPU µs/op | ratio by CPU | server p50 / p99 ms | in-process p50 / p99 ms | failed | 429 |\n");
+        out.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (name, code) in [("print(1+1)", "print(1+1)"), ("CPU ~10 ms", cpu.as_str())] {
             for &c in &clients {
                 eprintln!("bench: {name}, {c} clients (server and in-process, interleaved)...");
-                let (srv, inp) = cell(&client, &server.base, c, code, secs).await;
+                let (srv, inp) = cell(&client, &server, c, code, secs).await;
                 row(&mut out, name, c, &srv, &inp);
             }
         }

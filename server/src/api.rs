@@ -169,6 +169,15 @@ impl ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such session")
     }
 
+    /// 404: no such route.
+    pub fn no_endpoint() -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such endpoint (see /openapi.json)",
+        )
+    }
+
     /// 409: the session is running another request.
     pub fn busy() -> ApiError {
         ApiError::new(

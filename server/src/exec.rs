@@ -22,7 +22,7 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 /// Where the code runs.
 pub enum Target {
     /// A fresh sandbox from this builder, dropped afterwards.
-    OneShot(SandboxBuilder),
+    OneShot(Box<SandboxBuilder>),
     /// A session, already locked by this request.
     Session(Arc<Session>, OwnedMutexGuard<Sandbox>),
 }
@@ -84,7 +84,7 @@ async fn run(
     let mut own;
     let mut locked;
     let (sandbox, session): (&mut Sandbox, _) = match target {
-        Target::OneShot(builder) => match builder.build().await {
+        Target::OneShot(builder) => match (*builder).build().await {
             Ok(s) => {
                 own = s;
                 (&mut own, None)

@@ -33,7 +33,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/v1/sessions/{id}/execute", post(session_execute))
         .route("/v1/sessions/{id}/state", get(get_state).put(put_state))
-        .fallback(|| async { ApiError::bad_request("no such endpoint (see /openapi.json)") })
+        .fallback(|| async { ApiError::no_endpoint() })
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }
@@ -95,7 +95,7 @@ pub async fn execute(
     state.check_ready()?;
     let limits = state.limits(req.timeout_ms, req.max_memory_bytes)?;
     let builder = state.builder(limits, &tenant.tenant.name, None);
-    let target = Target::OneShot(builder);
+    let target = Target::OneShot(Box::new(builder));
     exec::execute(
         state.clone(),
         &tenant,

@@ -5,6 +5,7 @@
 use crate::config::Config;
 use crate::routes;
 use crate::state::AppState;
+use axum::serve::ListenerExt;
 use std::future::IntoFuture;
 use std::io::Write;
 use std::sync::Arc;
@@ -30,6 +31,10 @@ pub async fn serve(config: Config) -> Result<(), String> {
     tokio::spawn(expire_sessions(state.clone()));
     let (stop_tx, mut stop_rx) = watch::channel(false);
     let app = routes::router(state.clone());
+    // Small JSON answers go out at once (no Nagle delay).
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown_signal().await;
         tracing::info!("shutting down: no new connections, finishing in-flight requests");

@@ -3,6 +3,17 @@
 //! session), owned by a tenant, expiring after an idle TTL. The registry is
 //! a [`SessionStore`] so that another store (e.g. shared through Redis) can
 //! take the place of the in-process [`MemoryStore`].
+//!
+//! Sharing sessions between replicas (issue 15) plugs in here: a shared
+//! store keeps, per (tenant, id), the session's settings, a version and the
+//! snapshot bytes of its last successful execute; this store's `Session`s
+//! become a bounded LRU cache of live sandboxes in front of it. `get` then
+//! turns async and, on a miss, loads the snapshot and restores it into a
+//! fresh sandbox; the execute path takes a lease with expiry in the store
+//! (one execute per session across the fleet) and, after a successful
+//! call, writes the new snapshot compare-and-set on the version (a lost
+//! update is a 409, never an overwrite). The handlers only see
+//! get / insert / remove / list / expire, so they stay as they are.
 use crate::api::SessionInfo;
 use eryx::Sandbox;
 use std::collections::HashMap;
