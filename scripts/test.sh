@@ -15,6 +15,8 @@ cd "$ROOT"
 "$ROOT/target/release/eryx" -c 'pass'
 cargo +1.95.0 fmt --all -- --check
 cargo +1.95.0 clippy --release --workspace --all-targets -- -D warnings
+# The workspace includes server/ (eryx-server): its tests start the real
+# binary on 127.0.0.1 and drive it with reqwest (server/tests/).
 cargo +1.95.0 test --release --workspace
 # The Python package: wheel -> fresh venv -> pytest (bindings/python/tests).
 "$ROOT/scripts/test-python.sh"

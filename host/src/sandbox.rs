@@ -215,15 +215,22 @@ impl Sandbox {
                 // Internal bookkeeping is not charged to the user's budget.
                 let _ = live.store.set_fuel(u64::MAX);
             }
-            if let Ok((Ok(bytes),)) = live.f.snapshot.call_async(&mut live.store, ()).await {
-                self.last_good = Some(bytes);
+            let r = live.f.snapshot.call_async(&mut live.store, ()).await;
+            live.store.data().sink.set_muted(false);
+            match r {
+                Ok((Ok(bytes),)) => self.last_good = Some(bytes),
+                Ok((Err(_),)) => {}
+                // The checkpoint itself was stopped (e.g. an interrupt that
+                // arrived just after the code finished): the instance is
+                // poisoned, so the next call starts a fresh one from the
+                // last good state instead of failing.
+                Err(_) => self.live = None,
             }
             let tree = vfs::lock(&self.anchors.vfs);
             let generation = tree.generation();
             if self.last_good_files.as_ref().map(|(_, g)| *g) != Some(generation) {
                 self.last_good_files = Some((tree.checkpoint(), generation));
             }
-            live.store.data().sink.set_muted(false);
         }
     }
 

@@ -1,0 +1,287 @@
+//! Server configuration: command-line flags and environment variables
+//! (clap), an optional TOML file (`--config`), and the checks that make a
+//! configuration safe to serve (no keys → loopback only). Flags and env
+//! override the file.
+use clap::Parser;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// `eryx-server`: Python sandboxes as an HTTP/JSON service.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "eryx-server", version, about)]
+pub struct Flags {
+    /// Address to listen on (`127.0.0.1:0` picks a free port).
+    #[arg(long, env = "ERYX_SERVER_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// TOML configuration file (tenants, limits, packages, callbacks).
+    #[arg(long, env = "ERYX_SERVER_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Executes that run at once (default: the number of cores).
+    #[arg(long, env = "ERYX_SERVER_WORKERS")]
+    pub workers: Option<usize>,
+    /// Executes that may wait for a worker; past that, 429.
+    #[arg(long, env = "ERYX_SERVER_QUEUE")]
+    pub queue: Option<usize>,
+    /// Log JSON lines instead of text.
+    #[arg(long, env = "ERYX_SERVER_LOG_JSON")]
+    pub log_json: bool,
+    /// API keys as `KEY=TENANT,KEY=TENANT` (added to the file's tenants).
+    #[arg(long, env = "ERYX_SERVER_API_KEYS", hide_env_values = true)]
+    pub api_keys: Option<String>,
+    /// Cap on request bodies in bytes.
+    #[arg(long, env = "ERYX_SERVER_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Idle sessions expire after this many seconds (default for new sessions).
+    #[arg(long, env = "ERYX_SERVER_SESSION_TTL")]
+    pub session_ttl_s: Option<u64>,
+    /// On SIGTERM, in-flight work gets this many milliseconds to finish.
+    #[arg(long, env = "ERYX_SERVER_SHUTDOWN_GRACE_MS")]
+    pub shutdown_grace_ms: Option<u64>,
+}
+
+/// The configuration file (every field optional).
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct FileConfig {
+    pub listen: Option<SocketAddr>,
+    pub workers: Option<usize>,
+    pub queue: Option<usize>,
+    pub log_json: Option<bool>,
+    pub max_body_bytes: Option<usize>,
+    pub shutdown_grace_ms: Option<u64>,
+    pub limits: Limits,
+    pub tenant_defaults: TenantCaps,
+    pub tenants: Vec<TenantConfig>,
+    /// Packages sessions may ask for by name: name → path (a directory,
+    /// wheel, `.py` or WASI `.so`, as `SandboxBuilder::package` takes).
+    pub packages: BTreeMap<String, PathBuf>,
+    /// Modules sessions may ask to have pre-imported.
+    pub allowed_preimports: Vec<String>,
+    pub callbacks: Vec<CallbackConfig>,
+}
+
+/// Defaults and maxima of per-request limits.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    pub default_timeout_ms: u64,
+    pub max_timeout_ms: u64,
+    pub default_memory_bytes: u64,
+    pub max_memory_bytes: u64,
+    /// Output a call may write (past it: `output_limit` error).
+    pub max_output_bytes: usize,
+    /// Output kept in the result per stream (the rest is streamed only).
+    pub capture_bytes: usize,
+    pub session_ttl_s: u64,
+    pub max_session_ttl_s: u64,
+    pub max_callback_invocations: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            default_timeout_ms: 10_000,
+            max_timeout_ms: 300_000,
+            default_memory_bytes: 256 << 20,
+            max_memory_bytes: 2 << 30,
+            max_output_bytes: 16 << 20,
+            capture_bytes: 1 << 20,
+            session_ttl_s: 600,
+            max_session_ttl_s: 86_400,
+            max_callback_invocations: 1000,
+        }
+    }
+}
+
+/// Per-tenant caps.
+#[derive(Deserialize, Debug, Clone, Copy)]
+#[serde(deny_unknown_fields, default)]
+pub struct TenantCaps {
+    pub max_sessions: usize,
+    pub max_concurrent: usize,
+}
+
+impl Default for TenantCaps {
+    fn default() -> Self {
+        TenantCaps {
+            max_sessions: 1000,
+            max_concurrent: 64,
+        }
+    }
+}
+
+/// One tenant: a name, its API keys and optional caps.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    pub name: String,
+    pub api_keys: Vec<String>,
+    pub max_sessions: Option<usize>,
+    pub max_concurrent: Option<usize>,
+}
+
+/// An operator-declared callback: guest `await name(**kw)` POSTs to `url`.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct CallbackConfig {
+    pub name: String,
+    pub url: String,
+    #[serde(default = "default_callback_timeout")]
+    pub timeout_ms: u64,
+    #[serde(default)]
+    pub description: String,
+}
+
+fn default_callback_timeout() -> u64 {
+    5_000
+}
+
+/// A tenant as the server uses it.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub name: String,
+    pub caps: TenantCaps,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub workers: usize,
+    pub queue: usize,
+    pub log_json: bool,
+    pub max_body_bytes: usize,
+    pub shutdown_grace: Duration,
+    pub limits: Limits,
+    /// API key → tenant. Empty: one default tenant, no authentication.
+    pub keys: BTreeMap<String, Tenant>,
+    pub default_tenant: Tenant,
+    pub packages: BTreeMap<String, PathBuf>,
+    pub allowed_preimports: Vec<String>,
+    pub callbacks: Vec<CallbackConfig>,
+}
+
+/// Name of the tenant served when no API keys are configured.
+pub const DEFAULT_TENANT: &str = "default";
+
+impl Config {
+    /// Resolve flags (and the file they name) into a checked configuration.
+    pub fn load(flags: Flags) -> Result<Config, String> {
+        let file = match &flags.config {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+                toml::from_str::<FileConfig>(&text)
+                    .map_err(|e| format!("invalid config {}: {e}", p.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let workers = flags.workers.or(file.workers).unwrap_or(cores);
+        let mut limits = file.limits.clone();
+        if let Some(ttl) = flags.session_ttl_s {
+            limits.session_ttl_s = ttl;
+        }
+        let defaults = file.tenant_defaults;
+        let mut keys = BTreeMap::new();
+        for t in &file.tenants {
+            let tenant = Tenant {
+                name: t.name.clone(),
+                caps: TenantCaps {
+                    max_sessions: t.max_sessions.unwrap_or(defaults.max_sessions),
+                    max_concurrent: t.max_concurrent.unwrap_or(defaults.max_concurrent),
+                },
+            };
+            for k in &t.api_keys {
+                add_key(&mut keys, k, tenant.clone())?;
+            }
+        }
+        if let Some(spec) = &flags.api_keys {
+            for pair in spec.split(',').filter(|p| !p.trim().is_empty()) {
+                let (key, name) = pair
+                    .split_once('=')
+                    .ok_or_else(|| "ERYX_SERVER_API_KEYS: expected KEY=TENANT,...".to_string())?;
+                let tenant = Tenant {
+                    name: name.trim().to_string(),
+                    caps: defaults,
+                };
+                add_key(&mut keys, key.trim(), tenant)?;
+            }
+        }
+        let config = Config {
+            listen: flags
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            workers,
+            queue: flags.queue.or(file.queue).unwrap_or(workers * 64),
+            log_json: flags.log_json || file.log_json.unwrap_or(false),
+            max_body_bytes: flags
+                .max_body_bytes
+                .or(file.max_body_bytes)
+                .unwrap_or(4 << 20),
+            shutdown_grace: Duration::from_millis(
+                flags
+                    .shutdown_grace_ms
+                    .or(file.shutdown_grace_ms)
+                    .unwrap_or(10_000),
+            ),
+            limits,
+            keys,
+            default_tenant: Tenant {
+                name: DEFAULT_TENANT.to_string(),
+                caps: defaults,
+            },
+            packages: file.packages,
+            allowed_preimports: file.allowed_preimports,
+            callbacks: file.callbacks,
+        };
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.keys.is_empty() && !self.listen.ip().is_loopback() {
+            return Err(format!(
+                "refusing to listen on {} without API keys: configure tenants \
+                 (config file or ERYX_SERVER_API_KEYS) or listen on a loopback address",
+                self.listen
+            ));
+        }
+        if self.workers == 0 {
+            return Err("workers must be at least 1".into());
+        }
+        let l = &self.limits;
+        if l.default_timeout_ms == 0 || l.default_timeout_ms > l.max_timeout_ms {
+            return Err("limits: need 0 < default_timeout_ms <= max_timeout_ms".into());
+        }
+        if l.default_memory_bytes == 0 || l.default_memory_bytes > l.max_memory_bytes {
+            return Err("limits: need 0 < default_memory_bytes <= max_memory_bytes".into());
+        }
+        if l.session_ttl_s == 0 || l.session_ttl_s > l.max_session_ttl_s {
+            return Err("limits: need 0 < session_ttl_s <= max_session_ttl_s".into());
+        }
+        for c in &self.callbacks {
+            if !c.url.starts_with("http://") && !c.url.starts_with("https://") {
+                return Err(format!("callback {}: url must be http(s)", c.name));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn add_key(keys: &mut BTreeMap<String, Tenant>, key: &str, tenant: Tenant) -> Result<(), String> {
+    if key.len() < 8 {
+        return Err(format!(
+            "API key of tenant {} is too short (at least 8 characters)",
+            tenant.name
+        ));
+    }
+    if keys.insert(key.to_string(), tenant).is_some() {
+        return Err("the same API key is configured twice".into());
+    }
+    Ok(())
+}

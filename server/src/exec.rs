@@ -1,0 +1,171 @@
+//! Running one execute: tenant permit, worker slot, then the call in its
+//! own task (so it is never dropped half-way), with the result returned as
+//! JSON or streamed as Server-Sent Events (`stdout` / `stderr` chunks as
+//! written, then `result`). A client that goes away before the result
+//! cancels the call: the task interrupts the sandbox until the call ends.
+use crate::api::ApiError;
+use crate::scheduler::TenantState;
+use crate::sessions::Session;
+use crate::state::AppState;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use eryx::{Execution, InterruptHandle, Sandbox, SandboxBuilder, Stream};
+use serde_json::json;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::sync::OwnedMutexGuard;
+use tokio_util::sync::{CancellationToken, DropGuard};
+
+/// Where the code runs.
+pub enum Target {
+    /// A fresh sandbox from this builder, dropped afterwards.
+    OneShot(Box<SandboxBuilder>),
+    /// A session, already locked by this request.
+    Session(Arc<Session>, OwnedMutexGuard<Sandbox>),
+}
+
+/// What the execute task reports.
+enum Msg {
+    Output(Stream, String),
+    Done(Box<Execution>),
+    Failed(ApiError),
+}
+
+/// Run `code` on `target` for `tenant`; `stream`: answer with SSE.
+pub async fn execute(
+    state: Arc<AppState>,
+    tenant: &TenantState,
+    target: Target,
+    code: String,
+    stream: bool,
+) -> Result<Response, ApiError> {
+    let tenant_permit = tenant.permit(&state.metrics)?;
+    let slot = state.scheduler.acquire().await?;
+    let token = CancellationToken::new();
+    let guard = token.clone().drop_guard();
+    let (tx, mut rx) = unbounded_channel();
+    let st = state.clone();
+    tokio::spawn(async move {
+        let _held = (tenant_permit, slot);
+        let live = stream.then(|| tx.clone());
+        let msg = run(&st, target, &code, live, token).await;
+        let _ = tx.send(msg);
+    });
+    if stream {
+        return Ok(sse(rx, guard));
+    }
+    loop {
+        match rx.recv().await {
+            Some(Msg::Done(exec)) => {
+                guard.disarm();
+                return Ok(Json(exec.to_json()).into_response());
+            }
+            Some(Msg::Failed(e)) => {
+                guard.disarm();
+                return Err(e);
+            }
+            Some(Msg::Output(..)) => {}
+            None => return Err(ApiError::internal("the execute ended without a result")),
+        }
+    }
+}
+
+/// The body of the execute task.
+async fn run(
+    state: &AppState,
+    target: Target,
+    code: &str,
+    live: Option<UnboundedSender<Msg>>,
+    token: CancellationToken,
+) -> Msg {
+    let mut own;
+    let mut locked;
+    let (sandbox, session): (&mut Sandbox, _) = match target {
+        Target::OneShot(builder) => match (*builder).build().await {
+            Ok(s) => {
+                own = s;
+                (&mut own, None)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "building a sandbox failed");
+                return Msg::Failed(ApiError::internal("creating the sandbox failed"));
+            }
+        },
+        Target::Session(s, g) => {
+            locked = g;
+            (&mut *locked, Some(s))
+        }
+    };
+    if let Some(tx) = &live {
+        let tx = tx.clone();
+        sandbox.set_output_handler(Some(Arc::new(move |s, text: &str| {
+            let _ = tx.send(Msg::Output(s, text.to_string()));
+        })));
+    }
+    let handle = sandbox.interrupt_handle();
+    let exec = tokio::select! {
+        exec = sandbox.run(code) => exec,
+        never = interrupt_when_cancelled(token.clone(), handle) => match never {},
+    };
+    if live.is_some() {
+        sandbox.set_output_handler(None);
+    }
+    let outcome = match &exec.error {
+        _ if token.is_cancelled() => "cancelled",
+        _ if exec.is_ok() => "ok",
+        Some(e) => e.kind(),
+        None => "ok",
+    };
+    state.metrics.execute(outcome, exec.duration.as_secs_f64());
+    if let Some(s) = session {
+        s.count_execute();
+    }
+    tracing::debug!(outcome, ms = exec.duration.as_secs_f64() * 1e3, "execute");
+    Msg::Done(Box::new(exec))
+}
+
+/// Once `token` is cancelled, interrupt the sandbox's call, again and again
+/// (an interrupt that lands between calls is reset by the next call) until
+/// the call ends and this future is dropped.
+async fn interrupt_when_cancelled(token: CancellationToken, handle: InterruptHandle) -> Infallible {
+    token.cancelled().await;
+    loop {
+        handle.interrupt();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// The SSE response: output events as they come, then `result` (or
+/// `error`). Dropping the stream (client gone) cancels the execute.
+fn sse(rx: UnboundedReceiver<Msg>, guard: DropGuard) -> Response {
+    let events = futures_util::stream::unfold((rx, Some(guard)), |(mut rx, guard)| async move {
+        let guard = guard?;
+        let (event, guard) = match rx.recv().await? {
+            Msg::Output(stream, text) => {
+                let name = match stream {
+                    Stream::Stdout => "stdout",
+                    Stream::Stderr => "stderr",
+                };
+                let data = json!({ "text": text }).to_string();
+                (Event::default().event(name).data(data), Some(guard))
+            }
+            Msg::Done(exec) => {
+                guard.disarm();
+                let data = exec.to_json().to_string();
+                (Event::default().event("result").data(data), None)
+            }
+            Msg::Failed(e) => {
+                guard.disarm();
+                let data = json!({"error": {"code": e.code, "message": e.message}}).to_string();
+                (Event::default().event("error").data(data), None)
+            }
+        };
+        Some((Ok::<_, Infallible>(event), (rx, guard)))
+    });
+    Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(1)))
+        .into_response()
+}

@@ -1,0 +1,315 @@
+//! The HTTP routes and their handlers (each documented for the OpenAPI
+//! document at `/openapi.json`, see openapi.rs).
+use crate::api::{
+    body_bytes, ApiError, ApiJson, CreateSessionRequest, ExecuteRequest, SessionExecuteRequest,
+    SessionInfo, SessionList,
+};
+use crate::exec::{self, Target};
+use crate::sessions::Session;
+use crate::state::{self, AppState, Caller};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use std::sync::Arc;
+use std::time::Duration;
+
+type St = State<Arc<AppState>>;
+
+/// Every route, with the body size cap.
+pub fn router(state: Arc<AppState>) -> Router {
+    let limit = state.config.max_body_bytes;
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .route("/v1/execute", post(execute))
+        .route("/v1/sessions", post(create_session).get(list_sessions))
+        .route(
+            "/v1/sessions/{id}",
+            get(session_info).delete(delete_session),
+        )
+        .route("/v1/sessions/{id}/execute", post(session_execute))
+        .route("/v1/sessions/{id}/state", get(get_state).put(put_state))
+        .fallback(|| async { ApiError::no_endpoint() })
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// Whether the client asked for Server-Sent Events.
+fn wants_stream(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/event-stream"))
+}
+
+/// Liveness: the process serves HTTP.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "alive")))]
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Readiness: the sandbox image is compiled, loaded and was run once.
+#[utoipa::path(get, path = "/readyz", responses(
+    (status = 200, description = "ready"),
+    (status = 503, description = "still warming up", body = crate::api::ErrorBody)))]
+pub async fn readyz(State(state): St) -> Response {
+    match state.check_ready() {
+        Ok(()) => "ready\n".into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Prometheus metrics (text exposition).
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "metrics")))]
+pub async fn metrics(State(state): St) -> Response {
+    let ct = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    ([(header::CONTENT_TYPE, ct)], state.metrics.render()).into_response()
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "OpenAPI 3.1")))]
+pub async fn openapi() -> Response {
+    Json(crate::openapi::document()).into_response()
+}
+
+/// Run code once in a fresh sandbox. With `Accept: text/event-stream`,
+/// `stdout`/`stderr` events (`{"text"}`) stream as written, then `result`.
+#[utoipa::path(post, path = "/v1/execute", request_body = ExecuteRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the result (also for Python errors and limits)", body = crate::api::ExecutionResult),
+        (status = 400, description = "bad input", body = crate::api::ErrorBody),
+        (status = 401, description = "no or unknown API key", body = crate::api::ErrorBody),
+        (status = 413, description = "body too large", body = crate::api::ErrorBody),
+        (status = 429, description = "saturated (see Retry-After)", body = crate::api::ErrorBody)))]
+pub async fn execute(
+    State(state): St,
+    Caller(tenant): Caller,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<ExecuteRequest>,
+) -> Result<Response, ApiError> {
+    state.check_ready()?;
+    let limits = state.limits(req.timeout_ms, req.max_memory_bytes)?;
+    let builder = state.builder(limits, &tenant.tenant.name, None);
+    let target = Target::OneShot(Box::new(builder));
+    exec::execute(
+        state.clone(),
+        &tenant,
+        target,
+        req.code,
+        wants_stream(&headers),
+    )
+    .await
+}
+
+/// Create a session (limits, TTL, pre-imports and packages from the
+/// server's allowlists).
+#[utoipa::path(post, path = "/v1/sessions", request_body = CreateSessionRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "created", body = SessionInfo),
+        (status = 400, description = "bad input", body = crate::api::ErrorBody),
+        (status = 429, description = "the tenant's session cap is reached", body = crate::api::ErrorBody)))]
+pub async fn create_session(
+    State(state): St,
+    Caller(tenant): Caller,
+    ApiJson(req): ApiJson<CreateSessionRequest>,
+) -> Result<Response, ApiError> {
+    state.check_ready()?;
+    let limits = state.limits(req.timeout_ms, req.max_memory_bytes)?;
+    let l = &state.config.limits;
+    let ttl = req.ttl_s.unwrap_or(l.session_ttl_s);
+    if ttl == 0 || ttl > l.max_session_ttl_s {
+        return Err(ApiError::bad_request(format!(
+            "ttl_s must be between 1 and {}",
+            l.max_session_ttl_s
+        )));
+    }
+    state.check_preimports(&req.preimports)?;
+    let packages = state.packages(&req.packages)?;
+    let caps = tenant.tenant.caps;
+    if state.sessions.list(&tenant.tenant.name).len() >= caps.max_sessions {
+        state.metrics.reject("tenant_sessions");
+        return Err(ApiError::saturated(format!(
+            "tenant {} already has its maximum of {} sessions",
+            tenant.tenant.name, caps.max_sessions
+        )));
+    }
+    // The id is only known once the session exists; callbacks carry it, so
+    // it is made first and the sandbox built with it.
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let mut builder = state.builder(limits, &tenant.tenant.name, Some(&id));
+    let heavy = !packages.is_empty() || !req.preimports.is_empty();
+    for p in &packages {
+        builder = builder.package(p);
+    }
+    let modules: Vec<&str> = req.preimports.iter().map(String::as_str).collect();
+    builder = builder.preimport(&modules);
+    let sandbox = state::build(builder, heavy).await?;
+    let session = Arc::new(Session::new(
+        &id,
+        &tenant.tenant.name,
+        sandbox,
+        Duration::from_secs(ttl),
+        limits.timeout,
+        limits.max_memory,
+    ));
+    let info = session.info();
+    if state.sessions.insert(session, caps.max_sessions).is_err() {
+        state.metrics.reject("tenant_sessions");
+        return Err(ApiError::saturated(format!(
+            "tenant {} already has its maximum of {} sessions",
+            tenant.tenant.name, caps.max_sessions
+        )));
+    }
+    state.metrics.sessions.set(state.sessions.count() as i64);
+    tracing::info!(tenant = %tenant.tenant.name, session = %info.id, "session created");
+    Ok((StatusCode::CREATED, Json(info)).into_response())
+}
+
+/// The caller's sessions.
+#[utoipa::path(get, path = "/v1/sessions", security(("bearer" = [])),
+    responses((status = 200, description = "the caller's sessions", body = SessionList)))]
+pub async fn list_sessions(State(state): St, Caller(tenant): Caller) -> Json<SessionList> {
+    let sessions = state
+        .sessions
+        .list(&tenant.tenant.name)
+        .iter()
+        .map(|s| s.info())
+        .collect();
+    Json(SessionList { sessions })
+}
+
+fn find(state: &AppState, tenant: &str, id: &str) -> Result<Arc<Session>, ApiError> {
+    state
+        .sessions
+        .get(tenant, id)
+        .ok_or_else(ApiError::no_session)
+}
+
+/// Lock a session for one request, or 409 while another one runs on it.
+fn lock(
+    state: &AppState,
+    s: &Session,
+) -> Result<tokio::sync::OwnedMutexGuard<eryx::Sandbox>, ApiError> {
+    s.sandbox.clone().try_lock_owned().map_err(|_| {
+        state.metrics.reject("session_busy");
+        ApiError::busy()
+    })
+}
+
+/// One session.
+#[utoipa::path(get, path = "/v1/sessions/{id}", security(("bearer" = [])),
+    params(("id" = String, Path, description = "session id")),
+    responses((status = 200, description = "the session", body = SessionInfo),
+              (status = 404, description = "no such session", body = crate::api::ErrorBody)))]
+pub async fn session_info(
+    State(state): St,
+    Caller(tenant): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<SessionInfo>, ApiError> {
+    Ok(Json(find(&state, &tenant.tenant.name, &id)?.info()))
+}
+
+/// Run code in a session. One request at a time per session: a second
+/// concurrent one gets 409 (it does not wait). SSE as for `/v1/execute`.
+#[utoipa::path(post, path = "/v1/sessions/{id}/execute", request_body = SessionExecuteRequest,
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "session id")),
+    responses(
+        (status = 200, description = "the result", body = crate::api::ExecutionResult),
+        (status = 400, description = "bad input", body = crate::api::ErrorBody),
+        (status = 404, description = "no such session", body = crate::api::ErrorBody),
+        (status = 409, description = "the session is busy", body = crate::api::ErrorBody),
+        (status = 429, description = "saturated (see Retry-After)", body = crate::api::ErrorBody)))]
+pub async fn session_execute(
+    State(state): St,
+    Caller(tenant): Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<SessionExecuteRequest>,
+) -> Result<Response, ApiError> {
+    let session = find(&state, &tenant.tenant.name, &id)?;
+    let guard = lock(&state, &session)?;
+    let target = Target::Session(session, guard);
+    exec::execute(
+        state.clone(),
+        &tenant,
+        target,
+        req.code,
+        wants_stream(&headers),
+    )
+    .await
+}
+
+/// The session's state (variables, functions, classes, imports) as bytes.
+#[utoipa::path(get, path = "/v1/sessions/{id}/state", security(("bearer" = [])),
+    params(("id" = String, Path, description = "session id")),
+    responses(
+        (status = 200, description = "snapshot bytes", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 404, description = "no such session", body = crate::api::ErrorBody),
+        (status = 409, description = "the session is busy", body = crate::api::ErrorBody)))]
+pub async fn get_state(
+    State(state): St,
+    Caller(tenant): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let session = find(&state, &tenant.tenant.name, &id)?;
+    let mut sandbox = lock(&state, &session)?;
+    let _slot = state.scheduler.acquire().await?;
+    let bytes = sandbox
+        .snapshot()
+        .await
+        .map_err(|e| ApiError::bad_request(format!("cannot snapshot the session: {e}")))?;
+    session.touch();
+    Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
+}
+
+/// Replace the session's state by snapshot bytes (from `GET .../state`).
+/// Invalid bytes are a 400 and leave the session as it was.
+#[utoipa::path(put, path = "/v1/sessions/{id}/state", security(("bearer" = [])),
+    params(("id" = String, Path, description = "session id")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses(
+        (status = 204, description = "restored"),
+        (status = 400, description = "not a valid snapshot", body = crate::api::ErrorBody),
+        (status = 404, description = "no such session", body = crate::api::ErrorBody),
+        (status = 409, description = "the session is busy", body = crate::api::ErrorBody)))]
+pub async fn put_state(
+    State(state): St,
+    Caller(tenant): Caller,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<StatusCode, ApiError> {
+    let session = find(&state, &tenant.tenant.name, &id)?;
+    let bytes = body_bytes(req).await?;
+    let mut sandbox = lock(&state, &session)?;
+    let _slot = state.scheduler.acquire().await?;
+    sandbox.restore(&bytes).await.map_err(|e| {
+        ApiError::bad_request(format!("not a valid session state: {}", e.message()))
+    })?;
+    session.touch();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Drop a session.
+#[utoipa::path(delete, path = "/v1/sessions/{id}", security(("bearer" = [])),
+    params(("id" = String, Path, description = "session id")),
+    responses((status = 204, description = "deleted"),
+              (status = 404, description = "no such session", body = crate::api::ErrorBody)))]
+pub async fn delete_session(
+    State(state): St,
+    Caller(tenant): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .sessions
+        .remove(&tenant.tenant.name, &id)
+        .ok_or_else(ApiError::no_session)?;
+    state.metrics.sessions.set(state.sessions.count() as i64);
+    Ok(StatusCode::NO_CONTENT)
+}

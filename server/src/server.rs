@@ -1,0 +1,120 @@
+//! Serving: bind, pre-warm (compile and load the sandbox image, run one
+//! sandbox; `/readyz` turns 200 after), expire idle sessions, and shut down
+//! gracefully on SIGTERM / Ctrl-C (stop accepting, let in-flight requests
+//! finish up to the grace deadline).
+use crate::config::Config;
+use crate::routes;
+use crate::state::AppState;
+use axum::serve::ListenerExt;
+use std::future::IntoFuture;
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// Run the server until it is shut down.
+pub async fn serve(config: Config) -> Result<(), String> {
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let grace = config.shutdown_grace;
+    let state = AppState::new(config);
+    // One line on stdout for whoever started us (tests, scripts).
+    println!("eryx-server listening on http://{addr}");
+    let _ = std::io::stdout().flush();
+    tracing::info!(%addr, workers = state.config.workers, queue = state.config.queue,
+        tenants = if state.config.keys.is_empty() { "default only" } else { "by API key" },
+        "listening");
+    tokio::spawn(prewarm(state.clone()));
+    tokio::spawn(expire_sessions(state.clone()));
+    let (stop_tx, mut stop_rx) = watch::channel(false);
+    let app = routes::router(state.clone());
+    // Small JSON answers go out at once (no Nagle delay).
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: no new connections, finishing in-flight requests");
+        let _ = stop_tx.send(true);
+    });
+    let deadline = async move {
+        let _ = stop_rx.wait_for(|stop| *stop).await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        r = server.into_future() => r.map_err(|e| format!("server failed: {e}"))?,
+        () = deadline => tracing::warn!(grace_ms = grace.as_millis() as u64,
+            "shutdown deadline passed with requests still in flight"),
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+/// Compile (or load from the cache) the sandbox image and run one sandbox,
+/// then mark the server ready.
+async fn prewarm(state: Arc<AppState>) {
+    let start = Instant::now();
+    match tokio::task::spawn_blocking(|| eryx::prepare(false)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return tracing::error!(error = %e, "preparing the sandbox image failed"),
+        Err(e) => return tracing::error!(error = %e, "preparing the sandbox image panicked"),
+    }
+    let limits = match state.limits(None, None) {
+        Ok(l) => l,
+        Err(e) => return tracing::error!(error = %e.message, "default limits"),
+    };
+    let builder = state.builder(limits, "prewarm", None);
+    let ok = match builder.build().await {
+        Ok(mut sandbox) => sandbox.run("pass").await.is_ok(),
+        Err(e) => {
+            tracing::error!(error = %e, "creating the first sandbox failed");
+            false
+        }
+    };
+    if ok {
+        state.set_ready();
+        tracing::info!(ms = start.elapsed().as_millis() as u64, "ready");
+    } else {
+        tracing::error!("the pre-warm sandbox failed; staying not ready");
+    }
+}
+
+/// Drop sessions idle past their TTL (also checked on every lookup).
+async fn expire_sessions(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tick.tick().await;
+        let gone = state.sessions.expire(Instant::now());
+        if !gone.is_empty() {
+            for s in &gone {
+                tracing::info!(tenant = %s.tenant, session = %s.id, "session expired");
+            }
+            state.metrics.sessions.set(state.sessions.count() as i64);
+        }
+    }
+}

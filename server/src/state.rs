@@ -1,0 +1,211 @@
+//! The shared server state (configuration, tenants, sessions, scheduler,
+//! metrics, readiness), the caller's tenant from its bearer key, and the
+//! one place that turns request limits into a configured sandbox builder.
+use crate::api::ApiError;
+use crate::callbacks::{self, Identity};
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::scheduler::{Scheduler, TenantState};
+use crate::sessions::{MemoryStore, SessionStore};
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use eryx::{Sandbox, SandboxBuilder};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Everything the handlers share.
+pub struct AppState {
+    pub config: Config,
+    /// API key → tenant (empty: no authentication, one default tenant).
+    keys: BTreeMap<String, Arc<TenantState>>,
+    default_tenant: Arc<TenantState>,
+    pub sessions: Box<dyn SessionStore>,
+    pub scheduler: Scheduler,
+    pub metrics: Arc<Metrics>,
+    /// Client for operator callbacks.
+    pub http: reqwest::Client,
+    ready: AtomicBool,
+}
+
+/// Limits of one sandbox, already checked against the server maxima.
+#[derive(Clone, Copy, Debug)]
+pub struct SandboxLimits {
+    pub timeout: Duration,
+    pub max_memory: u64,
+}
+
+impl AppState {
+    /// State for `config`.
+    pub fn new(config: Config) -> Arc<AppState> {
+        let metrics = Arc::new(Metrics::new());
+        let mut by_name: BTreeMap<String, Arc<TenantState>> = BTreeMap::new();
+        let mut keys = BTreeMap::new();
+        for (key, tenant) in &config.keys {
+            let t = by_name
+                .entry(tenant.name.clone())
+                .or_insert_with(|| Arc::new(TenantState::new(tenant.clone())))
+                .clone();
+            keys.insert(key.clone(), t);
+        }
+        Arc::new(AppState {
+            scheduler: Scheduler::new(config.workers, config.queue, metrics.clone()),
+            default_tenant: Arc::new(TenantState::new(config.default_tenant.clone())),
+            keys,
+            sessions: Box::new(MemoryStore::default()),
+            metrics,
+            http: reqwest::Client::new(),
+            ready: AtomicBool::new(false),
+            config,
+        })
+    }
+
+    /// Whether the sandbox image is compiled and loaded.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::SeqCst)
+    }
+
+    /// Mark the server ready (after pre-warming).
+    pub fn set_ready(&self) {
+        self.ready.store(true, Ordering::SeqCst);
+    }
+
+    /// 503 until ready.
+    pub fn check_ready(&self) -> Result<(), ApiError> {
+        if self.is_ready() {
+            Ok(())
+        } else {
+            Err(ApiError::not_ready("the server is still warming up"))
+        }
+    }
+
+    /// The tenant an `Authorization` header value names.
+    fn tenant_for(&self, auth: Option<&str>) -> Result<Arc<TenantState>, ApiError> {
+        if self.keys.is_empty() {
+            return Ok(self.default_tenant.clone());
+        }
+        let key = auth
+            .and_then(|a| a.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or_else(ApiError::unauthorized)?;
+        self.keys
+            .get(key)
+            .cloned()
+            .ok_or_else(ApiError::unauthorized)
+    }
+
+    /// Check requested limits against the server's (absent: defaults).
+    pub fn limits(
+        &self,
+        timeout_ms: Option<u64>,
+        max_memory: Option<u64>,
+    ) -> Result<SandboxLimits, ApiError> {
+        let l = &self.config.limits;
+        let timeout = timeout_ms.unwrap_or(l.default_timeout_ms);
+        if timeout == 0 || timeout > l.max_timeout_ms {
+            return Err(ApiError::bad_request(format!(
+                "timeout_ms must be between 1 and {}",
+                l.max_timeout_ms
+            )));
+        }
+        let memory = max_memory.unwrap_or(l.default_memory_bytes);
+        // Below ~32 MiB the interpreter itself does not fit.
+        let min_memory = 32 << 20;
+        if memory < min_memory || memory > l.max_memory_bytes {
+            return Err(ApiError::bad_request(format!(
+                "max_memory_bytes must be between {min_memory} and {}",
+                l.max_memory_bytes
+            )));
+        }
+        Ok(SandboxLimits {
+            timeout: Duration::from_millis(timeout),
+            max_memory: memory,
+        })
+    }
+
+    /// Package paths for `names`, every one from the allowlist.
+    pub fn packages(&self, names: &[String]) -> Result<Vec<PathBuf>, ApiError> {
+        names
+            .iter()
+            .map(|n| {
+                self.config.packages.get(n).cloned().ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "package {n:?} is not offered by this server (offered: {:?})",
+                        self.config.packages.keys().collect::<Vec<_>>()
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// Check pre-imports against the allowlist.
+    pub fn check_preimports(&self, modules: &[String]) -> Result<(), ApiError> {
+        match modules
+            .iter()
+            .find(|m| !self.config.allowed_preimports.contains(m))
+        {
+            Some(m) => Err(ApiError::bad_request(format!(
+                "pre-import {m:?} is not allowed by this server (allowed: {:?})",
+                self.config.allowed_preimports
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// A builder for a sandbox of `tenant` (and `session`) with `limits`.
+    pub fn builder(
+        &self,
+        limits: SandboxLimits,
+        tenant: &str,
+        session: Option<&str>,
+    ) -> SandboxBuilder {
+        let l = &self.config.limits;
+        let builder = Sandbox::builder()
+            .timeout(limits.timeout)
+            .max_memory(usize::try_from(limits.max_memory).unwrap_or(usize::MAX))
+            .max_output(l.max_output_bytes)
+            .capture_limit(l.capture_bytes)
+            .max_callback_invocations(l.max_callback_invocations);
+        let who = Identity {
+            tenant: tenant.to_string(),
+            session: session.map(str::to_string),
+        };
+        callbacks::register(builder, &self.config.callbacks, &self.http, &who)
+    }
+}
+
+/// Build a sandbox. A build that may compile a new image (packages or
+/// pre-imports not seen yet: seconds of CPU) runs with `block_in_place`, so
+/// the runtime moves other work off this thread meanwhile.
+pub async fn build(builder: SandboxBuilder, heavy: bool) -> Result<Sandbox, ApiError> {
+    let r = if heavy {
+        tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(builder.build()))
+    } else {
+        builder.build().await
+    };
+    r.map_err(|e| {
+        tracing::error!(error = %e, "building a sandbox failed");
+        ApiError::internal("creating the sandbox failed")
+    })
+}
+
+/// The calling tenant (from `Authorization: Bearer KEY`).
+pub struct Caller(pub Arc<TenantState>);
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, ApiError> {
+        let auth = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        state.tenant_for(auth).map(Caller)
+    }
+}

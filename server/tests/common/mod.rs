@@ -1,0 +1,220 @@
+//! Test support: a real `eryx-server` process on 127.0.0.1 (random port),
+//! started with a TOML config and flags, and a reqwest client for it.
+#![allow(dead_code)]
+use reqwest::{Client, Method, RequestBuilder, Response};
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A scratch directory unique to this test process and call.
+pub fn scratch(tag: &str) -> PathBuf {
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let dir =
+        std::env::temp_dir().join(format!("eryx-server-test-{}-{tag}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// A running server.
+pub struct Server {
+    child: Option<Child>,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    pub client: Client,
+    /// Where its config and log live.
+    pub dir: PathBuf,
+}
+
+impl Server {
+    /// Start with `config` (TOML) and extra flags; wait until `/readyz`.
+    pub async fn start(config: &str, flags: &[&str]) -> Server {
+        let s = Server::spawn(config, flags);
+        s.wait_ready().await;
+        s
+    }
+
+    /// Start without waiting for readiness.
+    pub fn spawn(config: &str, flags: &[&str]) -> Server {
+        let dir = scratch("srv");
+        let cfg = dir.join("config.toml");
+        std::fs::write(&cfg, config).expect("write config");
+        let log = std::fs::File::create(dir.join("server.log")).expect("log file");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_eryx-server"))
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--config")
+            .arg(&cfg)
+            .args(flags)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("start eryx-server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read the listening line");
+        let base = line
+            .trim()
+            .strip_prefix("eryx-server listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}; log: {}", dir.display()))
+            .to_string();
+        Server {
+            child: Some(child),
+            base,
+            client: Client::new(),
+            dir,
+        }
+    }
+
+    /// Poll `/readyz` until 200 (the first run may compile the image).
+    pub async fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(600);
+        loop {
+            if let Ok(r) = self.client.get(self.url("/readyz")).send().await {
+                if r.status() == 200 {
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "server never became ready");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A request, with `Authorization: Bearer key` if given.
+    pub fn req(&self, method: Method, path: &str, key: Option<&str>) -> RequestBuilder {
+        let r = self.client.request(method, self.url(path));
+        match key {
+            Some(k) => r.bearer_auth(k),
+            None => r,
+        }
+    }
+
+    /// POST a JSON body.
+    pub async fn post(&self, path: &str, key: Option<&str>, body: Value) -> Response {
+        self.req(Method::POST, path, key)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// POST a JSON body, expect 2xx, return the JSON answer.
+    pub async fn post_ok(&self, path: &str, key: Option<&str>, body: Value) -> Value {
+        let r = self.post(path, key, body).await;
+        let status = r.status();
+        let text = r.text().await.expect("body");
+        assert!(status.is_success(), "{path}: {status} {text}");
+        serde_json::from_str(&text).expect("JSON answer")
+    }
+
+    /// Create a session (body as given), return its id.
+    pub async fn session(&self, key: Option<&str>, body: Value) -> String {
+        let v = self.post_ok("/v1/sessions", key, body).await;
+        v["id"].as_str().expect("id").to_string()
+    }
+
+    /// Execute in session `id`, expect 200.
+    pub async fn run(&self, key: Option<&str>, id: &str, code: &str) -> Value {
+        let path = format!("/v1/sessions/{id}/execute");
+        self.post_ok(&path, key, serde_json::json!({ "code": code }))
+            .await
+    }
+
+    /// The `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        self.client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics body")
+    }
+
+    /// The value of a metric line starting with `prefix` (0 if absent).
+    pub async fn metric(&self, prefix: &str) -> f64 {
+        self.metrics()
+            .await
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    }
+
+    /// Send SIGTERM.
+    pub fn terminate(&self) {
+        let pid = self.child.as_ref().expect("child").id();
+        let ok = Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status()
+            .expect("kill")
+            .success();
+        assert!(ok, "kill -TERM failed");
+    }
+
+    /// Wait for the process to exit (up to `limit`); its status.
+    pub fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let child = self.child.as_mut().expect("child");
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(s) = child.try_wait().expect("try_wait") {
+                self.child = None;
+                return s;
+            }
+            assert!(Instant::now() < deadline, "server did not exit in time");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Parse an SSE body into (event, data JSON) pairs.
+pub fn sse_events(body: &str) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for block in body.split("\n\n") {
+        let mut event = String::from("message");
+        let mut data = String::new();
+        for line in block.lines() {
+            if let Some(e) = line.strip_prefix("event: ").or(line.strip_prefix("event:")) {
+                event = e.trim().to_string();
+            } else if let Some(d) = line.strip_prefix("data: ").or(line.strip_prefix("data:")) {
+                data.push_str(d);
+            }
+        }
+        if !data.is_empty() {
+            out.push((
+                event,
+                serde_json::from_str(&data).expect("event data is JSON"),
+            ));
+        }
+    }
+    out
+}
