@@ -33,8 +33,9 @@ pub enum Flavor {
 pub const TICK: Duration = Duration::from_millis(10);
 
 /// Largest wasm stack the guest may use before a clean stack-overflow trap.
-const MAX_WASM_STACK: usize = 4 << 20;
+const MAX_WASM_STACK: usize = 32 << 20;
 
+fn xstack() -> usize { std::env::var("ERYX_X_WASM_STACK").ok().and_then(|v| v.parse::<usize>().ok()).map_or(MAX_WASM_STACK, |m| m << 20) }
 /// The engine configuration of `flavor`.
 fn config(flavor: Flavor) -> Config {
     let mut c = Config::new();
@@ -45,9 +46,9 @@ fn config(flavor: Flavor) -> Config {
         .memory_init_cow(true)
         .epoch_interruption(true)
         .consume_fuel(flavor == Flavor::Fuel)
-        .max_wasm_stack(MAX_WASM_STACK)
+        .max_wasm_stack(xstack())
         // Host frames (WASI, callbacks) run on the same fiber stack.
-        .async_stack_size(MAX_WASM_STACK + (4 << 20));
+        .async_stack_size(xstack() + (4 << 20));
     if std::env::var_os("ERYX_PERFMAP").is_some() {
         // Profiling: name JIT code for `perf` in /tmp/perf-PID.map.
         c.profiler(ProfilingStrategy::PerfMap);

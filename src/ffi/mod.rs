@@ -3,11 +3,13 @@
 //! exposes a small safe API, `abi` implements the wit-dylib interpreter ABI
 //! (the `wit_dylib_*` exports), `host` backs the `eryx` module's host
 //! calls, `meta` reads the world metadata and `wasi` resets the WASI state
-//! held in the guest (pre-initialisation).
+//! held in the guest (pre-initialisation), `trashcan` bounds the native
+//! stack of deep container deallocations.
 pub mod abi;
 pub mod async_abi;
 pub mod host;
 pub mod meta;
 pub mod py;
 pub mod sys;
+pub mod trashcan;
 pub mod wasi;
