@@ -99,8 +99,34 @@ pub(crate) fn setup(e: impl fmt::Display) -> Error {
     Error::Setup(format!("{e:#}"))
 }
 
-/// Shorthand for mapping a wasmtime call error into `Error::Trap`, without
-/// host backtraces.
+/// Shorthand for mapping a wasmtime call error into `Error::Trap` (in
+/// user terms, see [`fault_message`]).
 pub(crate) fn trap(e: wasmtime::Error) -> Error {
-    Error::Trap(format!("{e}"))
+    Error::Trap(fault_message(&e))
+}
+
+/// What a failed guest call means, in the user's terms. The engine's own
+/// report (wasm backtrace, function names, internal paths) goes to the
+/// `tracing` debug log (target `eryx::engine`; the CLI shows it with
+/// `ERYX_LOG=debug`), never into a user-facing error.
+pub(crate) fn fault_message(e: &wasmtime::Error) -> String {
+    tracing::debug!(target: "eryx::engine", "guest call failed: {e:?}");
+    use wasmtime::Trap;
+    let what = match e.downcast_ref::<Trap>() {
+        Some(Trap::StackOverflow) => {
+            "Python's stack overflowed (recursion too deep in C code); the session was restored"
+        }
+        Some(Trap::MemoryOutOfBounds | Trap::HeapMisaligned | Trap::TableOutOfBounds) => {
+            "the Python interpreter crashed (invalid memory access in native code); the session was restored"
+        }
+        Some(Trap::UnreachableCodeReached) => {
+            "the Python interpreter aborted (a fatal error in CPython or a native extension); the session was restored"
+        }
+        Some(
+            Trap::IntegerDivisionByZero | Trap::IntegerOverflow | Trap::BadConversionToInteger,
+        ) => "the Python interpreter crashed (arithmetic fault in native code); the session was restored",
+        Some(_) => "the Python interpreter crashed; the session was restored",
+        None => "the sandbox failed (internal error; ERYX_LOG=debug shows details)",
+    };
+    what.to_string()
 }

@@ -3,7 +3,7 @@
 //! kills the instance, so the sandbox re-creates it at once and restores
 //! the last good state — the session outlives the fault.
 use crate::builder::{SandboxBuilder, Settings};
-use crate::error::{trap, Error};
+use crate::error::{fault_message, trap, Error};
 use crate::execution::Execution;
 use crate::instance::{instantiate, Anchors, Fault, Live};
 use std::future::Future;
@@ -23,7 +23,7 @@ const GRACE: Duration = Duration::from_millis(50);
 enum Failure {
     /// The whole call outlived timeout + grace (a blocking host call).
     Elapsed,
-    /// wasmtime stopped it: message and trap code.
+    /// wasmtime stopped it: what happened in user terms, and the trap.
     Engine(String, Option<Trap>),
     /// The guest ended its process: `os._exit(n)` / WASI `proc_exit(n)`.
     Exit(i32),
@@ -115,7 +115,7 @@ impl Sandbox {
     ) -> Result<T, Failure> {
         let engine = |e: wasmtime::Error| match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
             Some(exit) => Failure::Exit(exit.0),
-            None => Failure::Engine(e.to_string(), e.downcast_ref::<Trap>().copied()),
+            None => Failure::Engine(fault_message(&e), e.downcast_ref::<Trap>().copied()),
         };
         match timeout {
             Some(t) => match tokio::time::timeout(t + GRACE, fut).await {
@@ -143,9 +143,6 @@ impl Sandbox {
             (_, Failure::Exit(code)) => Error::Exit(exit_status.unwrap_or(code.into())),
             (_, Failure::Engine(_, Some(Trap::OutOfFuel))) => Error::FuelExhausted,
             (_, Failure::Engine(msg, _)) if memory_hit => Error::MemoryLimit(msg),
-            (_, Failure::Engine(_, Some(Trap::StackOverflow))) => {
-                Error::Trap("the guest overflowed its stack (too deep recursion in C code)".into())
-            }
             (_, Failure::Engine(msg, _)) => Error::Trap(msg),
         };
         self.live = None;

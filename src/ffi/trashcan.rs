@@ -7,8 +7,9 @@
 //! frames on the engine's native wasm stack: `del` of a 10^6-deep nested
 //! list overflowed the native stack long before CPython's guard noticed.
 //!
-//! So the `tp_dealloc` slots of `list`, `tuple`, `dict`, `set` and
-//! `frozenset` are wrapped: the wrapper counts nested deallocations and,
+//! So the `tp_dealloc` slots of `list`, `tuple`, `dict`, `set`,
+//! `frozenset`, tracebacks and frames (a 10^6-deep recursion leaves a
+//! chain of 10^6 of each) are wrapped: the wrapper counts nested deallocations and,
 //! past [`LIMIT`] levels, parks an object of exactly that type (untracked
 //! by the GC, as CPython's own trashcan does) instead of freeing it; the
 //! outermost deallocation then frees the parked objects one by one. The
@@ -24,7 +25,7 @@ const LIMIT: u32 = 1000;
 type Dealloc = unsafe extern "C" fn(*mut sys::PyObject);
 
 /// The wrapped types, by index (the const parameter of [`guarded`]).
-const TYPES: usize = 5;
+const TYPES: usize = 7;
 
 thread_local! {
     /// The original deallocators, filled by [`install`] (kept in linear
@@ -46,7 +47,9 @@ fn type_of(i: usize) -> *mut sys::PyTypeObject {
             1 => &raw mut sys::PyTuple_Type,
             2 => &raw mut sys::PyDict_Type,
             3 => &raw mut sys::PySet_Type,
-            _ => &raw mut sys::PyFrozenSet_Type,
+            4 => &raw mut sys::PyFrozenSet_Type,
+            5 => &raw mut sys::PyTraceBack_Type,
+            _ => &raw mut sys::PyFrame_Type,
         }
     }
 }
@@ -106,6 +109,8 @@ pub fn install() {
         guarded::<2>,
         guarded::<3>,
         guarded::<4>,
+        guarded::<5>,
+        guarded::<6>,
     ];
     if original(0).is_some() {
         return;
