@@ -18,6 +18,9 @@ extern void eryx_rt_list_callbacks(char **out, size_t *out_len);
 extern void eryx_rt_trace(const char *text, size_t len);
 extern void eryx_rt_free(char *ptr, size_t len);
 
+/* Traceback walking for error formatting (c/traceback.c). */
+extern PyObject *eryx_tb_runs(PyObject *self, PyObject *args);
+
 /* Build a str from Rust-owned text and release the text. */
 static PyObject *take_text(char *text, size_t len) {
     PyObject *s = PyUnicode_DecodeUTF8(text, (Py_ssize_t)len, "replace");
@@ -102,6 +105,8 @@ static PyMethodDef eryx_methods[] = {
      "_output(fd, text): stream text to the host's stdout (1) or stderr (2)."},
     {"_pending", eryx_pending, METH_NOARGS,
      "_pending(): number of host calls in flight."},
+    {"_tb_runs", eryx_tb_runs, METH_VARARGS,
+     "_tb_runs(tb, cutoff, own_prefix): the traceback entries to show, and the repeats left out."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -254,34 +254,21 @@ _RECURSIVE_CUTOFF = 3  # as traceback._RECURSIVE_CUTOFF
 
 def _compress(tb, from_user):
     """Relink `tb` in place to the frames a user sees: from the user's
-    first frame on (if `from_user`), without this runtime's own frames, and of each run of
-    one repeated line only its first three frames (like CPython's
-    ``[Previous line repeated N more times]``). Returns the new head and
-    {index of a kept frame: frames left out after it}. One pass of cheap
-    attribute reads; nothing is stringified."""
+    first frame on (if `from_user`), without this runtime's own frames, and
+    of each run of one repeated line only its first three frames (like
+    CPython's ``[Previous line repeated N more times]``). Returns the new
+    head and {index of a kept frame: frames left out after it}. The walk
+    is one C pointer chase (eryx._tb_runs); nothing is stringified."""
     while from_user and tb is not None and tb.tb_frame.f_code.co_filename != _FILENAME:
         tb = tb.tb_next
-    kept = []
-    repeats = {}
-    last_code = last_line = None
-    run = 0
-    node = tb
-    while node is not None:
-        code = node.tb_frame.f_code
-        if not code.co_filename.startswith(_OWN_PREFIX):
-            line = node.tb_lineno
-            if code is last_code and line == last_line:
-                run += 1
-            else:
-                last_code, last_line, run = code, line, 1
-            if run <= _RECURSIVE_CUTOFF:
-                kept.append(node)
-            else:
-                repeats[len(kept) - 1] = run - _RECURSIVE_CUTOFF
-        node = node.tb_next
-    for a, b in zip(kept, kept[1:] + [None]):
-        a.tb_next = b
-    return (kept[0] if kept else None), repeats
+    kept, repeats = eryx._tb_runs(tb, _RECURSIVE_CUTOFF, _OWN_PREFIX)
+    # Relink from the end: setting tb_next walks the new tail (loop check),
+    # which is then already the short one.
+    following = None
+    for node in reversed(kept):
+        node.tb_next = following
+        following = node
+    return following, repeats
 
 
 def _chain(exc, seen):

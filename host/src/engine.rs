@@ -32,10 +32,18 @@ pub enum Flavor {
 /// timeouts and interrupts).
 pub const TICK: Duration = Duration::from_millis(10);
 
-/// Largest wasm stack the guest may use before a clean stack-overflow trap.
+/// Largest native stack wasm frames may use before a clean stack-overflow
+/// trap. CPython's own guard measures only its 1 MiB shadow stack in
+/// linear memory (see link.rs, docs/stacks.md); the deepest C recursions
+/// measured need < 16 MiB of wasm frames per MiB of shadow stack, so 32 MiB
+/// lets `RecursionError` come first with 2x headroom.
 const MAX_WASM_STACK: usize = 32 << 20;
 
-fn xstack() -> usize { std::env::var("ERYX_X_WASM_STACK").ok().and_then(|v| v.parse::<usize>().ok()).map_or(MAX_WASM_STACK, |m| m << 20) }
+/// The fiber stack each call runs on: wasm frames plus host frames (WASI,
+/// callbacks). Reserved, not committed; see stack.rs for how its pages are
+/// given back after a deep call.
+const ASYNC_STACK: usize = MAX_WASM_STACK + (4 << 20);
+
 /// The engine configuration of `flavor`.
 fn config(flavor: Flavor) -> Config {
     let mut c = Config::new();
@@ -46,9 +54,9 @@ fn config(flavor: Flavor) -> Config {
         .memory_init_cow(true)
         .epoch_interruption(true)
         .consume_fuel(flavor == Flavor::Fuel)
-        .max_wasm_stack(xstack())
-        // Host frames (WASI, callbacks) run on the same fiber stack.
-        .async_stack_size(xstack() + (4 << 20));
+        .max_wasm_stack(MAX_WASM_STACK)
+        .async_stack_size(ASYNC_STACK)
+        .with_host_stack(Arc::new(crate::stack::Creator));
     if std::env::var_os("ERYX_PERFMAP").is_some() {
         // Profiling: name JIT code for `perf` in /tmp/perf-PID.map.
         c.profiler(ProfilingStrategy::PerfMap);

@@ -6,6 +6,7 @@ use crate::callbacks::{Callbacks, TraceEvent, TraceHandler};
 use crate::engine::{self, Flavor};
 use crate::error::{setup, trap, Error};
 use crate::output::{Sink, SinkStream, Stream};
+use crate::stack::Stacks;
 use crate::{packages, preinit, stdlib};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -77,6 +78,8 @@ pub(crate) struct HostState {
     pub fault: Option<Fault>,
     /// The status the guest passed to `os._exit` in the current call.
     pub exit_status: Option<i64>,
+    /// The native stacks this store's calls ran on.
+    pub stacks: Arc<Stacks>,
 }
 
 impl HostState {
@@ -338,6 +341,7 @@ pub(crate) fn new_store(
         interrupt: anchors.interrupt.clone(),
         fault: None,
         exit_status: None,
+        stacks: Arc::default(),
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);

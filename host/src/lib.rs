@@ -33,6 +33,7 @@ mod output;
 mod packages;
 mod preinit;
 mod sandbox;
+mod stack;
 mod stdlib;
 mod trim;
 mod wheel;

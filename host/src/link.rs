@@ -49,7 +49,6 @@ pub fn link(extensions: &[(String, Vec<u8>)]) -> Result<Vec<u8>, String> {
         let bindings = bindings()?;
         let mut linker = Linker::default();
         linker.use_built_in_libdl(true);
-        if let Some(k) = std::env::var("ERYX_X_SHADOW").ok().and_then(|v| v.parse::<u32>().ok()) { linker.stack_size(k << 10); }
         linker.encoder().validate(true);
         for (name, bytes) in LINK_ORDER {
             linker.library(name, bytes, false)?;

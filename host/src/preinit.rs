@@ -68,7 +68,6 @@ pub fn content_key(packages: &Prepared, modules: &[String]) -> String {
     let base = &packages.component_key;
     let mut h = Sha256::new();
     h.update(FORMAT.to_le_bytes());
-    h.update(std::env::var("ERYX_X_SHADOW").unwrap_or_default().as_bytes());
     if let (false, Some(site)) = (modules.is_empty(), &packages.site) {
         // The site directory's name holds its content hash.
         h.update(site.file_name().unwrap_or_default().as_encoded_bytes());

@@ -6,6 +6,7 @@ use crate::builder::{SandboxBuilder, Settings};
 use crate::error::{fault_message, trap, Error};
 use crate::execution::Execution;
 use crate::instance::{instantiate, Anchors, Fault, Live};
+use crate::stack::{self, Stacks};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -79,11 +80,9 @@ impl Sandbox {
             let mut live = instantiate(&self.settings, &self.anchors).await?;
             if let Some(state) = &self.last_good {
                 live.store.data().sink.set_muted(true);
-                let _ = live
-                    .f
-                    .restore
-                    .call_async(&mut live.store, (state.clone(),))
-                    .await;
+                let stacks = live.store.data().stacks.clone();
+                let call = live.f.restore.call_async(&mut live.store, (state.clone(),));
+                let _ = stack::owned(&stacks, call).await;
                 live.store.data().sink.set_muted(false);
             }
             self.live = Some(live);
@@ -108,22 +107,28 @@ impl Sandbox {
         Ok(live)
     }
 
-    /// Run one call future under the wall-clock limit.
+    /// Run one call future under the wall-clock limit; once it is over,
+    /// give back the stack pages a deep call left resident.
     async fn bounded<T>(
         timeout: Option<Duration>,
+        stacks: Arc<Stacks>,
         fut: impl Future<Output = wasmtime::Result<T>>,
     ) -> Result<T, Failure> {
+        let fut = stack::owned(&stacks, fut);
         let engine = |e: wasmtime::Error| match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
             Some(exit) => Failure::Exit(exit.0),
             None => Failure::Engine(fault_message(&e), e.downcast_ref::<Trap>().copied()),
         };
-        match timeout {
+        let r = match timeout {
             Some(t) => match tokio::time::timeout(t + GRACE, fut).await {
-                Ok(r) => r.map_err(engine),
-                Err(_) => Err(Failure::Elapsed),
+                Ok(r) => r,
+                // Abandoned mid-call: the instance is dropped, stacks too.
+                Err(_) => return Err(Failure::Elapsed),
             },
-            None => fut.await.map_err(engine),
-        }
+            None => fut.await,
+        };
+        stacks.trim();
+        r.map_err(engine)
     }
 
     /// Turn a failed call into an error, drop the dead instance and bring
@@ -163,9 +168,12 @@ impl Sandbox {
                 // Internal bookkeeping is not charged to the user's budget.
                 let _ = live.store.set_fuel(u64::MAX);
             }
-            if let Ok((Ok(bytes),)) = live.f.snapshot.call_async(&mut live.store, ()).await {
+            let stacks = live.store.data().stacks.clone();
+            let call = live.f.snapshot.call_async(&mut live.store, ());
+            if let Ok((Ok(bytes),)) = stack::owned(&stacks, call).await {
                 self.last_good = Some(bytes);
             }
+            stacks.trim();
             live.store.data().sink.set_muted(false);
         }
     }
@@ -204,11 +212,12 @@ impl Sandbox {
         self.live().await?;
         let timeout = self.settings.timeout;
         let live = self.arm()?;
+        let stacks = live.store.data().stacks.clone();
         let fut = live
             .f
             .execute
             .call_async(&mut live.store, (code.to_string(),));
-        let r = match Self::bounded(timeout, fut).await {
+        let r = match Self::bounded(timeout, stacks, fut).await {
             Ok((r,)) => r,
             Err(f) => return Err(self.fault(f).await),
         };
@@ -230,8 +239,9 @@ impl Sandbox {
         self.live().await?;
         let timeout = self.settings.timeout;
         let live = self.arm()?;
+        let stacks = live.store.data().stacks.clone();
         let fut = live.f.snapshot.call_async(&mut live.store, ());
-        match Self::bounded(timeout, fut).await {
+        match Self::bounded(timeout, stacks, fut).await {
             Ok((r,)) => r.map_err(Error::State),
             Err(f) => Err(self.fault(f).await),
         }
@@ -243,11 +253,12 @@ impl Sandbox {
         self.live().await?;
         let timeout = self.settings.timeout;
         let live = self.arm()?;
+        let stacks = live.store.data().stacks.clone();
         let fut = live
             .f
             .restore
             .call_async(&mut live.store, (snapshot.to_vec(),));
-        match Self::bounded(timeout, fut).await {
+        match Self::bounded(timeout, stacks, fut).await {
             Ok((Ok(()),)) => {
                 self.last_good = Some(snapshot.to_vec());
                 Ok(())
@@ -262,8 +273,9 @@ impl Sandbox {
         self.live().await?;
         let timeout = self.settings.timeout;
         let live = self.arm()?;
+        let stacks = live.store.data().stacks.clone();
         let fut = live.f.clear.call_async(&mut live.store, ());
-        match Self::bounded(timeout, fut).await {
+        match Self::bounded(timeout, stacks, fut).await {
             Ok(()) => {
                 self.last_good = None;
                 Ok(())

@@ -40,17 +40,15 @@ thread_local! {
 
 /// The type object of index `i`.
 fn type_of(i: usize) -> *mut sys::PyTypeObject {
-    // SAFETY: taking the address of CPython's static type objects.
-    unsafe {
-        match i {
-            0 => &raw mut sys::PyList_Type,
-            1 => &raw mut sys::PyTuple_Type,
-            2 => &raw mut sys::PyDict_Type,
-            3 => &raw mut sys::PySet_Type,
-            4 => &raw mut sys::PyFrozenSet_Type,
-            5 => &raw mut sys::PyTraceBack_Type,
-            _ => &raw mut sys::PyFrame_Type,
-        }
+    // Taking the address of CPython's static type objects (no access).
+    match i {
+        0 => &raw mut sys::PyList_Type,
+        1 => &raw mut sys::PyTuple_Type,
+        2 => &raw mut sys::PyDict_Type,
+        3 => &raw mut sys::PySet_Type,
+        4 => &raw mut sys::PyFrozenSet_Type,
+        5 => &raw mut sys::PyTraceBack_Type,
+        _ => &raw mut sys::PyFrame_Type,
     }
 }
 
