@@ -26,6 +26,10 @@ fn rss_anon() -> i64 {
         .map_or(0, |kb| kb * 1024)
 }
 
+fn stack_kib() -> f64 {
+    eryx::bench_support::stack_resident_bytes() as f64 / 1024.0
+}
+
 fn mib(bytes: i64) -> f64 {
     bytes as f64 / (1 << 20) as f64
 }
@@ -49,8 +53,10 @@ async fn main() -> Result<(), eryx::Error> {
     }
     let idle = rss_anon();
     println!(
-        "idle private memory per session ({N} sessions, one call each): {:.2} MiB",
-        mib((idle - base) / N as i64)
+        "idle private memory per session ({N} sessions, one call each): {:.2} MiB \
+         (of which native stack {:.0} KiB)",
+        mib((idle - base) / N as i64),
+        stack_kib() / (N + 1) as f64
     );
     creation.sort();
     println!(
@@ -62,8 +68,11 @@ async fn main() -> Result<(), eryx::Error> {
     }
     let deep = rss_anon();
     println!(
-        "private memory per session after a deep C recursion (repr of a 10^6-deep list): {:.2} MiB",
-        mib((deep - base) / N as i64)
+        "after a deep C recursion (repr of a 10^6-deep list) in each: private memory per \
+         session {:.2} MiB (linear memory grew to hold the list), native stack resident \
+         per session {:.0} KiB",
+        mib((deep - base) / N as i64),
+        stack_kib() / (N + 1) as f64
     );
     drop(sessions);
 

@@ -384,9 +384,10 @@ pub(crate) async fn instantiate(settings: &Settings, anchors: &Anchors) -> Resul
         anchors,
         false,
     )?;
-    let instance = shared
-        .pre
-        .instantiate_async(&mut store)
+    // Instantiation runs on the fiber stack the store then keeps for its
+    // calls: register it with the store's stack set.
+    let stacks = store.data().stacks.clone();
+    let instance = crate::stack::owned(&stacks, shared.pre.instantiate_async(&mut store))
         .await
         .map_err(trap)?;
     let f = (|| -> wasmtime::Result<Funcs> {

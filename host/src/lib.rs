@@ -85,6 +85,11 @@ pub mod bench_support {
         engine::load(Flavor::Default, key, |_| build(), progress)
     }
 
+    /// Bytes of all sandboxes' native (fiber) stacks resident now.
+    pub fn stack_resident_bytes() -> usize {
+        crate::stack::resident_bytes()
+    }
+
     /// The host directory of the stdlib eryx mounts (unpacked on first use).
     pub fn stdlib_dir() -> std::io::Result<std::path::PathBuf> {
         crate::stdlib::dir()

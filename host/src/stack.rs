@@ -103,6 +103,41 @@ impl Region {
     }
 }
 
+impl Region {
+    /// Bytes of this stack resident in memory now.
+    fn resident(&self) -> usize {
+        let page = page_size();
+        let start = self.base + self.guard;
+        let mut flags = vec![0u8; (self.top() - start) / page];
+        // SAFETY: the range is our mapping; `flags` has one byte per page.
+        let rc = unsafe {
+            libc::mincore(
+                start as *mut libc::c_void,
+                self.top() - start,
+                flags.as_mut_ptr(),
+            )
+        };
+        if rc != 0 {
+            return 0;
+        }
+        flags.iter().filter(|f| *f & 1 != 0).count() * page
+    }
+}
+
+/// Every live stack of the process (for [`resident_bytes`]).
+static ALL: Mutex<Vec<Weak<Region>>> = Mutex::new(Vec::new());
+
+/// Bytes of all sandboxes' native stacks resident in memory now (for the
+/// benchmark and docs/stacks.md's figures).
+pub(crate) fn resident_bytes() -> usize {
+    let mut all = ALL.lock().unwrap_or_else(|p| p.into_inner());
+    all.retain(|w| w.strong_count() > 0);
+    all.iter()
+        .filter_map(Weak::upgrade)
+        .map(|r| r.resident())
+        .sum()
+}
+
 impl Drop for Region {
     fn drop(&mut self) {
         // SAFETY: our mapping, no longer used by anyone.
@@ -169,6 +204,11 @@ pub(crate) struct Creator;
 unsafe impl StackCreator for Creator {
     fn new_stack(&self, size: usize, _zeroed: bool) -> wasmtime::Result<Box<dyn StackMemory>> {
         let region = Arc::new(Region::new(size).map_err(wasmtime::Error::msg)?);
+        {
+            let mut all = ALL.lock().unwrap_or_else(|p| p.into_inner());
+            all.retain(|w| w.strong_count() > 0);
+            all.push(Arc::downgrade(&region));
+        }
         OWNER.with(|o| {
             if let Some(stacks) = o.borrow().as_ref() {
                 let mut list = stacks.0.lock().unwrap_or_else(|p| p.into_inner());
