@@ -13,3 +13,6 @@ cd "$ROOT"
 cargo +1.95.0 fmt --all -- --check
 cargo +1.95.0 clippy --release --workspace --all-targets -- -D warnings
 cargo +1.95.0 test --release --workspace
+# CPython's own regression tests in the sandbox: the CI subset (~5 min;
+# the full run is `scripts/cpython-tests.sh`, its table in README.md).
+"$ROOT/scripts/cpython-tests.sh" --ci
