@@ -45,21 +45,34 @@ impl Error {
         {
             return Error::Exit(code);
         }
-        let last = text
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("");
-        let (type_name, message) = match last.split_once(": ") {
-            Some((t, m)) if !t.contains(' ') => (t.to_string(), m.to_string()),
-            _ => (last.trim().to_string(), String::new()),
-        };
+        // The exception line: the last `Type: message` (or bare `Type`)
+        // line; notes (PEP 678, e.g. json's "when serializing list item 0")
+        // may follow it.
+        let header = text.lines().rev().find_map(exception_line);
+        let (type_name, message) = header.unwrap_or_else(|| {
+            let last = text.lines().rev().find(|l| !l.trim().is_empty());
+            (last.unwrap_or("").trim().to_string(), String::new())
+        });
         Error::Python {
             type_name,
             message,
             traceback: text,
         }
     }
+}
+
+/// `(type, message)` if `line` is a traceback's exception line: an
+/// unindented (dotted) identifier, alone or followed by `: message`.
+fn exception_line(line: &str) -> Option<(String, String)> {
+    let (name, message) = line.split_once(": ").unwrap_or((line.trim_end(), ""));
+    let identifier = |part: &str| {
+        part.chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_')
+            && part.chars().all(|c| c.is_alphanumeric() || c == '_')
+    };
+    (!name.is_empty() && name.split('.').all(identifier))
+        .then(|| (name.to_string(), message.to_string()))
 }
 
 impl fmt::Display for Error {
@@ -129,4 +142,45 @@ pub(crate) fn fault_message(e: &wasmtime::Error) -> String {
         None => "the sandbox failed (internal error; ERYX_LOG=debug shows details)",
     };
     what.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(text: &str) -> (String, String) {
+        match Error::from_guest(text.to_string()) {
+            Error::Python {
+                type_name, message, ..
+            } => (type_name, message),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_exception_line_is_found_before_notes() {
+        let tb = "Traceback (most recent call last):\n  File \"<string>\", line 1, in <module>\n\
+                  RecursionError: Stack overflow (used 1008 kB) while encoding a JSON object\n\
+                  when serializing list item 0\nwhen serializing list item 0\n";
+        assert_eq!(
+            kind(tb),
+            (
+                "RecursionError".into(),
+                "Stack overflow (used 1008 kB) while encoding a JSON object".into()
+            )
+        );
+        assert_eq!(
+            kind("KeyboardInterrupt\n"),
+            ("KeyboardInterrupt".into(), String::new())
+        );
+        assert_eq!(
+            kind(
+                "Traceback (most recent call last):\njson.decoder.JSONDecodeError: Expecting value"
+            ),
+            (
+                "json.decoder.JSONDecodeError".into(),
+                "Expecting value".into()
+            )
+        );
+    }
 }

@@ -94,11 +94,7 @@ impl Region {
         // SAFETY: the range lies inside our mapping and no code runs on it
         // now; the pages read back as zeros when touched again.
         unsafe {
-            libc::madvise(
-                start as *mut libc::c_void,
-                end - start,
-                libc::MADV_DONTNEED,
-            );
+            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED);
         }
     }
 }

@@ -40,7 +40,10 @@ async fn raises_stack_overflow(sb: &mut Sandbox, code: &str, what: &str) {
 async fn deep_c_recursion_raises_cpythons_recursion_error() {
     let mut sb = sandbox().await;
     let cases = [
-        (format!("{NESTED_LIST}repr(l)"), "while getting the repr of an object"),
+        (
+            format!("{NESTED_LIST}repr(l)"),
+            "while getting the repr of an object",
+        ),
         (
             format!("import json\n{NESTED_LIST}json.dumps(l)"),
             "while encoding a JSON object",
@@ -138,7 +141,10 @@ async fn chained_deep_tracebacks_are_compressed_too() {
                 def f(n):\n    return f(n + 1)\n\
                 try:\n    f(0)\nexcept RecursionError:\n    raise ValueError('after')";
     let tb = expect_py_err(sb.execute(code).await, "ValueError");
-    assert!(tb.contains("RecursionError: maximum recursion depth exceeded"), "{tb}");
+    assert!(
+        tb.contains("RecursionError: maximum recursion depth exceeded"),
+        "{tb}"
+    );
     assert!(
         tb.contains("During handling of the above exception, another exception occurred:"),
         "{tb}"
@@ -153,7 +159,10 @@ async fn a_short_repetition_matches_cpythons_cutoff() {
     // Four frames of one line: CPython shows three and "repeated 1 more time".
     let code = "def g(n):\n    if n == 0:\n        raise KeyError(n)\n    return g(n - 1)\ng(4)";
     let tb = expect_py_err(sb.execute(code).await, "KeyError");
-    assert!(tb.contains("  [Previous line repeated 1 more time]\n"), "{tb}");
+    assert!(
+        tb.contains("  [Previous line repeated 1 more time]\n"),
+        "{tb}"
+    );
     assert_eq!(tb.matches("in g\n").count(), 4, "{tb}");
 }
 
@@ -162,7 +171,10 @@ async fn traps_are_reported_in_user_terms() {
     let mut sb = sandbox().await;
     for (code, says) in [
         ("import faulthandler\nfaulthandler._sigabrt()", "aborted"),
-        ("import faulthandler\nfaulthandler._sigfpe()", "arithmetic fault"),
+        (
+            "import faulthandler\nfaulthandler._sigfpe()",
+            "arithmetic fault",
+        ),
     ] {
         let r = sb.execute(code).await;
         let Err(Error::Trap(msg)) = &r else {
