@@ -39,6 +39,8 @@ def main(argv):
         report, rc, wall, why = load(out, name)
         if report is None:
             print(f"cpython-tests: {name}: BROKE THE SANDBOX ({why})")
+        elif report.get("module_skipped"):
+            print(f"cpython-tests: {name}: skipped on WASI ({report['module_skipped']})")
         else:
             write_log(out, name, report)
             print(
@@ -49,6 +51,7 @@ def main(argv):
     out, names = Path(argv[0]), argv[1:]
     total = dict(run=0, failed=0, errors=0, skipped=0, seconds=0.0)
     broken = []
+    skipped_modules = []
     print("| module | run | failed | errors | skipped | seconds |")
     print("|---|---:|---:|---:|---:|---:|")
     failures = []
@@ -57,6 +60,11 @@ def main(argv):
         if report is None:
             broken.append(name)
             print(f"| {name} | BROKE: {why} | | | | {wall:.1f} |")
+            total["seconds"] += wall
+            continue
+        if report.get("module_skipped"):
+            skipped_modules.append(name)
+            print(f"| {name} | module skipped on WASI: {report['module_skipped']} | | | | {wall:.1f} |")
             total["seconds"] += wall
             continue
         for key in ("run", "failed", "errors", "skipped"):
@@ -71,13 +79,14 @@ def main(argv):
     passed = ran - total["failed"] - total["errors"]
     rate = 100.0 * passed / ran if ran else 100.0
     print(
-        f"| **total: {len(names)} modules** | {total['run']} | {total['failed']} "
+        f"| **total: {len(names) - len(broken) - len(skipped_modules)} modules ran** | {total['run']} | {total['failed']} "
         f"| {total['errors']} | {total['skipped']} | {total['seconds']:.0f} |"
     )
     print()
     print(
         f"{passed} of {ran} non-skipped tests passed ({rate:.2f} %); "
-        f"{len(broken)} modules broke the sandbox{': ' + ', '.join(broken) if broken else ''}"
+        f"{len(broken)} modules broke the sandbox{': ' + ', '.join(broken) if broken else ''}; "
+        f"{len(skipped_modules)} skipped as a whole on WASI"
     )
     for name, f in failures:
         print(f"  {f['kind']}: {f['id']}: {f['summary'][:160]}")
