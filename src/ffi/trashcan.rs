@@ -64,8 +64,15 @@ unsafe extern "C" fn guarded<const I: usize>(op: *mut sys::PyObject) {
     // (CPython calls tp_dealloc only then); we read its type.
     let exact = unsafe { (*op).ob_type } == type_of(I);
     if depth >= LIMIT && exact {
-        // SAFETY: a parked object must not be seen by the collector.
-        unsafe { sys::PyObject_GC_UnTrack(op.cast()) };
+        // SAFETY: a parked object must not be seen by the collector, nor
+        // reached (resurrected) through a weak reference: clear those now,
+        // as the deallocator would first thing (sets and frozensets).
+        unsafe {
+            sys::PyObject_GC_UnTrack(op.cast());
+            if (*type_of(I)).tp_weaklistoffset != 0 {
+                sys::PyObject_ClearWeakRefs(op);
+            }
+        }
         PARKED.with(|p| p.borrow_mut().push((op, I)));
         return;
     }
