@@ -77,7 +77,7 @@ fn main() {
     build
         .compiler("clang-16")
         .archiver("llvm-ar-16")
-        .files(["c/eryx_module.c", "c/stubs.c"])
+        .files(["c/eryx_module.c", "c/traceback.c", "c/stubs.c"])
         .include(&include)
         .pic(true)
         .flag("-O2")

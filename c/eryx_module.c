@@ -30,6 +30,9 @@ extern int32_t eryx_rt_net_recv(uint32_t conn, uint32_t max, uint32_t timeout_ms
                                 size_t *out_len);
 extern void eryx_rt_net_close(uint32_t conn);
 
+/* Traceback walking for error formatting (c/traceback.c). */
+extern PyObject *eryx_tb_runs(PyObject *self, PyObject *args);
+
 /* Build a str from Rust-owned text and release the text. */
 static PyObject *take_text(char *text, size_t len) {
     PyObject *s = PyUnicode_DecodeUTF8(text, (Py_ssize_t)len, "replace");
@@ -215,6 +218,8 @@ static PyMethodDef eryx_methods[] = {
     {"_net_recv", eryx_net_recv, METH_VARARGS,
      "_net_recv(conn, max, timeout_ms): receive bytes (b'' = end of stream)."},
     {"_net_close", eryx_net_close, METH_VARARGS, "_net_close(conn): close a connection."},
+    {"_tb_runs", eryx_tb_runs, METH_VARARGS,
+     "_tb_runs(tb, cutoff, own_prefix): the traceback entries to show, and the repeats left out."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -326,28 +326,104 @@ def finish(job):
     return "".join(job.stdout.parts), job.exc
 
 
+_RECURSIVE_CUTOFF = 3  # as traceback._RECURSIVE_CUTOFF
+
+
+def _compress(tb, from_user):
+    """Relink `tb` in place to the frames a user sees: from the user's
+    first frame on (if `from_user`), without this runtime's own frames, and
+    of each run of one repeated line only its first three frames (like
+    CPython's ``[Previous line repeated N more times]``). Returns the new
+    head and {index of a kept frame: frames left out after it}. The walk
+    is one C pointer chase (eryx._tb_runs); nothing is stringified."""
+    while from_user and tb is not None and tb.tb_frame.f_code.co_filename != _FILENAME:
+        tb = tb.tb_next
+    # The host's one-line entry program (see _eryx_main) is not the user's.
+    if from_user and tb is not None and tb.tb_frame.f_code in entry_codes:
+        tb = tb.tb_next
+    kept, repeats = eryx._tb_runs(tb, _RECURSIVE_CUTOFF, _OWN_PREFIX)
+    # Relink from the end: setting tb_next walks the new tail (loop check),
+    # which is then already the short one.
+    following = None
+    for node in reversed(kept):
+        node.tb_next = following
+        following = node
+    return following, repeats
+
+
+def _chain(exc, seen):
+    """`exc` and every exception chained to it (cause, context, group)."""
+    if exc is None or id(exc) in seen:
+        return
+    seen.add(id(exc))
+    yield exc
+    yield from _chain(exc.__cause__, seen)
+    yield from _chain(exc.__context__, seen)
+    for sub in getattr(exc, "exceptions", None) or ():
+        if isinstance(sub, BaseException):
+            yield from _chain(sub, seen)
+
+
+def _stack_class():
+    import traceback
+
+    class Stack(traceback.StackSummary):
+        """A stack whose left-out repetitions are known (see _compress)."""
+
+        repeats = {}
+
+        def format(self, **kwargs):
+            colorize = kwargs.get("colorize", False)
+            out = []
+            for i, frame in enumerate(self):
+                text = self.format_frame_summary(frame, colorize=colorize)
+                if text is not None:
+                    out.append(text)
+                n = self.repeats.get(i)
+                if n:
+                    out.append("  [Previous line repeated %d more time%s]\n" % (n, "s" if n > 1 else ""))
+            return out
+
+    return Stack
+
+
+def _attach(te, exc, repeats, stack_class, seen):
+    """Give each TracebackException of the chain its exception's repeats."""
+    if te is None or exc is None or id(te) in seen:
+        return
+    seen.add(id(te))
+    counts = repeats.get(id(exc))
+    if counts:
+        te.stack.__class__ = stack_class
+        te.stack.repeats = counts
+    _attach(te.__cause__, exc.__cause__, repeats, stack_class, seen)
+    _attach(te.__context__, exc.__context__, repeats, stack_class, seen)
+    for sub_te, sub in zip(te.exceptions or (), getattr(exc, "exceptions", None) or ()):
+        _attach(sub_te, sub, repeats, stack_class, seen)
+
+
 def format_exception(exc, code):
-    """Format `exc` like CPython does, hiding this module's own frames."""
+    """Format `exc` like CPython does, hiding this module's own frames.
+
+    Costs O(frames shown): a 10^6-deep recursion is cut to its first
+    frames per repeated line before anything is formatted."""
     import linecache
     import traceback
 
     linecache.cache[_FILENAME] = (len(code), None, code.splitlines(True), _FILENAME)
-    tb = exc.__traceback__
-    # Drop the runtime's (and asyncio's) frames above the user's first frame,
-    # and the runtime's own frames below it (e.g. inside a callback helper).
-    while tb is not None and tb.tb_frame.f_code.co_filename != _FILENAME:
-        tb = tb.tb_next
-    kept = []
-    node = tb
-    while node is not None:
-        f_code = node.tb_frame.f_code
-        if not f_code.co_filename.startswith(_OWN_PREFIX) and f_code not in entry_codes:
-            kept.append(node)
-        node = node.tb_next
-    for a, b in zip(kept, kept[1:] + [None]):
-        a.tb_next = b
-    tb = kept[0] if kept else None
-    return "".join(traceback.format_exception(type(exc), exc, tb))
+    repeats = {}
+    for e in _chain(exc, set()):
+        head, counts = _compress(e.__traceback__, e is exc)
+        if e is exc:
+            tb = head
+        elif head is not e.__traceback__:
+            e.__traceback__ = head
+        if counts:
+            repeats[id(e)] = counts
+    te = traceback.TracebackException(type(exc), exc, tb, compact=True)
+    if repeats:
+        _attach(te, exc, repeats, _stack_class(), set())
+    return "".join(te.format())
 
 
 def exit_code(exc):

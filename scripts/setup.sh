@@ -58,6 +58,8 @@ PYTHONPATH="$DEPS/pytools" python3 "$ROOT/scripts/extract_cpython.py" \
 # 4. CPython 3.14 headers from Debian sid's libpython3.14-dev, through a private
 #    apt configuration (the machine's own sources are never touched).
 "$ROOT/scripts/fetch-headers.sh" "$DEPS"
+# CPython 3.14 regression tests for scripts/cpython-tests.sh (Debian sid).
+"$ROOT/scripts/fetch-cpython-tests.sh" "$DEPS"
 
 touch "$STAMP"
 say "done ($DEPS)"

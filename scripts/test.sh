@@ -22,3 +22,6 @@ cargo +1.95.0 test --release --workspace
 "$ROOT/scripts/test-python.sh"
 # `eryx mcp` with the official MCP Python SDK as client (pinned venv).
 "$ROOT/scripts/test-mcp.sh"
+# CPython's own regression tests in the sandbox: the CI subset (~5 min;
+# the full run is `scripts/cpython-tests.sh`, its table in README.md).
+"$ROOT/scripts/cpython-tests.sh" --ci

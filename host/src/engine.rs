@@ -36,8 +36,18 @@ pub enum Flavor {
 /// timeouts and interrupts).
 pub const TICK: Duration = Duration::from_millis(10);
 
-/// Largest wasm stack the guest may use before a clean stack-overflow trap.
-const MAX_WASM_STACK: usize = 4 << 20;
+/// Largest native stack wasm frames may use before a clean stack-overflow
+/// trap. CPython's own guard measures only its 1 MiB shadow stack in
+/// linear memory (see link.rs, docs/stacks.md); the deepest C recursion
+/// measured (json decoding nested objects) needs 32-40 MiB of wasm frames
+/// to reach it, so 64 MiB lets `RecursionError` come first with >= 1.6x
+/// headroom.
+const MAX_WASM_STACK: usize = 64 << 20;
+
+/// The fiber stack each call runs on: wasm frames plus host frames (WASI,
+/// callbacks). Reserved, not committed; see stack.rs for how its pages are
+/// given back after a deep call.
+const ASYNC_STACK: usize = MAX_WASM_STACK + (4 << 20);
 
 /// The engine configuration of `flavor`.
 fn config(flavor: Flavor) -> Config {
@@ -50,8 +60,8 @@ fn config(flavor: Flavor) -> Config {
         .epoch_interruption(flavor != Flavor::Uninterruptible)
         .consume_fuel(flavor == Flavor::Fuel)
         .max_wasm_stack(MAX_WASM_STACK)
-        // Host frames (WASI, callbacks) run on the same fiber stack.
-        .async_stack_size(MAX_WASM_STACK + (4 << 20));
+        .async_stack_size(ASYNC_STACK)
+        .with_host_stack(Arc::new(crate::stack::Creator));
     if std::env::var_os("ERYX_PERFMAP").is_some() {
         // Profiling: name JIT code for `perf` in /tmp/perf-PID.map.
         c.profiler(ProfilingStrategy::PerfMap);

@@ -45,15 +45,14 @@ impl Error {
         {
             return Error::Exit(code);
         }
-        let last = text
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("");
-        let (type_name, message) = match last.split_once(": ") {
-            Some((t, m)) if !t.contains(' ') => (t.to_string(), m.to_string()),
-            _ => (last.trim().to_string(), String::new()),
-        };
+        // The exception line: the last `Type: message` (or bare `Type`)
+        // line; notes (PEP 678, e.g. json's "when serializing list item 0")
+        // may follow it.
+        let header = text.lines().rev().find_map(exception_line);
+        let (type_name, message) = header.unwrap_or_else(|| {
+            let last = text.lines().rev().find(|l| !l.trim().is_empty());
+            (last.unwrap_or("").trim().to_string(), String::new())
+        });
         Error::Python {
             type_name,
             message,
@@ -82,6 +81,20 @@ impl Error {
             other => other,
         }
     }
+}
+
+/// `(type, message)` if `line` is a traceback's exception line: an
+/// unindented (dotted) identifier, alone or followed by `: message`.
+fn exception_line(line: &str) -> Option<(String, String)> {
+    let (name, message) = line.split_once(": ").unwrap_or((line.trim_end(), ""));
+    let identifier = |part: &str| {
+        part.chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_')
+            && part.chars().all(|c| c.is_alphanumeric() || c == '_')
+    };
+    (!name.is_empty() && name.split('.').all(identifier))
+        .then(|| (name.to_string(), message.to_string()))
 }
 
 impl fmt::Display for Error {
@@ -121,8 +134,75 @@ pub(crate) fn setup(e: impl fmt::Display) -> Error {
     Error::Setup(format!("{e:#}"))
 }
 
-/// Shorthand for mapping a wasmtime call error into `Error::Trap`, without
-/// host backtraces.
+/// Shorthand for mapping a wasmtime call error into `Error::Trap` (in
+/// user terms, see [`fault_message`]).
 pub(crate) fn trap(e: wasmtime::Error) -> Error {
-    Error::Trap(format!("{e}"))
+    Error::Trap(fault_message(&e))
+}
+
+/// What a failed guest call means, in the user's terms. The engine's own
+/// report (wasm backtrace, function names, internal paths) goes to the
+/// `tracing` debug log (target `eryx::engine`; the CLI shows it with
+/// `ERYX_LOG=debug`), never into a user-facing error.
+pub(crate) fn fault_message(e: &wasmtime::Error) -> String {
+    tracing::debug!(target: "eryx::engine", "guest call failed: {e:?}");
+    use wasmtime::Trap;
+    let what = match e.downcast_ref::<Trap>() {
+        Some(Trap::StackOverflow) => {
+            "Python's stack overflowed (recursion too deep in C code); the session was restored"
+        }
+        Some(Trap::MemoryOutOfBounds | Trap::HeapMisaligned | Trap::TableOutOfBounds) => {
+            "the Python interpreter crashed (invalid memory access in native code); the session was restored"
+        }
+        Some(Trap::UnreachableCodeReached) => {
+            "the Python interpreter aborted (a fatal error in CPython or a native extension); the session was restored"
+        }
+        Some(
+            Trap::IntegerDivisionByZero | Trap::IntegerOverflow | Trap::BadConversionToInteger,
+        ) => "the Python interpreter crashed (arithmetic fault in native code); the session was restored",
+        Some(_) => "the Python interpreter crashed; the session was restored",
+        None => "the sandbox failed (internal error; ERYX_LOG=debug shows details)",
+    };
+    what.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(text: &str) -> (String, String) {
+        match Error::from_guest(text.to_string()) {
+            Error::Python {
+                type_name, message, ..
+            } => (type_name, message),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_exception_line_is_found_before_notes() {
+        let tb = "Traceback (most recent call last):\n  File \"<string>\", line 1, in <module>\n\
+                  RecursionError: Stack overflow (used 1008 kB) while encoding a JSON object\n\
+                  when serializing list item 0\nwhen serializing list item 0\n";
+        assert_eq!(
+            kind(tb),
+            (
+                "RecursionError".into(),
+                "Stack overflow (used 1008 kB) while encoding a JSON object".into()
+            )
+        );
+        assert_eq!(
+            kind("KeyboardInterrupt\n"),
+            ("KeyboardInterrupt".into(), String::new())
+        );
+        assert_eq!(
+            kind(
+                "Traceback (most recent call last):\njson.decoder.JSONDecodeError: Expecting value"
+            ),
+            (
+                "json.decoder.JSONDecodeError".into(),
+                "Expecting value".into()
+            )
+        );
+    }
 }

@@ -7,6 +7,7 @@ use crate::engine::{self, Flavor};
 use crate::error::{setup, trap, Error};
 use crate::output::{Sink, SinkStream, Stream};
 use crate::vfs::{self, Vfs};
+use crate::stack::Stacks;
 use crate::{packages, preinit, stdlib};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -82,6 +83,8 @@ pub(crate) struct HostState {
     vfs: Vfs,
     /// Open network connections and this call's network usage.
     pub(crate) net: crate::net::NetState,
+    /// The native stacks this store's calls ran on.
+    pub stacks: Arc<Stacks>,
 }
 
 impl HostState {
@@ -395,6 +398,7 @@ pub(crate) fn new_store(
         exit_status: None,
         vfs: anchors.vfs.clone(),
         net: crate::net::NetState::new(settings.network.clone()),
+        stacks: Arc::default(),
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
@@ -437,9 +441,10 @@ pub(crate) async fn instantiate(settings: &Settings, anchors: &Anchors) -> Resul
         anchors,
         false,
     )?;
-    let instance = shared
-        .pre
-        .instantiate_async(&mut store)
+    // Instantiation runs on the fiber stack the store then keeps for its
+    // calls: register it with the store's stack set.
+    let stacks = store.data().stacks.clone();
+    let instance = crate::stack::owned(&stacks, shared.pre.instantiate_async(&mut store))
         .await
         .map_err(trap)?;
     let f = (|| -> wasmtime::Result<Funcs> {

@@ -34,6 +34,7 @@ mod output;
 mod packages;
 mod preinit;
 mod sandbox;
+mod stack;
 mod stdlib;
 mod trim;
 mod vfs;
@@ -85,6 +86,11 @@ pub mod bench_support {
         progress: bool,
     ) -> Result<wasmtime::component::Component, String> {
         engine::load(Flavor::Default, key, |_| build(), progress)
+    }
+
+    /// Bytes of all sandboxes' native (fiber) stacks resident now.
+    pub fn stack_resident_bytes() -> usize {
+        crate::stack::resident_bytes()
     }
 
     /// The host directory of the stdlib eryx mounts (unpacked on first use).

@@ -3,9 +3,10 @@
 //! kills the instance, so the sandbox re-creates it at once and restores
 //! the last good state — the session outlives the fault.
 use crate::builder::{SandboxBuilder, Settings};
-use crate::error::{trap, Error};
+use crate::error::{fault_message, trap, Error};
 use crate::execution::Execution;
 use crate::instance::{self, instantiate, Anchors, Fault, Live};
+use crate::stack::{self, Stacks};
 use crate::vfs::{self, snapshot as files, Tree};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,7 +26,7 @@ const GRACE: Duration = Duration::from_millis(50);
 enum Failure {
     /// The whole call outlived timeout + grace (a blocking host call).
     Elapsed,
-    /// wasmtime stopped it: message and trap code.
+    /// wasmtime stopped it: what happened in user terms, and the trap.
     Engine(String, Option<Trap>),
     /// The guest ended its process: `os._exit(n)` / WASI `proc_exit(n)`.
     Exit(i32),
@@ -117,11 +118,10 @@ impl Sandbox {
             let mut live = instantiate(&self.settings, &self.anchors).await?;
             if let Some(state) = &self.last_good {
                 live.store.data().sink.set_muted(true);
-                let _ = live
-                    .f
-                    .restore
-                    .call_async(&mut live.store, (state.clone(),))
-                    .await;
+                let stacks = live.store.data().stacks.clone();
+                let call = live.f.restore.call_async(&mut live.store, (state.clone(),));
+                let _ = stack::owned(&stacks, call).await;
+                stacks.trim();
                 live.store.data().sink.set_muted(false);
             }
             self.live = Some(live);
@@ -148,30 +148,37 @@ impl Sandbox {
     }
 
     /// Run one call future under the wall-clock limit, abandoning it if
-    /// an interrupt is left unconsumed (the guest is blocked in a host call).
+    /// an interrupt is left unconsumed (the guest is blocked in a host
+    /// call); once it is over, give back the stack pages a deep call left
+    /// resident.
     async fn bounded<T>(
         anchors: &Anchors,
         timeout: Option<Duration>,
+        stacks: Arc<Stacks>,
         fut: impl Future<Output = wasmtime::Result<T>>,
     ) -> Result<T, Failure> {
+        let fut = stack::owned(&stacks, fut);
         let engine = |e: wasmtime::Error| match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
             Some(exit) => Failure::Exit(exit.0),
-            None => Failure::Engine(e.to_string(), e.downcast_ref::<Trap>().copied()),
+            None => Failure::Engine(fault_message(&e), e.downcast_ref::<Trap>().copied()),
         };
         let limited = async {
             match timeout {
                 Some(t) => match tokio::time::timeout(t + GRACE, fut).await {
                     Ok(r) => r.map_err(engine),
+                    // Abandoned mid-call: the instance is dropped, stacks too.
                     Err(_) => Err(Failure::Elapsed),
                 },
                 None => fut.await.map_err(engine),
             }
         };
-        tokio::select! {
+        let r = tokio::select! {
             biased;
             r = limited => r,
             _ = interrupted(&anchors.interrupt, &anchors.interrupt_wake) => Err(Failure::Interrupted),
-        }
+        };
+        stacks.trim();
+        r
     }
 
     /// Turn a failed call into an error, drop the dead instance and bring
@@ -192,9 +199,6 @@ impl Sandbox {
             (_, Failure::Exit(code)) => Error::Exit(exit_status.unwrap_or(code.into())),
             (_, Failure::Engine(_, Some(Trap::OutOfFuel))) => Error::FuelExhausted,
             (_, Failure::Engine(msg, _)) if memory_hit => Error::MemoryLimit(msg),
-            (_, Failure::Engine(_, Some(Trap::StackOverflow))) => {
-                Error::Trap("the guest overflowed its stack (too deep recursion in C code)".into())
-            }
             (_, Failure::Engine(msg, _)) => Error::Trap(msg),
         };
         self.live = None;
@@ -215,7 +219,10 @@ impl Sandbox {
                 // Internal bookkeeping is not charged to the user's budget.
                 let _ = live.store.set_fuel(u64::MAX);
             }
-            let r = live.f.snapshot.call_async(&mut live.store, ()).await;
+            let stacks = live.store.data().stacks.clone();
+            let call = live.f.snapshot.call_async(&mut live.store, ());
+            let r = stack::owned(&stacks, call).await;
+            stacks.trim();
             live.store.data().sink.set_muted(false);
             match r {
                 Ok((Ok(bytes),)) => self.last_good = Some(bytes),
@@ -270,11 +277,12 @@ impl Sandbox {
         let timeout = self.settings.timeout;
         let anchors = self.anchors.clone();
         let live = self.arm()?;
+        let stacks = live.store.data().stacks.clone();
         let fut = live
             .f
             .execute
             .call_async(&mut live.store, (code.to_string(),));
-        let r = match Self::bounded(&anchors, timeout, fut).await {
+        let r = match Self::bounded(&anchors, timeout, stacks, fut).await {
             Ok((r,)) => r,
             Err(f) => return Err(self.fault(f).await),
         };
@@ -299,8 +307,9 @@ impl Sandbox {
         let timeout = self.settings.timeout;
         let anchors = self.anchors.clone();
         let live = self.arm()?;
+        let stacks = live.store.data().stacks.clone();
         let fut = live.f.snapshot.call_async(&mut live.store, ());
-        match Self::bounded(&anchors, timeout, fut).await {
+        match Self::bounded(&anchors, timeout, stacks, fut).await {
             Ok((r,)) => {
                 let namespace = r.map_err(Error::State)?;
                 Ok(files::pack(&namespace, &vfs::lock(&self.anchors.vfs)))
@@ -322,11 +331,12 @@ impl Sandbox {
         let timeout = self.settings.timeout;
         let anchors = self.anchors.clone();
         let live = self.arm()?;
+        let stacks = live.store.data().stacks.clone();
         let fut = live
             .f
             .restore
             .call_async(&mut live.store, (namespace.to_vec(),));
-        match Self::bounded(&anchors, timeout, fut).await {
+        match Self::bounded(&anchors, timeout, stacks, fut).await {
             Ok((Ok(()),)) => {
                 self.last_good = Some(namespace.to_vec());
                 if let Some(mut tree) = tree {
@@ -355,8 +365,9 @@ impl Sandbox {
         let timeout = self.settings.timeout;
         let anchors = self.anchors.clone();
         let live = self.arm()?;
+        let stacks = live.store.data().stacks.clone();
         let fut = live.f.clear.call_async(&mut live.store, ());
-        match Self::bounded(&anchors, timeout, fut).await {
+        match Self::bounded(&anchors, timeout, stacks, fut).await {
             Ok(()) => {
                 self.last_good = None;
                 let fresh = instance::new_tree(&self.settings);

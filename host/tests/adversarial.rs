@@ -91,19 +91,18 @@ async fn nothing_of_the_host_is_visible() {
 
 #[tokio::test]
 async fn deeply_nested_c_recursion_is_contained() {
-    let mut sb = limited().build().await.unwrap();
+    // Room for CPython's guard to be reached on a loaded machine.
+    let mut sb = limited()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .await
+        .unwrap();
     sb.execute("keep = 'alive'").await.unwrap();
     let deep = "l = []\nfor _ in range(200000):\n    l = [l]\nrepr(l)";
-    survives(&mut sb, deep, &|r| {
-        matches!(r, Err(Error::Python { type_name, .. }) if type_name == "RecursionError")
-            || matches!(r, Err(Error::Trap(_)))
-    })
-    .await;
+    // CPython's own guard fires, not the engine's (docs/stacks.md).
+    survives(&mut sb, deep, &py("RecursionError")).await;
     let json = "import json\njson.loads('[' * 100000 + ']' * 100000)";
-    survives(&mut sb, json, &|r| {
-        matches!(r, Err(Error::Python { .. }) | Err(Error::Trap(_)))
-    })
-    .await;
+    survives(&mut sb, json, &py("RecursionError")).await;
 }
 
 #[tokio::test]

@@ -4,7 +4,8 @@
 //! (the `wit_dylib_*` exports), `host` backs the `eryx` module's host
 //! calls, `net` the network imports behind `eryx._net_*`, `meta` reads the
 //! world metadata and `wasi` resets the WASI state held in the guest
-//! (pre-initialisation); `alloc` is CPython's small-object allocator.
+//! (pre-initialisation), `trashcan` bounds the native stack of deep
+//! container deallocations; `alloc` is CPython's small-object allocator.
 pub mod abi;
 mod alloc;
 pub mod async_abi;
@@ -13,4 +14,5 @@ pub mod meta;
 pub mod net;
 pub mod py;
 pub mod sys;
+pub mod trashcan;
 pub mod wasi;

@@ -336,6 +336,9 @@ pub fn initialize(stdlib: &str) -> Result<(), String> {
             )
         })();
         sys::PyConfig_Clear(&mut config);
+        if result.is_ok() {
+            super::trashcan::install();
+        }
         result
     }
 }

@@ -59,12 +59,30 @@ fn network(mut builder: SandboxBuilder, args: &Args) -> Result<SandboxBuilder, S
         builder = builder.secret(&name, &value, &hosts);
     }
     Ok(builder)
+/// With `ERYX_LOG=debug` (or `trace`, `info`, ...), show the library's
+/// `tracing` log on stderr: engine detail of faults (wasm backtraces) that
+/// user-facing errors leave out. Once per process.
+fn init_log() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let Some(level) = std::env::var("ERYX_LOG")
+            .ok()
+            .and_then(|v| v.parse::<tracing_subscriber::filter::LevelFilter>().ok())
+        else {
+            return;
+        };
+        let _ = tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_writer(std::io::stderr)
+            .try_init();
+    });
 }
 
 /// A builder configured by every sandbox flag of the command line
 /// (limits, mounts, packages, pre-imports, callbacks, tracing). Front ends
 /// add their own output handling and mode.
 pub fn builder(args: &Args) -> Result<SandboxBuilder, String> {
+    init_log();
     let mut builder = Sandbox::builder().progress(true);
     if let Some(t) = args.timeout {
         builder = builder.timeout(Duration::from_secs_f64(t.max(0.0)));
