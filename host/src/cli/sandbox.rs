@@ -59,6 +59,8 @@ fn network(mut builder: SandboxBuilder, args: &Args) -> Result<SandboxBuilder, S
         builder = builder.secret(&name, &value, &hosts);
     }
     Ok(builder)
+}
+
 /// With `ERYX_LOG=debug` (or `trace`, `info`, ...), show the library's
 /// `tracing` log on stderr: engine detail of faults (wasm backtraces) that
 /// user-facing errors leave out. Once per process.
