@@ -7,7 +7,9 @@
 # --ci: the ones marked "ci") in its own `eryx` process, with the test tree
 # (scripts/fetch-cpython-tests.sh) mounted read-only, a fresh writable scratch
 # directory at /tmp and a per-module timeout (ERYX_SUITE_TIMEOUT, default
-# 600 s). Prints per module run / failed / errors / skipped / seconds and a
+# 600 s). With ERYX_SUITE_SCRATCH=vfs the tests use the sandbox's own
+# in-memory /tmp (the virtual filesystem) instead of a host scratch directory
+# (a crash is then not attributed to its test). Prints per module run / failed / errors / skipped / seconds and a
 # total; failures go to target/cpython-tests/<module>.log. Exits non-zero if
 # a module broke the sandbox (trap, timeout, no report) or fewer than 99 % of
 # the tests that ran passed.
@@ -39,12 +41,14 @@ mkdir -p "$OUT"
 results=()
 for m in "${modules[@]}"; do
   scratch=$(mktemp -d)
+  tmp_mount=(--mount "$scratch:/tmp")
+  [ "${ERYX_SUITE_SCRATCH:-}" = vfs ] && tmp_mount=()
   start=$(date +%s.%N)
   set +e
   timeout -k 5 $((TIMEOUT + 30)) "$ERYX" \
     --mount "$DEPS/cpython-tests:/cpython-tests:ro" \
     --mount "$SUITE:/eryx-suite:ro" \
-    --mount "$scratch:/tmp" \
+    "${tmp_mount[@]}" \
     --timeout "$TIMEOUT" \
     -c "import sys; sys.path.insert(0, '/eryx-suite'); import runner; runner.main('$m')" \
     > "$OUT/$m.out" 2> "$OUT/$m.err"
