@@ -35,6 +35,10 @@ if [ -n "$missing" ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y $missing >&2 || die "apt-get install failed for:$missing"
 fi
 
+# CPython 3.14 regression tests for scripts/cpython-tests.sh (Debian sid),
+# also on machines set up before they were needed (idempotent).
+"$ROOT/scripts/fetch-cpython-tests.sh" "$DEPS"
+
 if [ -f "$STAMP" ]; then
   exit 0
 fi
@@ -58,8 +62,6 @@ PYTHONPATH="$DEPS/pytools" python3 "$ROOT/scripts/extract_cpython.py" \
 # 4. CPython 3.14 headers from Debian sid's libpython3.14-dev, through a private
 #    apt configuration (the machine's own sources are never touched).
 "$ROOT/scripts/fetch-headers.sh" "$DEPS"
-# CPython 3.14 regression tests for scripts/cpython-tests.sh (Debian sid).
-"$ROOT/scripts/fetch-cpython-tests.sh" "$DEPS"
 
 touch "$STAMP"
 say "done ($DEPS)"
