@@ -69,7 +69,7 @@ async def tools_are_listed_with_schemas_and_model_facing_descriptions():
         check("stdout" in run_tool.output_schema["properties"], run_tool.output_schema)
         d = run_tool.description
         for phrase in ["CPython 3.14", "State persists", "reset_session", "No network",
-                       "nothing is writable", "30 s", "65536 bytes", "standard library"]:
+                       "scratch filesystem", "/tmp", "30 s", "65536 bytes", "standard library"]:
             check(phrase in d, f"{phrase!r} not in description: {d}")
         check(tools["reset_session"].annotations.destructive_hint is True, tools["reset_session"])
 
@@ -230,11 +230,15 @@ async def writable_mounts_and_callbacks_are_described_and_work():
     with tempfile.TemporaryDirectory() as d:
         async with client("--mount", f"{d}:/data", "--callback", "shout=tr a-z A-Z") as c:
             desc = {t.name: t for t in (await c.list_tools()).tools}["run_python"].description
-            check("only under /data" in desc and "await shout(" in desc, desc)
+            check("shared with the user (real files): /data" in desc and "await shout(" in desc, desc)
             r = await run(c, "open('/data/out.txt', 'w').write('hi')\nprint(await shout(word='x'))")
             check(not r.is_error, text(r))
             check(open(os.path.join(d, "out.txt")).read() == "hi", os.listdir(d))
-            r = await run(c, "open('/elsewhere.txt', 'w')")
+            # Elsewhere is the in-memory scratch tree: nothing reaches the host.
+            r = await run(c, "open('/tmp/scratch.txt', 'w').write('s')\nprint(open('/tmp/scratch.txt').read())")
+            check(not r.is_error and r.structured_content["stdout"] == "s\n", r)
+            check(sorted(os.listdir(d)) == ["out.txt"], os.listdir(d))
+            r = await run(c, "open('/lib/python3.14/x.txt', 'w')")
             check(r.is_error, r)
 
 

@@ -62,6 +62,8 @@ pub struct Options {
     pub sandbox_argv: Vec<String>,
     /// Guest paths of the mounts: (path, writable).
     pub mounts: Vec<(String, bool)>,
+    /// Caps of the scratch filesystem: (MiB, entries).
+    pub scratch: (u64, u64),
     /// `--callback` names, offered to Python as `await NAME(**kwargs)`.
     pub callbacks: Vec<String>,
     /// `--load-state FILE`'s bytes: every new sandbox starts from them.
@@ -133,6 +135,10 @@ pub fn parse(argv: impl IntoIterator<Item = String>) -> Result<Command, String> 
         max_output,
         timeout: Duration::from_secs_f64(parsed.timeout.unwrap_or(30.0).max(0.001)),
         max_memory_mb: parsed.max_memory_mb.unwrap_or(512),
+        scratch: (
+            parsed.vfs_max_mb.unwrap_or(64),
+            parsed.vfs_max_entries.unwrap_or(10_000),
+        ),
         mounts: parsed
             .mounts
             .iter()

@@ -64,14 +64,18 @@ fn files_text(o: &Options) -> String {
         .filter(|m| !m.1)
         .map(|m| m.0.as_str())
         .collect();
-    let mut s = if writable.is_empty() {
-        "Files: nothing is writable (open(..., 'w') fails); keep data in variables.".to_string()
-    } else {
-        format!(
-            "Files: you may write only under {} (a host directory shared with the user).",
+    let (mb, entries) = o.scratch;
+    let mut s = format!(
+        "Files: a private scratch filesystem in memory: write anywhere outside the mounts, e.g. \
+         /tmp and the working directory /home/user ($HOME); at most {mb} MiB and {entries} files \
+         (then OSError ENOSPC). It is part of the session and never reaches the user's machine."
+    );
+    if !writable.is_empty() {
+        s.push_str(&format!(
+            " Host directories shared with the user (real files): {}.",
             writable.join(", ")
-        )
-    };
+        ));
+    }
     if !readonly.is_empty() {
         s.push_str(&format!(" Read-only data: {}.", readonly.join(", ")));
     }
