@@ -11,16 +11,9 @@ DEPS=${1:-"$ROOT/target/eryx-deps"}
 APT="$DEPS/apt"
 OUT="$DEPS/cpython-tests"
 [ -f "$OUT/test/support/__init__.py" ] && [ -d "$OUT/test/test_json" ] && exit 0
-mkdir -p "$APT/lists/partial" "$APT/cache/archives/partial" "$APT/tests-deb"
-mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
-[ -n "$mirror" ] || mirror=$(awk '/^deb /{print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
-[ -n "$mirror" ] || { echo "fetch-cpython-tests: no Debian mirror found in the apt configuration" >&2; exit 1; }
-echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror sid main" > "$APT/sources.list"
-opts=(-o "Dir::Etc::SourceList=$APT/sources.list" -o "Dir::Etc::SourceParts=$APT/none"
-      -o "Dir::State::Lists=$APT/lists" -o "Dir::Cache=$APT/cache" -o Debug::NoLocking=1
-      -o APT::Sandbox::User=root)
-echo "fetch-cpython-tests: updating private sid index" >&2
-apt-get "${opts[@]}" update >&2 || { echo "fetch-cpython-tests: apt-get update (sid) failed" >&2; exit 1; }
+mkdir -p "$APT/tests-deb"
+. "$ROOT/scripts/private-apt.sh"
+private_apt fetch-cpython-tests
 (cd "$APT/tests-deb" && rm -f ./*.deb \
   && apt-get "${opts[@]}" download libpython3.14-testsuite libpython3.14-stdlib >&2) \
   || { echo "fetch-cpython-tests: could not download the 3.14 test suite from sid" >&2; exit 1; }

@@ -9,16 +9,9 @@ DEPS=${1:-"$ROOT/target/eryx-deps"}
 APT="$DEPS/apt"
 OUT="$DEPS/include/python3.14"
 [ -f "$OUT/Python.h" ] && exit 0
-mkdir -p "$APT/lists/partial" "$APT/cache/archives/partial" "$APT/deb"
-mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
-[ -n "$mirror" ] || mirror=$(awk '/^deb /{print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
-[ -n "$mirror" ] || { echo "fetch-headers: no Debian mirror found in the apt configuration" >&2; exit 1; }
-echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror sid main" > "$APT/sources.list"
-opts=(-o "Dir::Etc::SourceList=$APT/sources.list" -o "Dir::Etc::SourceParts=$APT/none"
-      -o "Dir::State::Lists=$APT/lists" -o "Dir::Cache=$APT/cache" -o Debug::NoLocking=1
-      -o APT::Sandbox::User=root)
-echo "fetch-headers: updating private sid index" >&2
-apt-get "${opts[@]}" update >&2 || { echo "fetch-headers: apt-get update (sid) failed" >&2; exit 1; }
+mkdir -p "$APT/deb"
+. "$ROOT/scripts/private-apt.sh"
+private_apt fetch-headers
 (cd "$APT/deb" && rm -f ./*.deb && apt-get "${opts[@]}" download libpython3.14-dev >&2) \
   || { echo "fetch-headers: could not download libpython3.14-dev from sid" >&2; exit 1; }
 deb=$(ls "$APT"/deb/libpython3.14-dev_3.14.*.deb | head -1)
