@@ -201,6 +201,9 @@ impl Sandbox {
             (_, Failure::Engine(msg, _)) if memory_hit => Error::MemoryLimit(msg),
             (_, Failure::Engine(msg, _)) => Error::Trap(msg),
         };
+        // The interrupt (if any) was for the failed call: left set, it would
+        // stop the state restore into the fresh instance and poison it.
+        self.anchors.interrupt.store(false, Ordering::SeqCst);
         self.live = None;
         if let Err(e) = self.live().await {
             return Error::Trap(format!("{err}; re-creating the sandbox failed: {e}"));
