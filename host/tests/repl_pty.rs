@@ -70,6 +70,8 @@ fn pasted_blocks_run_like_pythons_prompt() {
         // Typed block: an empty line ends it.
         ["send", "if True:\r    print('typed')\r\r"],
         ["expect", "typed\r\n"],
+        // Ctrl-D at the next prompt (sent earlier, the terminal could drop it).
+        ["expect", ">>> "],
         ["send", "\u{4}"],
     ]));
     assert_eq!(status, "0", "{out}");

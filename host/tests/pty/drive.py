@@ -70,7 +70,13 @@ while time.time() < end:
     if done:
         status = os.waitstatus_to_exitcode(st)
         break
-while pump(0.05):
+if status is None:
+    print("TIMEOUT waiting for the program to exit")
+    ok = False
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+end = time.time() + 2
+while time.time() < end and pump(0.05):
     pass
 sys.stdout.write(seen.decode("utf-8", "replace"))
 print("\nexit: %s" % status)
