@@ -8,6 +8,7 @@ mod cli {
     pub mod program;
     pub mod repl;
     pub mod sandbox;
+    pub mod watchdog;
 }
 
 use cli::args;

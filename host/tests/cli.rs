@@ -178,6 +178,57 @@ fn limits_exit_three_with_a_reason() {
     assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
 }
 
+/// A one-shot run's time limit is enforced from outside the sandbox (the
+/// watchdog): per call, also while blocked in a host call, with output
+/// written before the limit kept; the prompt and --save-state keep the
+/// in-sandbox limit (the session must survive it).
+#[test]
+fn one_shot_time_limits_hold_from_outside() {
+    let start = std::time::Instant::now();
+    let o = eryx(
+        &[
+            "--timeout",
+            "0.3",
+            "-c",
+            "print('before', flush=True)\nimport time\ntime.sleep(30)",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "before\n");
+    assert!(text(&o.stderr).contains("limit exceeded: timeout"));
+    assert!(start.elapsed() < std::time::Duration::from_secs(20));
+    // Each -c of a chain has its own limit: two 0.4 s sleeps under 0.7 s.
+    let nap = "import time; time.sleep(0.4); print('ok')";
+    let o = eryx(&["--timeout", "0.7", "-c", nap, "-c", nap], None);
+    assert_eq!(
+        (o.status.code(), text(&o.stdout)),
+        (Some(0), "ok\nok\n".into()),
+        "{}",
+        text(&o.stderr)
+    );
+    // With --save-state the state after a timeout is still saved.
+    let state = std::env::temp_dir().join(format!("eryx-cli-{}.state", std::process::id()));
+    let state = state.to_str().unwrap();
+    let o = eryx(
+        &[
+            "--timeout",
+            "0.3",
+            "--save-state",
+            state,
+            "-c",
+            "x = 5",
+            "-c",
+            "while True: pass",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
+    let o = eryx(&["--load-state", state, "-c", "print(x)"], None);
+    let _ = std::fs::remove_file(state);
+    assert_eq!(text(&o.stdout), "5\n", "{}", text(&o.stderr));
+}
+
 #[test]
 fn help_documents_the_flags() {
     let o = eryx(&["--help"], None);

@@ -171,49 +171,97 @@ impl State {
         (*pool).listed = 0;
     }
 
+    /// The fast path: pop the first free block of the class's first usable
+    /// pool. Invariant: a pool on a usable list has a non-empty free list
+    /// (`refill` keeps it so), so this is two loads and two stores.
+    #[inline(always)]
     unsafe fn alloc_small(&mut self, n: usize) -> *mut u8 {
-        let class = (n.max(1) - 1) / GRAIN;
-        let size = (class + 1) * GRAIN;
-        let mut pool = self.usable[class];
+        let class = n.saturating_sub(1) / GRAIN;
+        let pool = self.usable[class];
         if pool.is_null() {
-            pool = self.take_pool();
-            if pool.is_null() {
-                return null_mut();
-            }
-            (*pool).free = null_mut();
-            (*pool).used = 0;
-            (*pool).size = size as u32;
-            (*pool).bump = HEADER as u32;
-            self.link(class, pool);
+            return self.alloc_new_pool(class);
         }
-        let block = if !(*pool).free.is_null() {
-            let b = (*pool).free;
-            (*pool).free = *(b as *mut *mut u8);
-            b
-        } else {
-            let b = (pool as *mut u8).add((*pool).bump as usize);
-            (*pool).bump += size as u32;
-            b
-        };
+        let block = (*pool).free;
+        (*pool).free = *(block as *mut *mut u8);
         (*pool).used += 1;
-        if (*pool).free.is_null() && (*pool).bump as usize + size > POOL {
-            self.unlink(class, pool);
+        if (*pool).free.is_null() {
+            self.refill(class, pool);
         }
         block
     }
 
+    /// The class has no usable pool: start one (its first block is
+    /// returned, the second becomes its free list).
+    #[cold]
+    #[inline(never)]
+    unsafe fn alloc_new_pool(&mut self, class: usize) -> *mut u8 {
+        let size = (class + 1) * GRAIN;
+        let pool = self.take_pool();
+        if pool.is_null() {
+            return null_mut();
+        }
+        let block = (pool as *mut u8).add(HEADER);
+        (*pool).used = 1;
+        (*pool).size = size as u32;
+        (*pool).bump = (HEADER + size) as u32;
+        (*pool).free = null_mut();
+        self.refill(class, pool);
+        if (*pool).free.is_null() {
+            return block;
+        }
+        self.link(class, pool);
+        block
+    }
+
+    /// `pool`'s free list ran empty: extend it by one never-used block, or
+    /// take the pool off the usable list when it is full.
+    #[cold]
+    #[inline(never)]
+    unsafe fn refill(&mut self, class: usize, pool: *mut Pool) {
+        let size = (*pool).size as usize;
+        let bump = (*pool).bump as usize;
+        if bump + size <= POOL {
+            let b = (pool as *mut u8).add(bump);
+            *(b as *mut *mut u8) = null_mut();
+            (*pool).free = b;
+            (*pool).bump = (bump + size) as u32;
+        } else if (*pool).listed != 0 {
+            self.unlink(class, pool);
+        }
+    }
+
+    #[inline(always)]
     unsafe fn free_small(&mut self, p: *mut u8) {
         let pool = (p as usize & !(POOL - 1)) as *mut Pool;
-        let class = (*pool).size as usize / GRAIN - 1;
+        let was_full = (*pool).free.is_null();
         *(p as *mut *mut u8) = (*pool).free;
         (*pool).free = p;
         (*pool).used -= 1;
+        if was_full || (*pool).used == 0 {
+            self.free_slow(pool, was_full);
+        }
+    }
+
+    /// A block went back to a pool that was full (relist it) or that is
+    /// now empty (give it back, unless it is its class's only usable pool:
+    /// keeping that one avoids re-taking a pool on every alloc/free pair).
+    #[cold]
+    #[inline(never)]
+    unsafe fn free_slow(&mut self, pool: *mut Pool, was_full: bool) {
+        let class = (*pool).size as usize / GRAIN - 1;
         if (*pool).used == 0 {
+            let only = self.usable[class] == pool && (*pool).next.is_null();
+            if only || (was_full && self.usable[class].is_null()) {
+                if was_full {
+                    self.link(class, pool);
+                }
+                return;
+            }
             if (*pool).listed != 0 {
                 self.unlink(class, pool);
             }
             self.release_pool(pool);
-        } else if (*pool).listed == 0 {
+        } else {
             self.link(class, pool);
         }
     }

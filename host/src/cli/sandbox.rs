@@ -82,11 +82,13 @@ fn init_log() {
 
 /// A builder configured by every sandbox flag of the command line
 /// (limits, mounts, packages, pre-imports, callbacks, tracing). Front ends
-/// add their own output handling and mode.
-pub fn builder(args: &Args) -> Result<SandboxBuilder, String> {
+/// add their own output handling and mode. `--timeout` is applied inside
+/// the sandbox only when `timed` (a one-shot run enforces it from outside,
+/// see watchdog.rs).
+pub fn builder(args: &Args, timed: bool) -> Result<SandboxBuilder, String> {
     init_log();
     let mut builder = Sandbox::builder().progress(true);
-    if let Some(t) = args.timeout {
+    if let Some(t) = args.timeout.filter(|_| timed) {
         builder = builder.timeout(Duration::from_secs_f64(t.max(0.0)));
     }
     if let Some(mb) = args.max_memory_mb {

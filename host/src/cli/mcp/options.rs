@@ -155,7 +155,7 @@ impl Options {
     /// `--load-state`, if given).
     pub async fn build_sandbox(&self) -> Result<Sandbox, String> {
         let parsed = args::parse(self.sandbox_argv.iter().cloned())?;
-        let mut sb = sandbox::builder(&parsed)?
+        let mut sb = sandbox::builder(&parsed, true)?
             .capture_limit(self.max_output)
             .build()
             .await
