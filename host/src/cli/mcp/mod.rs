@@ -1,10 +1,12 @@
 //! `eryx mcp`: the sandbox as a Model Context Protocol tool server, on
 //! stdio (default) or streamable HTTP (`--listen`), built on the official
-//! Rust SDK (rmcp). Submodules: `options` (command line), `tools` (tool
-//! definitions, arguments, results), `session` (the task that owns one
-//! session's sandbox), `server` (the rmcp handler), `stdio` (the stdio
-//! front: parse errors, end of input), `http` (streamable HTTP).
+//! Rust SDK (rmcp). Submodules: `options` (command line), `network` (the
+//! network policy in words), `tools` (tool definitions, arguments,
+//! results), `session` (the task that owns one session's sandbox), `server`
+//! (the rmcp handler), `stdio` (the stdio front: parse errors, end of
+//! input), `http` (streamable HTTP).
 mod http;
+mod network;
 mod options;
 mod server;
 mod session;
