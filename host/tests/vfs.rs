@@ -268,16 +268,33 @@ try: os.ftruncate(fd, (1 << 20) + 1)
 except OSError as e: assert e.errno == errno.ENOSPC, e
 os.ftruncate(fd, 1 << 20)
 os.ftruncate(fd, 0)
-# Plain write()s go on up to the cap, then fail (the guest's libc reports
-# any stream error as EIO).
-written = 0
+# Plain write()s go on up to the cap: the one that passes it writes what
+# fits and returns that short count, like a full disk; the next one fails
+# (EIO: the guest's libc reports every stream error so).
+counts = []
 try:
-    while True: written += os.write(fd, b'y' * 300_000)
+    while True: counts.append(os.write(fd, b'y' * 300_000))
 except OSError as e: assert e.errno in (errno.EIO, errno.ENOSPC), e
-size = os.fstat(fd).st_size
-assert (1 << 20) - 300_000 < written <= size <= 1 << 20, (written, size)
+assert counts == [300_000] * 3 + [(1 << 20) - 900_000], counts
+assert os.fstat(fd).st_size == 1 << 20
+# Overwriting inside the file needs no room; past its end there is none.
+os.lseek(fd, 100, 0)
+assert os.write(fd, b'o' * 10) == 10
+assert os.pread(fd, 12, 99) == b'y' + b'o' * 10 + b'y'
+# Buffered files too: what fits lands, then OSError; the rest stays in the
+# buffer and lands once there is room.
+os.ftruncate(fd, (1 << 20) - 5)
+b = open('/tmp/buf', 'wb')
+try: b.write(b'b' * 20); b.flush()
+except OSError as e: assert e.errno in (errno.EIO, errno.ENOSPC), e
+else: raise AssertionError('buffered write past the cap')
+assert os.path.getsize('/tmp/buf') == 5
+os.ftruncate(fd, 0)
+b.close()
+assert os.path.getsize('/tmp/buf') == 20
+os.unlink('/tmp/buf')
 # With the cap reached exactly, opening a file and writing to it is ENOSPC.
-os.pwrite(fd, b'y' * ((1 << 20) - size), size)
+os.pwrite(fd, b'y', (1 << 20) - 1)
 other = os.open('/tmp/other', os.O_WRONLY | os.O_CREAT)
 try: os.write(other, b'w')
 except OSError as e: assert e.errno == errno.ENOSPC, e

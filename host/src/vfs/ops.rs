@@ -92,6 +92,14 @@ impl Tree {
         Ok(bytes.len() as u64)
     }
 
+    /// How many bytes may be written at `at` (`None`: the end) of file `ino`
+    /// before the byte cap: what overwrites the file plus the free space.
+    pub fn room(&self, ino: Ino, at: Option<u64>) -> VResult<u64> {
+        let size = self.size(ino)?;
+        let free = self.limits.max_bytes.saturating_sub(self.bytes);
+        Ok((size + free).saturating_sub(at.unwrap_or(size)))
+    }
+
     /// Whether a file of `old` bytes may become `new` bytes long.
     fn grow_check(&self, old: u64, new: u64) -> VResult<()> {
         if new > old && self.bytes + (new - old) > self.limits.max_bytes {
@@ -326,7 +334,13 @@ mod tests {
         assert_eq!(t.write(f, 0, &[1; 1001]), Err(ErrorCode::InsufficientSpace));
         assert_eq!(t.write(f, 5000, b"x"), Err(ErrorCode::InsufficientSpace));
         assert_eq!(t.size(f).unwrap(), 0);
+        // Room: what overwrites the file plus the free bytes, from `at` on.
+        assert_eq!(t.room(f, None).unwrap(), 1000);
+        assert_eq!(t.room(f, Some(400)).unwrap(), 600);
+        assert_eq!(t.room(f, Some(5000)).unwrap(), 0);
         t.write(f, 0, &[1; 1000]).unwrap();
+        assert_eq!(t.room(f, None).unwrap(), 0);
+        assert_eq!(t.room(f, Some(300)).unwrap(), 700);
         assert_eq!(t.set_size(f, 1001), Err(ErrorCode::InsufficientSpace));
         t.set_size(f, 10).unwrap();
         assert_eq!(t.bytes(), 10);

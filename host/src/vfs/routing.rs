@@ -79,14 +79,12 @@ impl Fs<'_> {
         Ok(Resource::new_own(r.rep()))
     }
 
-    /// `ENOSPC` when the byte cap is reached and writing at `at` (`None`:
-    /// the end) of `ino` would grow the file. Checked when the guest's libc
-    /// opens a write stream, which it reports with the right errno (errors
-    /// of the stream's writes themselves all become `EIO` there).
+    /// `ENOSPC` when not one byte may be written at `at` (`None`: the end)
+    /// of `ino` (the byte cap). Checked when the guest's libc opens a write
+    /// stream, which it reports with the right errno (errors of the
+    /// stream's writes themselves all become `EIO` there).
     fn room_at(&self, ino: Ino, at: Option<u64>) -> FsResult<()> {
-        let tree = self.tree();
-        let size = fs(tree.size(ino))?;
-        if at.unwrap_or(size) >= size && tree.bytes() >= tree.limits.max_bytes {
+        if fs(self.tree().room(ino, at))? == 0 {
             return Err(ErrorCode::InsufficientSpace.into());
         }
         Ok(())
