@@ -95,6 +95,57 @@ assert sorted(os.listdir('.')) == ['d', 'hard']
     .await;
 }
 
+/// Symlink corner cases, in the scratch tree and in a host mount, each as
+/// Linux answers it (checked there with the same lines).
+#[tokio::test]
+async fn symlinks_behave_like_linux() {
+    let host = std::env::temp_dir().join(format!("eryx-vfs-links-{}", std::process::id()));
+    std::fs::create_dir_all(&host).unwrap();
+    let mut sb = Sandbox::builder()
+        .mount(&host, "/data", true)
+        .build()
+        .await
+        .unwrap();
+    let out = ok(
+        &mut sb,
+        r#"
+import os, errno, shutil
+def check(base):
+    os.chdir(base)
+    open('t', 'w').write('x'); os.symlink('t', 'l')
+    # stat() follows the link for the inode too.
+    assert os.stat('l').st_ino == os.stat('t').st_ino and os.path.samefile('l', 't')
+    try: shutil.copyfile('l', 't')
+    except shutil.SameFileError: pass
+    else: raise AssertionError('copyfile onto itself through a link')
+    # open(dangling, O_CREAT) creates the target; with O_EXCL it is EEXIST.
+    os.symlink('nope', 'dang')
+    with open('dang', 'w') as f: f.write('c')
+    assert open('nope').read() == 'c'
+    os.symlink('gone', 'dang2')
+    try: os.open('dang2', os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    except FileExistsError: pass
+    else: raise AssertionError('O_EXCL through a dangling link')
+    assert not os.path.exists('gone') and os.path.lexists('dang2')
+    try: os.open('l', os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as e: assert e.errno == errno.ELOOP, e
+    # A trailing slash names a directory: creating "new/" is EISDIR.
+    try: open('missing/', 'w')
+    except IsADirectoryError: pass
+    else: raise AssertionError('created missing/')
+    try: shutil.copyfile('t', 'missing/')
+    except FileNotFoundError: pass
+    assert not os.path.exists('missing')
+    print(base, 'ok')
+check('/tmp')
+check('/data')
+"#,
+    )
+    .await;
+    assert_eq!(out, "/tmp ok\n/data ok\n");
+    std::fs::remove_dir_all(&host).unwrap();
+}
+
 #[tokio::test]
 async fn stdlib_file_users() {
     let mut sb = sandbox().await;

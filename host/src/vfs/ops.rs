@@ -33,10 +33,28 @@ impl Tree {
             let (dir, name) = self.parent_of(start, path)?;
             match self.lookup(dir, &name)? {
                 Some(_) if how.exclusive => return Err(ErrorCode::Exist),
-                Some(_) => self.resolve(start, path, how.follow)?,
+                Some(link) => match self.resolve(start, path, how.follow) {
+                    // `open(dangling, O_CREAT)` creates the link's target.
+                    Err(ErrorCode::NoEntry) if how.follow => {
+                        let Kind::Symlink(target) = &self.node(link)?.kind else {
+                            return Err(ErrorCode::NoEntry);
+                        };
+                        let (from, target) = match target.strip_prefix('/') {
+                            Some(t) => (ROOT, t.to_string()),
+                            None => (dir, target.clone()),
+                        };
+                        return self.open_path(from, &target, how);
+                    }
+                    r => r?,
+                },
                 None => {
                     if how.directory {
                         return Err(ErrorCode::NoEntry);
+                    }
+                    if path.ends_with('/') {
+                        // `open("new/", O_CREAT)`: only a directory may end
+                        // in a slash, and open does not make directories.
+                        return Err(ErrorCode::IsDirectory);
                     }
                     let ino = self.alloc(Kind::File(FileData::default()), dir)?;
                     self.dir_mut(dir)?.insert(name, ino);
