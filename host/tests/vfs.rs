@@ -1,9 +1,25 @@
 //! Scratch files: the virtual tree seen from real CPython in real wasmtime
 //! (POSIX behaviour, stdlib users, caps, persistence, hostile input).
 mod common;
-use common::sandbox;
+use common::{eryx_cli, sandbox};
 use eryx::{Error, Sandbox};
 use std::time::Duration;
+
+/// A fresh host directory for a test's mount.
+fn host_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("eryx-vfs-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A sandbox with `host` mounted writable at `guest`.
+async fn mounted(host: &std::path::Path, guest: &str) -> Sandbox {
+    Sandbox::builder()
+        .mount(host, guest, true)
+        .build()
+        .await
+        .unwrap()
+}
 
 /// Run `code` and require it to succeed; returns stdout.
 async fn ok(sb: &mut Sandbox, code: &str) -> String {
@@ -99,13 +115,8 @@ assert sorted(os.listdir('.')) == ['d', 'hard']
 /// Linux answers it (checked there with the same lines).
 #[tokio::test]
 async fn symlinks_behave_like_linux() {
-    let host = std::env::temp_dir().join(format!("eryx-vfs-links-{}", std::process::id()));
-    std::fs::create_dir_all(&host).unwrap();
-    let mut sb = Sandbox::builder()
-        .mount(&host, "/data", true)
-        .build()
-        .await
-        .unwrap();
+    let host = host_dir("links");
+    let mut sb = mounted(&host, "/data").await;
     let out = ok(
         &mut sb,
         r#"
@@ -434,14 +445,9 @@ print('ok')
 
 #[tokio::test]
 async fn mounts_and_the_tree_side_by_side() {
-    let host = std::env::temp_dir().join(format!("eryx-vfs-mount-{}", std::process::id()));
-    std::fs::create_dir_all(&host).unwrap();
+    let host = host_dir("mount");
     std::fs::write(host.join("in.txt"), "from host").unwrap();
-    let mut sb = Sandbox::builder()
-        .mount(&host, "/data/host", true)
-        .build()
-        .await
-        .unwrap();
+    let mut sb = mounted(&host, "/data/host").await;
     let out = ok(
         &mut sb,
         r#"
@@ -468,34 +474,18 @@ except OSError as e: print(e.errno == errno.EXDEV)
 
 #[test]
 fn cli_state_files_and_caps() {
-    use std::process::Command;
-    let bin = env!("CARGO_BIN_EXE_eryx");
     let p = std::env::temp_dir().join(format!("eryx-vfs-state-{}.bin", std::process::id()));
     let ps = p.to_str().unwrap();
-    let run = |args: &[&str]| Command::new(bin).args(args).output().unwrap();
-    let o = run(&[
-        "--save-state",
-        ps,
-        "-c",
-        "open('notes.txt', 'w').write('saved'); n = 3",
-    ]);
+    let save = "open('notes.txt', 'w').write('saved'); n = 3";
+    let o = eryx_cli(&["--save-state", ps, "-c", save], b"");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let o = run(&[
-        "--load-state",
-        ps,
-        "-c",
-        "print(open('notes.txt').read(), n)",
-    ]);
+    let load = "print(open('notes.txt').read(), n)";
+    let o = eryx_cli(&["--load-state", ps, "-c", load], b"");
     assert_eq!(String::from_utf8_lossy(&o.stdout), "saved 3\n");
-    let o = run(&[
-        "--vfs-max-mb",
-        "1",
-        "--vfs-max-entries",
-        "100",
-        "-c",
-        "import os, errno\nfd = os.open('/tmp/x', os.O_WRONLY | os.O_CREAT)\n\
-         try: os.pwrite(fd, b'x', 2 << 20)\nexcept OSError as e: print(e.errno == errno.ENOSPC)",
-    ]);
+    let caps = ["--vfs-max-mb", "1", "--vfs-max-entries", "100", "-c"];
+    let code = "import os, errno\nfd = os.open('/tmp/x', os.O_WRONLY | os.O_CREAT)\n\
+         try: os.pwrite(fd, b'x', 2 << 20)\nexcept OSError as e: print(e.errno == errno.ENOSPC)";
+    let o = eryx_cli(&[&caps[..], &[code]].concat(), b"");
     assert_eq!(String::from_utf8_lossy(&o.stdout), "True\n");
     std::fs::remove_file(&p).unwrap();
 }

@@ -31,7 +31,7 @@ pub fn main(argv: Vec<String>) -> ExitCode {
             println!("{}", options::USAGE);
             return ExitCode::SUCCESS;
         }
-        Ok(Command::Serve(o)) => o,
+        Ok(Command::Serve(o)) => *o,
         Err(msg) => {
             eprintln!("eryx mcp: error: {msg}\n{}", options::USAGE);
             return ExitCode::from(2);

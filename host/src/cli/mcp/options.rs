@@ -42,8 +42,8 @@ const DEFAULT_MAX_MEMORY: &str = "512";
 pub enum Command {
     /// `--help`.
     Help,
-    /// Serve.
-    Serve(Options),
+    /// Serve (boxed: the options are large, `Help` is nothing).
+    Serve(Box<Options>),
 }
 
 /// Parsed `eryx mcp` options.
@@ -140,7 +140,7 @@ pub fn parse(argv: impl IntoIterator<Item = String>) -> Result<Command, String> 
         let (name, _value, hosts) = sandbox::parse_secret(spec)?;
         network.secrets.push((name, hosts));
     }
-    Ok(Command::Serve(Options {
+    Ok(Command::Serve(Box::new(Options {
         stateless,
         listen,
         max_output,
@@ -159,7 +159,7 @@ pub fn parse(argv: impl IntoIterator<Item = String>) -> Result<Command, String> 
         network,
         sandbox_argv: rest,
         initial_state,
-    }))
+    })))
 }
 
 impl Options {
@@ -191,7 +191,7 @@ mod tests {
 
     fn serve(v: &[&str]) -> Options {
         match p(v) {
-            Ok(Command::Serve(o)) => o,
+            Ok(Command::Serve(o)) => *o,
             other => panic!("{v:?} gave {other:?}"),
         }
     }
