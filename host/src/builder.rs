@@ -249,8 +249,10 @@ impl SandboxBuilder {
 
     /// Cap on the bytes of file contents in the sandbox's virtual tree
     /// (`/tmp`, the home directory, anything outside the mounts); default
-    /// 64 MiB. A write past it fails with `OSError(ENOSPC)` in Python and
-    /// the session goes on. Virtual files are host memory outside
+    /// 64 MiB. A `write()` that would pass it writes what fits (a short
+    /// count, like a full disk); writing on fails with `OSError` (`ENOSPC`;
+    /// `EIO` on an already open stream, the guest libc's mapping) and the
+    /// session goes on. Virtual files are host memory outside
     /// [`Self::max_memory`] (see the README's "Scratch files").
     pub fn max_file_bytes(mut self, bytes: u64) -> Self {
         self.s.vfs_limits.max_bytes = bytes;

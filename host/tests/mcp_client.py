@@ -68,10 +68,29 @@ async def tools_are_listed_with_schemas_and_model_facing_descriptions():
         check("timeout_seconds" in run_tool.input_schema["properties"], run_tool.input_schema)
         check("stdout" in run_tool.output_schema["properties"], run_tool.output_schema)
         d = run_tool.description
-        for phrase in ["CPython 3.14", "State persists", "reset_session", "No network",
+        for phrase in ["CPython 3.14", "State persists", "reset_session", "No network access",
                        "scratch filesystem", "/tmp", "30 s", "65536 bytes", "standard library"]:
             check(phrase in d, f"{phrase!r} not in description: {d}")
         check(tools["reset_session"].annotations.destructive_hint is True, tools["reset_session"])
+
+
+@test
+async def the_description_states_the_network_policy():
+    async with client() as c:
+        d = {t.name: t for t in (await c.list_tools()).tools}["run_python"].description
+        check("No network access" in d and "Secret" not in d, d)
+        r = await run(c, "import socket\nsocket.create_connection(('example.com', 80))")
+        check(r.is_error and "PermissionError" in text(r), text(r))
+    args = ["--allow-host", "api.example.com", "--allow-host", "127.0.0.1:8080",
+            "--secret", "API_TOKEN=tok-value-not-shown@api.example.com"]
+    async with client(*args) as c:
+        d = {t.name: t for t in (await c.list_tools()).tools}["run_python"].description
+        check("No network" not in d, d)
+        check("only to api.example.com (ports 80 and 443), 127.0.0.1 (port 8080)" in d, d)
+        check('os.environ["API_TOKEN"] is a placeholder' in d, d)
+        check("sent to api.example.com" in d and "tok-value-not-shown" not in d, d)
+        r = await run(c, "import os\nprint(os.environ['API_TOKEN'] != 'tok-value-not-shown')")
+        check(r.structured_content["stdout"] == "True\n", r)
 
 
 @test

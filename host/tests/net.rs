@@ -3,7 +3,7 @@
 //! stdlib's unmodified `urllib` / `http.client` / `socket` / `ssl`.
 mod net_support;
 use eryx::{Error, NetworkLimits, Sandbox, SandboxBuilder};
-use net_support::{counting_listener, start, TestCa};
+use net_support::{counting_listener, https_server, reaching, start};
 use std::time::Duration;
 
 fn allowing(ports: &[u16]) -> SandboxBuilder {
@@ -66,13 +66,8 @@ async fn urllib_and_http_client_over_http() {
 
 #[tokio::test]
 async fn urllib_over_https_with_the_embedders_ca() {
-    let ca = TestCa::new();
-    let srv = start(Some(&ca)).await;
-    let mut sb = allowing(&[srv.port])
-        .add_root_certificate(ca.ca_pem.as_bytes())
-        .build()
-        .await
-        .unwrap();
+    let (ca, srv) = https_server().await;
+    let mut sb = reaching(allowing(&[]), &ca, &srv).build().await.unwrap();
     let out = sb
         .execute(&format!(
             "import urllib.request, ssl\n\

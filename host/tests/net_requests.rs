@@ -2,8 +2,8 @@
 //! certifi: pinned pure-Python wheels from scripts/fetch-net-wheels.sh,
 //! passed as packages) against local HTTPS servers.
 mod net_support;
-use eryx::{Sandbox, SandboxBuilder};
-use net_support::{counting_listener, start, TestCa};
+use eryx::Sandbox;
+use net_support::{counting_listener, https_server, reaching, Server, TestCa};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -29,25 +29,23 @@ pub fn wheels() -> Vec<PathBuf> {
     w
 }
 
-fn with_requests(mut b: SandboxBuilder) -> SandboxBuilder {
+/// A sandbox with `requests` installed that may reach `srv` (and `more`).
+async fn requests_sandbox(ca: &TestCa, srv: &Server, more: &[&str]) -> Sandbox {
+    let mut b = Sandbox::builder().timeout(Duration::from_secs(60));
     for w in wheels() {
         b = b.package(w);
     }
-    b
+    for h in more {
+        b = b.allow_host(h);
+    }
+    reaching(b, ca, srv).build().await.unwrap()
 }
 
 #[tokio::test]
 async fn requests_get_post_chunked_large_and_keep_alive_over_https() {
-    let ca = TestCa::new();
-    let srv = start(Some(&ca)).await;
+    let (ca, srv) = https_server().await;
     let p = srv.port;
-    let mut sb = with_requests(Sandbox::builder())
-        .timeout(Duration::from_secs(60))
-        .allow_host(&format!("127.0.0.1:{p}"))
-        .add_root_certificate(ca.ca_pem.as_bytes())
-        .build()
-        .await
-        .unwrap();
+    let mut sb = requests_sandbox(&ca, &srv, &[]).await;
     let out = sb
         .execute(&format!(
             "import requests, warnings\n\
@@ -79,18 +77,10 @@ async fn requests_get_post_chunked_large_and_keep_alive_over_https() {
 
 #[tokio::test]
 async fn requests_denials_are_clear() {
-    let ca = TestCa::new();
-    let srv = start(Some(&ca)).await;
+    let (ca, srv) = https_server().await;
     let other = counting_listener().await;
     let p = srv.port;
-    let mut sb = with_requests(Sandbox::builder())
-        .timeout(Duration::from_secs(60))
-        .allow_host(&format!("127.0.0.1:{p}"))
-        .allow_host("*.example.org")
-        .add_root_certificate(ca.ca_pem.as_bytes())
-        .build()
-        .await
-        .unwrap();
+    let mut sb = requests_sandbox(&ca, &srv, &["*.example.org"]).await;
     let out = sb
         .execute(&format!(
             "import requests\n\

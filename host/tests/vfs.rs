@@ -1,9 +1,25 @@
 //! Scratch files: the virtual tree seen from real CPython in real wasmtime
 //! (POSIX behaviour, stdlib users, caps, persistence, hostile input).
 mod common;
-use common::sandbox;
+use common::{eryx_cli, sandbox};
 use eryx::{Error, Sandbox};
 use std::time::Duration;
+
+/// A fresh host directory for a test's mount.
+fn host_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("eryx-vfs-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A sandbox with `host` mounted writable at `guest`.
+async fn mounted(host: &std::path::Path, guest: &str) -> Sandbox {
+    Sandbox::builder()
+        .mount(host, guest, true)
+        .build()
+        .await
+        .unwrap()
+}
 
 /// Run `code` and require it to succeed; returns stdout.
 async fn ok(sb: &mut Sandbox, code: &str) -> String {
@@ -93,6 +109,52 @@ assert sorted(os.listdir('.')) == ['d', 'hard']
 "#,
     )
     .await;
+}
+
+/// Symlink corner cases, in the scratch tree and in a host mount, each as
+/// Linux answers it (checked there with the same lines).
+#[tokio::test]
+async fn symlinks_behave_like_linux() {
+    let host = host_dir("links");
+    let mut sb = mounted(&host, "/data").await;
+    let out = ok(
+        &mut sb,
+        r#"
+import os, errno, shutil
+def check(base):
+    os.chdir(base)
+    open('t', 'w').write('x'); os.symlink('t', 'l')
+    # stat() follows the link for the inode too.
+    assert os.stat('l').st_ino == os.stat('t').st_ino and os.path.samefile('l', 't')
+    try: shutil.copyfile('l', 't')
+    except shutil.SameFileError: pass
+    else: raise AssertionError('copyfile onto itself through a link')
+    # open(dangling, O_CREAT) creates the target; with O_EXCL it is EEXIST.
+    os.symlink('nope', 'dang')
+    with open('dang', 'w') as f: f.write('c')
+    assert open('nope').read() == 'c'
+    os.symlink('gone', 'dang2')
+    try: os.open('dang2', os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    except FileExistsError: pass
+    else: raise AssertionError('O_EXCL through a dangling link')
+    assert not os.path.exists('gone') and os.path.lexists('dang2')
+    try: os.open('l', os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as e: assert e.errno == errno.ELOOP, e
+    # A trailing slash names a directory: creating "new/" is EISDIR.
+    try: open('missing/', 'w')
+    except IsADirectoryError: pass
+    else: raise AssertionError('created missing/')
+    try: shutil.copyfile('t', 'missing/')
+    except FileNotFoundError: pass
+    assert not os.path.exists('missing')
+    print(base, 'ok')
+check('/tmp')
+check('/data')
+"#,
+    )
+    .await;
+    assert_eq!(out, "/tmp ok\n/data ok\n");
+    std::fs::remove_dir_all(&host).unwrap();
 }
 
 #[tokio::test]
@@ -268,16 +330,33 @@ try: os.ftruncate(fd, (1 << 20) + 1)
 except OSError as e: assert e.errno == errno.ENOSPC, e
 os.ftruncate(fd, 1 << 20)
 os.ftruncate(fd, 0)
-# Plain write()s go on up to the cap, then fail (the guest's libc reports
-# any stream error as EIO).
-written = 0
+# Plain write()s go on up to the cap: the one that passes it writes what
+# fits and returns that short count, like a full disk; the next one fails
+# (EIO: the guest's libc reports every stream error so).
+counts = []
 try:
-    while True: written += os.write(fd, b'y' * 300_000)
+    while True: counts.append(os.write(fd, b'y' * 300_000))
 except OSError as e: assert e.errno in (errno.EIO, errno.ENOSPC), e
-size = os.fstat(fd).st_size
-assert (1 << 20) - 300_000 < written <= size <= 1 << 20, (written, size)
+assert counts == [300_000] * 3 + [(1 << 20) - 900_000], counts
+assert os.fstat(fd).st_size == 1 << 20
+# Overwriting inside the file needs no room; past its end there is none.
+os.lseek(fd, 100, 0)
+assert os.write(fd, b'o' * 10) == 10
+assert os.pread(fd, 12, 99) == b'y' + b'o' * 10 + b'y'
+# Buffered files too: what fits lands, then OSError; the rest stays in the
+# buffer and lands once there is room.
+os.ftruncate(fd, (1 << 20) - 5)
+b = open('/tmp/buf', 'wb')
+try: b.write(b'b' * 20); b.flush()
+except OSError as e: assert e.errno in (errno.EIO, errno.ENOSPC), e
+else: raise AssertionError('buffered write past the cap')
+assert os.path.getsize('/tmp/buf') == 5
+os.ftruncate(fd, 0)
+b.close()
+assert os.path.getsize('/tmp/buf') == 20
+os.unlink('/tmp/buf')
 # With the cap reached exactly, opening a file and writing to it is ENOSPC.
-os.pwrite(fd, b'y' * ((1 << 20) - size), size)
+os.pwrite(fd, b'y', (1 << 20) - 1)
 other = os.open('/tmp/other', os.O_WRONLY | os.O_CREAT)
 try: os.write(other, b'w')
 except OSError as e: assert e.errno == errno.ENOSPC, e
@@ -366,14 +445,9 @@ print('ok')
 
 #[tokio::test]
 async fn mounts_and_the_tree_side_by_side() {
-    let host = std::env::temp_dir().join(format!("eryx-vfs-mount-{}", std::process::id()));
-    std::fs::create_dir_all(&host).unwrap();
+    let host = host_dir("mount");
     std::fs::write(host.join("in.txt"), "from host").unwrap();
-    let mut sb = Sandbox::builder()
-        .mount(&host, "/data/host", true)
-        .build()
-        .await
-        .unwrap();
+    let mut sb = mounted(&host, "/data/host").await;
     let out = ok(
         &mut sb,
         r#"
@@ -400,34 +474,18 @@ except OSError as e: print(e.errno == errno.EXDEV)
 
 #[test]
 fn cli_state_files_and_caps() {
-    use std::process::Command;
-    let bin = env!("CARGO_BIN_EXE_eryx");
     let p = std::env::temp_dir().join(format!("eryx-vfs-state-{}.bin", std::process::id()));
     let ps = p.to_str().unwrap();
-    let run = |args: &[&str]| Command::new(bin).args(args).output().unwrap();
-    let o = run(&[
-        "--save-state",
-        ps,
-        "-c",
-        "open('notes.txt', 'w').write('saved'); n = 3",
-    ]);
+    let save = "open('notes.txt', 'w').write('saved'); n = 3";
+    let o = eryx_cli(&["--save-state", ps, "-c", save], b"");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let o = run(&[
-        "--load-state",
-        ps,
-        "-c",
-        "print(open('notes.txt').read(), n)",
-    ]);
+    let load = "print(open('notes.txt').read(), n)";
+    let o = eryx_cli(&["--load-state", ps, "-c", load], b"");
     assert_eq!(String::from_utf8_lossy(&o.stdout), "saved 3\n");
-    let o = run(&[
-        "--vfs-max-mb",
-        "1",
-        "--vfs-max-entries",
-        "100",
-        "-c",
-        "import os, errno\nfd = os.open('/tmp/x', os.O_WRONLY | os.O_CREAT)\n\
-         try: os.pwrite(fd, b'x', 2 << 20)\nexcept OSError as e: print(e.errno == errno.ENOSPC)",
-    ]);
+    let caps = ["--vfs-max-mb", "1", "--vfs-max-entries", "100", "-c"];
+    let code = "import os, errno\nfd = os.open('/tmp/x', os.O_WRONLY | os.O_CREAT)\n\
+         try: os.pwrite(fd, b'x', 2 << 20)\nexcept OSError as e: print(e.errno == errno.ENOSPC)";
+    let o = eryx_cli(&[&caps[..], &[code]].concat(), b"");
     assert_eq!(String::from_utf8_lossy(&o.stdout), "True\n");
     std::fs::remove_file(&p).unwrap();
 }

@@ -20,7 +20,7 @@ fn trace_sink(target: &Option<String>) -> Result<Box<dyn Write + Send>, String> 
 /// `--secret NAME=VALUE@HOST[,HOST...]` (or `NAME@HOST...`: the value
 /// comes from this process's environment variable NAME) as
 /// (name, value, hosts).
-fn parse_secret(spec: &str) -> Result<(String, String, Vec<String>), String> {
+pub fn parse_secret(spec: &str) -> Result<(String, String, Vec<String>), String> {
     let bad = || format!("--secret expects NAME=VALUE@HOST[,HOST...], got {spec:?}");
     let (left, hosts) = spec.rsplit_once('@').ok_or_else(bad)?;
     let (name, value) = match left.split_once('=') {

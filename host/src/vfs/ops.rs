@@ -33,10 +33,28 @@ impl Tree {
             let (dir, name) = self.parent_of(start, path)?;
             match self.lookup(dir, &name)? {
                 Some(_) if how.exclusive => return Err(ErrorCode::Exist),
-                Some(_) => self.resolve(start, path, how.follow)?,
+                Some(link) => match self.resolve(start, path, how.follow) {
+                    // `open(dangling, O_CREAT)` creates the link's target.
+                    Err(ErrorCode::NoEntry) if how.follow => {
+                        let Kind::Symlink(target) = &self.node(link)?.kind else {
+                            return Err(ErrorCode::NoEntry);
+                        };
+                        let (from, target) = match target.strip_prefix('/') {
+                            Some(t) => (ROOT, t.to_string()),
+                            None => (dir, target.clone()),
+                        };
+                        return self.open_path(from, &target, how);
+                    }
+                    r => r?,
+                },
                 None => {
                     if how.directory {
                         return Err(ErrorCode::NoEntry);
+                    }
+                    if path.ends_with('/') {
+                        // `open("new/", O_CREAT)`: only a directory may end
+                        // in a slash, and open does not make directories.
+                        return Err(ErrorCode::IsDirectory);
                     }
                     let ino = self.alloc(Kind::File(FileData::default()), dir)?;
                     self.dir_mut(dir)?.insert(name, ino);
@@ -90,6 +108,14 @@ impl Tree {
         let new = f.len();
         self.bytes = self.bytes + new - old;
         Ok(bytes.len() as u64)
+    }
+
+    /// How many bytes may be written at `at` (`None`: the end) of file `ino`
+    /// before the byte cap: what overwrites the file plus the free space.
+    pub fn room(&self, ino: Ino, at: Option<u64>) -> VResult<u64> {
+        let size = self.size(ino)?;
+        let free = self.limits.max_bytes.saturating_sub(self.bytes);
+        Ok((size + free).saturating_sub(at.unwrap_or(size)))
     }
 
     /// Whether a file of `old` bytes may become `new` bytes long.
@@ -326,7 +352,13 @@ mod tests {
         assert_eq!(t.write(f, 0, &[1; 1001]), Err(ErrorCode::InsufficientSpace));
         assert_eq!(t.write(f, 5000, b"x"), Err(ErrorCode::InsufficientSpace));
         assert_eq!(t.size(f).unwrap(), 0);
+        // Room: what overwrites the file plus the free bytes, from `at` on.
+        assert_eq!(t.room(f, None).unwrap(), 1000);
+        assert_eq!(t.room(f, Some(400)).unwrap(), 600);
+        assert_eq!(t.room(f, Some(5000)).unwrap(), 0);
         t.write(f, 0, &[1; 1000]).unwrap();
+        assert_eq!(t.room(f, None).unwrap(), 0);
+        assert_eq!(t.room(f, Some(300)).unwrap(), 700);
         assert_eq!(t.set_size(f, 1001), Err(ErrorCode::InsufficientSpace));
         t.set_size(f, 10).unwrap();
         assert_eq!(t.bytes(), 10);

@@ -79,14 +79,12 @@ impl Fs<'_> {
         Ok(Resource::new_own(r.rep()))
     }
 
-    /// `ENOSPC` when the byte cap is reached and writing at `at` (`None`:
-    /// the end) of `ino` would grow the file. Checked when the guest's libc
-    /// opens a write stream, which it reports with the right errno (errors
-    /// of the stream's writes themselves all become `EIO` there).
+    /// `ENOSPC` when not one byte may be written at `at` (`None`: the end)
+    /// of `ino` (the byte cap). Checked when the guest's libc opens a write
+    /// stream, which it reports with the right errno (errors of the
+    /// stream's writes themselves all become `EIO` there).
     fn room_at(&self, ino: Ino, at: Option<u64>) -> FsResult<()> {
-        let tree = self.tree();
-        let size = fs(tree.size(ino))?;
-        if at.unwrap_or(size) >= size && tree.bytes() >= tree.limits.max_bytes {
+        if fs(self.tree().room(ino, at))? == 0 {
             return Err(ErrorCode::InsufficientSpace.into());
         }
         Ok(())
@@ -472,18 +470,43 @@ impl HostDescriptor for Fs<'_> {
         }
     }
 
+    /// Follows a symlink in the last component whatever `flags` say (the
+    /// link's own hash only when its target does not resolve): the guest's
+    /// wasi-libc asks without `SYMLINK_FOLLOW` for `stat()` as well as for
+    /// `lstat()` and readdir (its `fstatat` tests `flag | AT_SYMLINK_NOFOLLOW`),
+    /// so honouring the flag gave `stat(link).st_ino` the link's inode and
+    /// `os.path.samefile(link, target)` was false. Code compares `stat()`
+    /// results; a link's own `lstat().st_ino` is rarely looked at.
     async fn metadata_hash_at(
         &mut self,
         fd: R,
         flags: PathFlags,
         path: String,
     ) -> FsResult<MetadataHashValue> {
+        let follow = flags | PathFlags::SYMLINK_FOLLOW;
         match self.route(&fd) {
-            Some(v) => fs(self
-                .tree()
-                .resolve(v.ino, &path, follows(flags))
-                .map(hash_of)),
-            None => HostDescriptor::metadata_hash_at(&mut self.host(), fd, flags, path).await,
+            Some(v) => {
+                let tree = self.tree();
+                fs(tree
+                    .resolve(v.ino, &path, true)
+                    .or_else(|_| tree.resolve(v.ino, &path, follows(flags)))
+                    .map(hash_of))
+            }
+            None => {
+                let hash = HostDescriptor::metadata_hash_at(
+                    &mut self.host(),
+                    Resource::new_borrow(fd.rep()),
+                    follow,
+                    path.clone(),
+                )
+                .await;
+                match hash {
+                    Ok(h) => Ok(h),
+                    Err(_) => {
+                        HostDescriptor::metadata_hash_at(&mut self.host(), fd, flags, path).await
+                    }
+                }
+            }
         }
     }
 }

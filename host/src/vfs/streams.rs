@@ -140,15 +140,45 @@ impl OutputStream for FileWriter {
         Ok(())
     }
 
-    /// At the byte cap, an error (which the guest's libc reports as `EIO`);
-    /// a write that would pass it fails in `write`.
+    /// At most what fits under the byte cap, so that a `write()` that
+    /// would pass it writes as many bytes as fit and returns that count
+    /// (wasi-libc writes `min(check-write, len)`), as a full disk does.
+    /// With no room left, an error: `ENOSPC` would be right, but the
+    /// guest's libc reports every stream error as `EIO` (see `room_at` for
+    /// where `ENOSPC` does come through).
     fn check_write(&mut self) -> StreamResult<usize> {
-        let tree = lock(&self.hold.vfs);
-        let size = tree.size(self.hold.ino).map_err(failed)?;
-        let at = self.pos.unwrap_or(size);
-        if at >= size && tree.bytes() >= tree.limits.max_bytes {
+        let room = self.room()?;
+        if room == 0 {
             return Err(failed(ErrorCode::InsufficientSpace));
         }
-        Ok(WRITE_BUDGET)
+        Ok(room)
+    }
+
+    /// A virtual file never waits, and a full one is still ready: the
+    /// `blocking-flush` after the write that filled the cap succeeds (only
+    /// writing more fails). wasmtime's default would wait for a non-zero
+    /// `check_write`, which never comes.
+    fn write_ready<'a, 'b>(
+        &'a mut self,
+    ) -> Pin<Box<dyn Future<Output = StreamResult<usize>> + Send + 'b>>
+    where
+        'a: 'b,
+        Self: 'b,
+    {
+        let ready = self.room().map(|n| n.max(1));
+        Box::pin(std::future::ready(ready))
+    }
+}
+
+impl FileWriter {
+    /// Bytes a write at the stream's position may take now (at most
+    /// [`WRITE_BUDGET`]).
+    fn room(&self) -> StreamResult<usize> {
+        let room = lock(&self.hold.vfs)
+            .room(self.hold.ino, self.pos)
+            .map_err(failed)?;
+        Ok(usize::try_from(room)
+            .unwrap_or(usize::MAX)
+            .min(WRITE_BUDGET))
     }
 }

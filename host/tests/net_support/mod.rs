@@ -76,6 +76,19 @@ impl Server {
     }
 }
 
+/// A local HTTPS server with a fresh test CA.
+pub async fn https_server() -> (TestCa, Server) {
+    let ca = TestCa::new();
+    let srv = start(Some(&ca)).await;
+    (ca, srv)
+}
+
+/// `b`, allowed to reach `srv` and trusting `ca`.
+pub fn reaching(b: eryx::SandboxBuilder, ca: &TestCa, srv: &Server) -> eryx::SandboxBuilder {
+    b.allow_host(&format!("127.0.0.1:{}", srv.port))
+        .add_root_certificate(ca.ca_pem.as_bytes())
+}
+
 /// Start a server (HTTPS with `ca`'s certificate, else HTTP).
 pub async fn start(ca: Option<&TestCa>) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -1,10 +1,12 @@
 //! `eryx mcp`: the sandbox as a Model Context Protocol tool server, on
 //! stdio (default) or streamable HTTP (`--listen`), built on the official
-//! Rust SDK (rmcp). Submodules: `options` (command line), `tools` (tool
-//! definitions, arguments, results), `session` (the task that owns one
-//! session's sandbox), `server` (the rmcp handler), `stdio` (the stdio
-//! front: parse errors, end of input), `http` (streamable HTTP).
+//! Rust SDK (rmcp). Submodules: `options` (command line), `network` (the
+//! network policy in words), `tools` (tool definitions, arguments,
+//! results), `session` (the task that owns one session's sandbox), `server`
+//! (the rmcp handler), `stdio` (the stdio front: parse errors, end of
+//! input), `http` (streamable HTTP).
 mod http;
+mod network;
 mod options;
 mod server;
 mod session;
@@ -29,7 +31,7 @@ pub fn main(argv: Vec<String>) -> ExitCode {
             println!("{}", options::USAGE);
             return ExitCode::SUCCESS;
         }
-        Ok(Command::Serve(o)) => o,
+        Ok(Command::Serve(o)) => *o,
         Err(msg) => {
             eprintln!("eryx mcp: error: {msg}\n{}", options::USAGE);
             return ExitCode::from(2);

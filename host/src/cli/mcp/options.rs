@@ -2,6 +2,7 @@
 //! `--max-output-bytes`) are taken out, everything else is a sandbox flag of
 //! `eryx` and goes to `cli::args::parse` / `cli::sandbox::builder`, so every
 //! session's sandbox is built exactly as `eryx` builds one.
+use super::network::Network;
 use crate::cli::{args, sandbox};
 use eryx::Sandbox;
 use std::time::Duration;
@@ -41,8 +42,8 @@ const DEFAULT_MAX_MEMORY: &str = "512";
 pub enum Command {
     /// `--help`.
     Help,
-    /// Serve.
-    Serve(Options),
+    /// Serve (boxed: the options are large, `Help` is nothing).
+    Serve(Box<Options>),
 }
 
 /// Parsed `eryx mcp` options.
@@ -66,6 +67,8 @@ pub struct Options {
     pub scratch: (u64, u64),
     /// `--callback` names, offered to Python as `await NAME(**kwargs)`.
     pub callbacks: Vec<String>,
+    /// `--allow-host` rules and `--secret` names, for the description.
+    pub network: Network,
     /// `--load-state FILE`'s bytes: every new sandbox starts from them.
     pub initial_state: Option<Vec<u8>>,
 }
@@ -129,7 +132,15 @@ pub fn parse(argv: impl IntoIterator<Item = String>) -> Result<Command, String> 
     for spec in &parsed.callbacks {
         callbacks.push(crate::cli::callbacks::parse_spec(spec)?.0);
     }
-    Ok(Command::Serve(Options {
+    let mut network = Network {
+        allow_hosts: parsed.allow_hosts.clone(),
+        secrets: Vec::new(),
+    };
+    for spec in &parsed.secrets {
+        let (name, _value, hosts) = sandbox::parse_secret(spec)?;
+        network.secrets.push((name, hosts));
+    }
+    Ok(Command::Serve(Box::new(Options {
         stateless,
         listen,
         max_output,
@@ -145,9 +156,10 @@ pub fn parse(argv: impl IntoIterator<Item = String>) -> Result<Command, String> 
             .map(|(_, dst, w)| (dst.clone(), *w))
             .collect(),
         callbacks,
+        network,
         sandbox_argv: rest,
         initial_state,
-    }))
+    })))
 }
 
 impl Options {
@@ -179,7 +191,7 @@ mod tests {
 
     fn serve(v: &[&str]) -> Options {
         match p(v) {
-            Ok(Command::Serve(o)) => o,
+            Ok(Command::Serve(o)) => *o,
             other => panic!("{v:?} gave {other:?}"),
         }
     }
@@ -201,6 +213,7 @@ mod tests {
         assert_eq!(o.max_output, 100);
         assert_eq!(o.timeout, Duration::from_secs(5));
         assert_eq!(o.mounts, vec![("/data".to_string(), true)]);
+        assert_eq!(o.network, Network::default());
         assert_eq!(
             o.sandbox_argv,
             [
@@ -212,6 +225,25 @@ mod tests {
                 "512"
             ]
         );
+    }
+
+    #[test]
+    fn network_flags_are_kept_for_the_description() {
+        let o = serve(&[
+            "--allow-host",
+            "api.example.com",
+            "--secret",
+            "TOKEN=s3cret@api.example.com,b.example.com",
+        ]);
+        assert_eq!(o.network.allow_hosts, ["api.example.com"]);
+        assert_eq!(
+            o.network.secrets,
+            [(
+                "TOKEN".to_string(),
+                vec!["api.example.com".to_string(), "b.example.com".to_string()]
+            )]
+        );
+        assert!(p(&["--secret", "NOPE"]).is_err());
     }
 
     #[test]

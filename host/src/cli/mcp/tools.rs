@@ -121,11 +121,12 @@ fn run_description(o: &Options, env: &Environment) -> String {
          Use print() to see values: only printed output is returned. Top-level `await` works (asyncio).\n\
          {state}\n\
          {packages}\n\
-         No network access (sockets fail), no subprocesses, no threads.\n\
+         {network}\n\
          {files}\n\
          Limits per call: {timeout} s wall-clock (timeout_seconds may set less), {memory} MiB memory; \
          each of stdout and stderr is cut after {output} bytes (the result says how much was cut).{callbacks}",
         python = env.python,
+        network = o.network.text(),
         files = files_text(o),
         timeout = secs(o.timeout),
         memory = o.max_memory_mb,
