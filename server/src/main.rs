@@ -1,7 +1,8 @@
 //! `eryx-server`: eryx Python sandboxes as an HTTP/JSON service (see the
 //! README's "Service" section). Modules: `config` (flags, env, file),
 //! `api` (wire types, errors, body extraction), `state` (shared state,
-//! tenants, sandbox builders), `sessions` (the session store), `scheduler`
+//! tenants, sandbox builders), `sessions` (live sessions, LRU), `store`
+//! (the session store: in-process or shared through Redis), `scheduler`
 //! (worker slots, queue, tenant caps), `exec` (one execute, SSE,
 //! cancellation), `callbacks` (operator HTTP callbacks), `metrics`,
 //! `routes`, `openapi`, `server` (serve, pre-warm, expiry, shutdown).
@@ -16,6 +17,7 @@ mod scheduler;
 mod server;
 mod sessions;
 mod state;
+mod store;
 
 use clap::Parser;
 use std::process::ExitCode;

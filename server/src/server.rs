@@ -20,7 +20,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let grace = config.shutdown_grace;
-    let state = AppState::new(config);
+    let state = AppState::new(config)?;
     // One line on stdout for whoever started us (tests, scripts).
     println!("eryx-server listening on http://{addr}");
     let _ = std::io::stdout().flush();
@@ -114,7 +114,7 @@ async fn expire_sessions(state: Arc<AppState>) {
             for s in &gone {
                 tracing::info!(tenant = %s.tenant, session = %s.id, "session expired");
             }
-            state.metrics.sessions.set(state.sessions.count() as i64);
+            state.metrics.sessions.set(state.sessions.live() as i64);
         }
     }
 }
