@@ -261,18 +261,7 @@ async fn a_replica_killed_mid_execute_loses_only_that_execute() {
     let b = replica(&redis, &["--lease-ms", "800", "--busy-wait-ms", "100"]).await;
     let id = a.session(None, json!({})).await;
     a.run(None, &id, "n = 1").await;
-    let slow = {
-        let (c, u) = (
-            a.client.clone(),
-            a.url(&format!("/v1/sessions/{id}/execute")),
-        );
-        tokio::spawn(async move {
-            c.post(u)
-                .json(&json!({"code": "import time\nn += 100\ntime.sleep(5)"}))
-                .send()
-                .await
-        })
-    };
+    let slow = a.spawn_exec(&id, "import time\nn += 100\ntime.sleep(5)");
     tokio::time::sleep(Duration::from_millis(400)).await;
     a.kill();
     assert!(

@@ -139,6 +139,20 @@ impl Server {
             .await
     }
 
+    /// Start an execute in session `id` in the background.
+    pub fn spawn_exec(
+        &self,
+        id: &str,
+        code: &str,
+    ) -> tokio::task::JoinHandle<reqwest::Result<Response>> {
+        let (c, u) = (
+            self.client.clone(),
+            self.url(&format!("/v1/sessions/{id}/execute")),
+        );
+        let body = serde_json::json!({ "code": code });
+        tokio::spawn(async move { c.post(u).json(&body).send().await })
+    }
+
     /// Create a session (body as given), return its id.
     pub async fn session(&self, key: Option<&str>, body: Value) -> String {
         let v = self.post_ok("/v1/sessions", key, body).await;
