@@ -1,7 +1,7 @@
 //! The embedded store (the default): sessions live in this process only.
 //! The live sandbox is the session's state, so nothing is snapshotted per
 //! request and nothing is evicted (the `--live-sessions` cap is for the
-//! shared store, whose evicted sessions stay in Redis). A second request
+//! dir and Redis stores, whose evicted sessions stay in the backend). A second request
 //! on a busy session gets 409 at once.
 use super::{Change, Checkout, Fut, SessionStore};
 use crate::api::{ApiError, SessionInfo};

@@ -4,19 +4,24 @@
 //!
 //! - [`memory::MemoryStore`] (the default): sessions live in this process
 //!   only; the live sandbox is the state, nothing is copied per execute.
-//! - [`shared::SharedStore`] (`--session-store redis://...`): Redis keeps,
-//!   per (tenant, id), the settings, a version and the snapshot of the last
-//!   successful request; this process keeps an LRU cache of live sandboxes
-//!   in front of it (`--live-sessions`). Each request takes a lease in
-//!   Redis (one request per session across the fleet), reloads a stale or
-//!   missing live copy, and writes the new snapshot compare-and-set on the
-//!   version (a lost update is a 409, never an overwrite).
+//! - [`cached::CachedStore`] over a [`backend::Backend`]: the backend
+//!   keeps, per (tenant, id), the settings, a version and the snapshot of
+//!   the last successful request; this process keeps an LRU cache of live
+//!   sandboxes in front of it (`--live-sessions`). Each request takes a
+//!   lease (one request per session), reloads a stale or missing live
+//!   copy, and writes the new snapshot compare-and-set on the version (a
+//!   lost update is a 409, never an overwrite). Backends: Redis
+//!   (`redis://...`, shared by replicas) and a local directory
+//!   (`dir:PATH`, one server whose sessions survive a restart).
+pub mod backend;
+pub mod cached;
+mod dir;
+mod file;
 pub mod memory;
 mod redis;
-pub mod shared;
 
 use crate::api::{ApiError, SessionInfo};
-use crate::config::Config;
+use crate::config::{Config, StoreKind};
 use crate::sessions::Session;
 use crate::state::AppState;
 use eryx::Sandbox;
@@ -40,7 +45,7 @@ pub struct Checkout {
     /// How long loading the state from the store took, if it was loaded
     /// for this request (a miss or a stale live copy).
     pub restored: Option<Duration>,
-    pub(crate) lease: Option<redis::Lease>,
+    pub(crate) lease: Option<backend::Lease>,
 }
 
 /// What a request did to a session's state.
@@ -83,10 +88,13 @@ pub trait SessionStore: Send + Sync {
     fn live(&self) -> usize;
 }
 
-/// The store `config` names.
+/// The store `config` names (a directory that cannot be used is an
+/// error).
 pub fn open(config: &Config) -> Result<Box<dyn SessionStore>, String> {
-    match &config.store.url {
-        None => Ok(Box::new(memory::MemoryStore::default())),
-        Some(url) => Ok(Box::new(shared::SharedStore::open(url, &config.store)?)),
-    }
+    let backend: Arc<dyn backend::Backend> = match &config.store.kind {
+        StoreKind::Memory => return Ok(Box::new(memory::MemoryStore::default())),
+        StoreKind::Redis(url) => Arc::new(redis::Redis::open(url)?),
+        StoreKind::Dir(path) => Arc::new(dir::Dir::open(path)?),
+    };
+    Ok(Box::new(cached::CachedStore::new(backend, &config.store)))
 }

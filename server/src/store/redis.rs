@@ -1,5 +1,6 @@
-//! The Redis side of the shared store: key layout, the Lua scripts that
-//! make each step atomic, and the lease. Every call is bounded (short
+//! The Redis backend (`--session-store redis://...`, shared by replicas):
+//! key layout and the Lua scripts that make each step of [`Backend`]
+//! atomic (leases included). Every call is bounded (short
 //! connect and response timeouts, and an overall deadline), so an
 //! unreachable Redis is a fast 503, never a hang; the connection manager
 //! reconnects by itself when Redis is back.
@@ -13,14 +14,17 @@
 //! - `eryx:l:T:I`, the lease: a random token, `PX` the lease time, renewed
 //!   while its request runs; a dead replica's lease simply expires.
 //! - `eryx:t:T`, a sorted set of the tenant's ids scored by expiry time (Unix
-//!   ms), for listing and the per-tenant cap.
+//!   ms), for listing and the per-tenant cap. Expired members are pruned on
+//!   create and list, and the set itself expires with its last member, so
+//!   an abandoned tenant leaves nothing behind.
+use super::backend::{now_ms, Acquired, Backend, Entry, Saved, Write};
+use super::Fut;
 use crate::api::ApiError;
 use crate::sessions::Settings;
 use redis::aio::ConnectionManager;
 use redis::{Client, Script};
-use std::sync::{Arc, LazyLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::task::JoinHandle;
+use std::sync::LazyLock;
+use std::time::Duration;
 
 /// How long one Redis call may take in all (connect, retries, answer).
 const DEADLINE: Duration = Duration::from_millis(900);
@@ -34,6 +38,8 @@ redis.call('HSET', KEYS[1], 'settings', ARGV[5], 'version', 0, 'executes', 0,
            'created', ARGV[1], 'used', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[1] + ARGV[2], ARGV[4])
+local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+redis.call('PEXPIREAT', KEYS[2], last[2])
 return 0",
     )
 });
@@ -66,6 +72,8 @@ redis.call('HSET', KEYS[1], 'version', v + 1, 'snap', ARGV[3], 'used', ARGV[4])
 redis.call('HINCRBY', KEYS[1], 'executes', ARGV[7])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('ZADD', KEYS[3], ARGV[4] + ARGV[5], ARGV[6])
+local last = redis.call('ZRANGE', KEYS[3], -1, -1, 'WITHSCORES')
+redis.call('PEXPIREAT', KEYS[3], last[2])
 release()
 return v + 1",
     )
@@ -87,6 +95,15 @@ return 0",
     )
 });
 
+/// The unexpired ids of a tenant, pruning the expired ones.
+static IDS: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+return redis.call('ZRANGE', KEYS[1], 0, -1)",
+    )
+});
+
 static DELETE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -99,45 +116,6 @@ return redis.call('DEL', KEYS[1])",
 #[derive(Clone)]
 pub struct Redis {
     conn: ConnectionManager,
-}
-
-/// What taking a lease found.
-pub enum Acquired {
-    /// Taken; the session's state is at this version.
-    Version(u64),
-    /// Another request holds it.
-    Held,
-    /// No such session (never, deleted, or expired).
-    Gone,
-    /// The entry is not one this server wrote.
-    Unreadable,
-}
-
-/// What a compare-and-set write found.
-pub enum Saved {
-    /// Written: the new version.
-    Version(u64),
-    /// The version moved on: someone else wrote first.
-    Conflict,
-    /// The session is gone.
-    Gone,
-}
-
-/// A session's entry as listed.
-pub struct Entry {
-    pub id: String,
-    pub settings: Settings,
-    pub created_ms: u64,
-    pub used_ms: u64,
-    pub executes: u64,
-    pub busy: bool,
-}
-
-/// Now in Unix milliseconds.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 fn keys(tenant: &str, id: &str) -> (String, String, String) {
@@ -202,12 +180,12 @@ impl Redis {
     }
 
     /// `PING`.
-    pub async fn ping(&self) -> Result<(), ApiError> {
+    async fn ping(&self) -> Result<(), ApiError> {
         self.query::<String>(&redis::cmd("PING")).await.map(drop)
     }
 
     /// Register a session unless its tenant has `max` (then `false`).
-    pub async fn create(
+    async fn create(
         &self,
         tenant: &str,
         id: &str,
@@ -229,7 +207,7 @@ impl Redis {
     }
 
     /// Take the lease of a session for `lease`.
-    pub async fn acquire(
+    async fn acquire(
         &self,
         tenant: &str,
         id: &str,
@@ -250,7 +228,7 @@ impl Redis {
     }
 
     /// The settings and snapshot of a session (`None`: gone).
-    pub async fn load(
+    async fn load(
         &self,
         tenant: &str,
         id: &str,
@@ -266,30 +244,19 @@ impl Redis {
         Ok(Some((settings, v.get(1).cloned().flatten())))
     }
 
-    /// Write `snap` as the version after `expected`, releasing `token`'s
-    /// lease; `executed` counts one execute.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn save(
-        &self,
-        tenant: &str,
-        id: &str,
-        token: &str,
-        expected: u64,
-        snap: &[u8],
-        ttl: Duration,
-        executed: bool,
-    ) -> Result<Saved, ApiError> {
-        let (hash, lk, set) = keys(tenant, id);
-        let (exp, now) = (expected.to_string(), now_ms().to_string());
-        let ttl = ttl.as_millis().to_string();
-        let inc = if executed { "1" } else { "0" };
+    /// Write `w.snap` compare-and-set on the version, releasing the lease.
+    async fn save(&self, w: Write<'_>) -> Result<Saved, ApiError> {
+        let (hash, lk, set) = keys(w.tenant, w.id);
+        let (exp, now) = (w.expected.to_string(), now_ms().to_string());
+        let ttl = w.ttl.as_millis().to_string();
+        let inc = if w.executed { "1" } else { "0" };
         let args: [&[u8]; 7] = [
-            token.as_bytes(),
+            w.token.as_bytes(),
             exp.as_bytes(),
-            snap,
+            w.snap,
             now.as_bytes(),
             ttl.as_bytes(),
-            id.as_bytes(),
+            w.id.as_bytes(),
             inc.as_bytes(),
         ];
         let r: i64 = self.eval(&SAVE, &[&hash, &lk, &set], &args).await?;
@@ -301,7 +268,7 @@ impl Redis {
     }
 
     /// Delete a session; whether it existed.
-    pub async fn delete(&self, tenant: &str, id: &str) -> Result<bool, ApiError> {
+    async fn delete(&self, tenant: &str, id: &str) -> Result<bool, ApiError> {
         let (hash, _, set) = keys(tenant, id);
         let n: i64 = self.eval(&DELETE, &[&hash, &set], &[id.as_bytes()]).await?;
         Ok(n > 0)
@@ -309,7 +276,7 @@ impl Redis {
 
     /// One session's entry (`Ok(None)`: gone; `Err` unreadable entries
     /// come back as [`ApiError::state_unreadable`]).
-    pub async fn entry(&self, tenant: &str, id: &str) -> Result<Option<Entry>, ApiError> {
+    async fn entry(&self, tenant: &str, id: &str) -> Result<Option<Entry>, ApiError> {
         let (hash, lk, _) = keys(tenant, id);
         let mut pipe = redis::pipe();
         pipe.cmd("HMGET")
@@ -339,19 +306,15 @@ impl Redis {
     }
 
     /// The ids of the tenant's sessions that have not expired.
-    pub async fn ids(&self, tenant: &str) -> Result<Vec<String>, ApiError> {
+    /// (Expired ones are pruned from the set.)
+    async fn ids(&self, tenant: &str) -> Result<Vec<String>, ApiError> {
         let (_, _, set) = keys(tenant, "");
-        self.query(
-            redis::cmd("ZRANGEBYSCORE")
-                .arg(&set)
-                .arg(now_ms())
-                .arg("+inf"),
-        )
-        .await
+        let now = now_ms().to_string();
+        self.eval(&IDS, &[&set], &[now.as_bytes()]).await
     }
 
     /// Give the lease back if it is still `token`'s.
-    pub async fn release(&self, tenant: &str, id: &str, token: &str) -> Result<(), ApiError> {
+    async fn release(&self, tenant: &str, id: &str, token: &str) -> Result<(), ApiError> {
         let (_, lk, _) = keys(tenant, id);
         self.eval::<i64>(&RELEASE, &[&lk], &[token.as_bytes()])
             .await
@@ -359,79 +322,83 @@ impl Redis {
     }
 
     /// Extend the lease if it is still `token`'s; whether it was.
-    async fn renew(&self, lk: &str, token: &str, lease: Duration) -> Result<bool, ApiError> {
+    async fn renew(
+        &self,
+        tenant: &str,
+        id: &str,
+        token: &str,
+        lease: Duration,
+    ) -> Result<bool, ApiError> {
+        let (_, lk, _) = keys(tenant, id);
         let px = lease.as_millis().to_string();
         let n: i64 = self
-            .eval(&RENEW, &[lk], &[token.as_bytes(), px.as_bytes()])
+            .eval(&RENEW, &[&lk], &[token.as_bytes(), px.as_bytes()])
             .await?;
         Ok(n > 0)
     }
 }
 
-/// A held lease: renewed in the background while the request runs, given
-/// back when dropped (unless a save already released it).
-pub struct Lease {
-    redis: Redis,
-    /// (tenant, id).
-    who: Arc<(String, String)>,
-    /// Random, so only the holder can release or renew it.
-    pub token: String,
-    /// The state version the holder started from.
-    pub version: u64,
-    renew: JoinHandle<()>,
-    released: bool,
-}
-
-impl Lease {
-    /// Wrap a lease just taken, and start renewing it every third of `ttl`.
-    pub fn held(
-        redis: &Redis,
-        tenant: &str,
-        id: &str,
-        token: String,
-        version: u64,
-        ttl: Duration,
-    ) -> Lease {
-        let who = Arc::new((tenant.to_string(), id.to_string()));
-        let (r, t, w) = (redis.clone(), token.clone(), who.clone());
-        let renew = tokio::spawn(async move {
-            let lk = keys(&w.0, &w.1).1;
-            loop {
-                tokio::time::sleep(ttl / 3).await;
-                if !matches!(r.renew(&lk, &t, ttl).await, Ok(true)) {
-                    tracing::warn!(tenant = %w.0, session = %w.1, "lost a session lease");
-                    return;
-                }
-            }
-        });
-        Lease {
-            redis: redis.clone(),
-            who,
-            token,
-            version,
-            renew,
-            released: false,
-        }
+/// The trait, by the methods above.
+impl Backend for Redis {
+    fn ping(&self) -> Fut<'_, ()> {
+        Box::pin(Redis::ping(self))
     }
 
-    /// The lease was given back by a save.
-    pub fn mark_released(&mut self) {
-        self.released = true;
-        self.renew.abort();
+    fn create<'a>(
+        &'a self,
+        tenant: &'a str,
+        id: &'a str,
+        settings: &'a Settings,
+        max: usize,
+    ) -> Fut<'a, bool> {
+        Box::pin(Redis::create(self, tenant, id, settings, max))
     }
-}
 
-impl Drop for Lease {
-    fn drop(&mut self) {
-        self.renew.abort();
-        if self.released {
-            return;
-        }
-        let (redis, who, token) = (self.redis.clone(), self.who.clone(), self.token.clone());
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(async move {
-                let _ = redis.release(&who.0, &who.1, &token).await;
-            });
-        }
+    fn acquire<'a>(
+        &'a self,
+        tenant: &'a str,
+        id: &'a str,
+        token: &'a str,
+        lease: Duration,
+    ) -> Fut<'a, Acquired> {
+        Box::pin(Redis::acquire(self, tenant, id, token, lease))
+    }
+
+    fn renew<'a>(
+        &'a self,
+        tenant: &'a str,
+        id: &'a str,
+        token: &'a str,
+        lease: Duration,
+    ) -> Fut<'a, bool> {
+        Box::pin(Redis::renew(self, tenant, id, token, lease))
+    }
+
+    fn release<'a>(&'a self, tenant: &'a str, id: &'a str, token: &'a str) -> Fut<'a, ()> {
+        Box::pin(Redis::release(self, tenant, id, token))
+    }
+
+    fn load<'a>(
+        &'a self,
+        tenant: &'a str,
+        id: &'a str,
+    ) -> Fut<'a, Option<(Option<Settings>, Option<Vec<u8>>)>> {
+        Box::pin(Redis::load(self, tenant, id))
+    }
+
+    fn save<'a>(&'a self, w: Write<'a>) -> Fut<'a, Saved> {
+        Box::pin(Redis::save(self, w))
+    }
+
+    fn delete<'a>(&'a self, tenant: &'a str, id: &'a str) -> Fut<'a, bool> {
+        Box::pin(Redis::delete(self, tenant, id))
+    }
+
+    fn entry<'a>(&'a self, tenant: &'a str, id: &'a str) -> Fut<'a, Option<Entry>> {
+        Box::pin(Redis::entry(self, tenant, id))
+    }
+
+    fn ids<'a>(&'a self, tenant: &'a str) -> Fut<'a, Vec<String>> {
+        Box::pin(Redis::ids(self, tenant))
     }
 }

@@ -1,16 +1,18 @@
-//! The shared store (`--session-store redis://...`): Redis holds every
-//! session (see `redis.rs` for the keys), this process an LRU cache of
-//! live sandboxes in front of it, so any replica serves any session.
+//! The cached store: a [`Backend`] holds every session (Redis, shared by
+//! replicas, see `redis.rs`; or a local directory, see `dir.rs`), this
+//! process an LRU cache of live sandboxes in front of it
+//! (`--live-sessions`), so any replica serves any session and an evicted
+//! or restarted one comes back from the backend.
 //!
 //! A request on a session: take the lease (another request holding it:
 //! retry for up to `--busy-wait-ms`, then 409 `session_busy`); if the live
 //! copy is missing or holds an older version than the store, build a fresh
 //! sandbox from the stored settings and restore the stored snapshot into
 //! it; run; snapshot; write compare-and-set on the version and release the
-//! lease in one script. A write that finds the version moved (someone else
+//! lease in one atomic step. A write that finds the version moved (someone else
 //! wrote meanwhile, e.g. after this replica's lease expired) is a 409
 //! `lost_update`, and this replica drops its live copy: the store wins.
-use super::redis::{now_ms, Acquired, Entry, Lease, Redis, Saved};
+use super::backend::{now_ms, Acquired, Backend, Entry, Lease, Saved, Write};
 use super::{Change, Checkout, Fut, SessionStore};
 use crate::api::{ApiError, SessionInfo};
 use crate::config::StoreConfig;
@@ -19,9 +21,9 @@ use crate::state::AppState;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Redis plus a bounded cache of live sessions.
-pub struct SharedStore {
-    redis: Redis,
+/// A backend plus a bounded cache of live sessions.
+pub struct CachedStore {
+    backend: Arc<dyn Backend>,
     live: Live,
     lease: Duration,
     busy_wait: Duration,
@@ -29,7 +31,7 @@ pub struct SharedStore {
 
 /// Session ids are 32 lowercase hex digits (anything else is not found,
 /// without asking the store).
-fn valid_id(id: &str) -> bool {
+pub fn valid_id(id: &str) -> bool {
     id.len() == 32
         && id
             .bytes()
@@ -58,15 +60,15 @@ fn info(e: Entry) -> SessionInfo {
     }
 }
 
-impl SharedStore {
-    /// The store at `url` with the cache and lease settings of `config`.
-    pub fn open(url: &str, config: &StoreConfig) -> Result<SharedStore, String> {
-        Ok(SharedStore {
-            redis: Redis::open(url)?,
+impl CachedStore {
+    /// `backend` with the cache and lease settings of `config`.
+    pub fn new(backend: Arc<dyn Backend>, config: &StoreConfig) -> CachedStore {
+        CachedStore {
+            backend,
             live: Live::new(config.live_sessions),
             lease: config.lease,
             busy_wait: config.busy_wait,
-        })
+        }
     }
 
     /// Take the session's lease, waiting up to `busy_wait` while another
@@ -75,9 +77,9 @@ impl SharedStore {
         let token = uuid::Uuid::new_v4().simple().to_string();
         let deadline = Instant::now() + self.busy_wait;
         loop {
-            match self.redis.acquire(tenant, id, &token, self.lease).await? {
+            match self.backend.acquire(tenant, id, &token, self.lease).await? {
                 Acquired::Version(v) => {
-                    return Ok(Lease::held(&self.redis, tenant, id, token, v, self.lease))
+                    return Ok(Lease::held(&self.backend, tenant, id, token, v, self.lease))
                 }
                 Acquired::Gone => {
                     self.live.remove(tenant, id);
@@ -99,7 +101,7 @@ impl SharedStore {
         version: u64,
     ) -> Result<Arc<Session>, ApiError> {
         let (settings, snap) = self
-            .redis
+            .backend
             .load(tenant, id)
             .await?
             .ok_or_else(ApiError::no_session)?;
@@ -137,11 +139,11 @@ impl SharedStore {
     }
 }
 
-impl SessionStore for SharedStore {
+impl SessionStore for CachedStore {
     fn create(&self, session: Arc<Session>, max: usize) -> Fut<'_, SessionInfo> {
         Box::pin(async move {
             let (t, id) = (&session.tenant, &session.id);
-            if !self.redis.create(t, id, &session.settings, max).await? {
+            if !self.backend.create(t, id, &session.settings, max).await? {
                 return Err(ApiError::session_cap());
             }
             let info = session.info();
@@ -153,7 +155,7 @@ impl SessionStore for SharedStore {
     fn info<'a>(&'a self, tenant: &'a str, id: &'a str) -> Fut<'a, SessionInfo> {
         Box::pin(async move {
             check_id(id)?;
-            let entry = self.redis.entry(tenant, id).await?;
+            let entry = self.backend.entry(tenant, id).await?;
             entry.map(info).ok_or_else(ApiError::no_session)
         })
     }
@@ -161,8 +163,8 @@ impl SessionStore for SharedStore {
     fn list<'a>(&'a self, tenant: &'a str) -> Fut<'a, Vec<SessionInfo>> {
         Box::pin(async move {
             let mut out = Vec::new();
-            for id in self.redis.ids(tenant).await? {
-                match self.redis.entry(tenant, &id).await {
+            for id in self.backend.ids(tenant).await? {
+                match self.backend.entry(tenant, &id).await {
                     Ok(Some(e)) => out.push(info(e)),
                     Ok(None) => {}
                     // One unreadable entry does not hide the others.
@@ -178,7 +180,7 @@ impl SessionStore for SharedStore {
     fn delete<'a>(&'a self, tenant: &'a str, id: &'a str) -> Fut<'a, ()> {
         Box::pin(async move {
             check_id(id)?;
-            let existed = self.redis.delete(tenant, id).await?;
+            let existed = self.backend.delete(tenant, id).await?;
             self.live.remove(tenant, id);
             if existed {
                 Ok(())
@@ -253,18 +255,17 @@ impl SessionStore for SharedStore {
                 Change::Restored(b) => (b, false),
             };
             drop(sandbox);
-            let ttl = session.settings.ttl();
             let saved = self
-                .redis
-                .save(
+                .backend
+                .save(Write {
                     tenant,
                     id,
-                    &lease.token,
-                    lease.version,
-                    &bytes,
-                    ttl,
+                    token: &lease.token,
+                    expected: lease.version,
+                    snap: &bytes,
+                    ttl: session.settings.ttl(),
                     executed,
-                )
+                })
                 .await;
             let result = match saved {
                 Ok(Saved::Version(v)) => {
@@ -294,10 +295,11 @@ impl SessionStore for SharedStore {
     }
 
     fn ping(&self) -> Fut<'_, ()> {
-        Box::pin(self.redis.ping())
+        Box::pin(self.backend.ping())
     }
 
     fn expire(&self, now: Instant) -> Vec<Arc<Session>> {
+        self.backend.sweep();
         self.live.expire(now)
     }
 
