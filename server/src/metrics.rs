@@ -59,7 +59,7 @@ impl Metrics {
         );
         registry.register(
             "session_restore_seconds",
-            "Loading a session from the shared store into a fresh sandbox (a miss or a stale copy)",
+            "Loading a session from the session store into a fresh sandbox (a miss or a stale copy)",
             restores.clone(),
         );
         registry.register(

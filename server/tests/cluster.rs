@@ -285,3 +285,49 @@ async fn a_replica_killed_mid_execute_loses_only_that_execute() {
     };
     assert_eq!(stdout(&v), "2\n");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_abandoned_tenants_set_expires_and_listing_prunes_it() {
+    let redis = Redis::start();
+    let a = replica(&redis, &[]).await;
+    let mut conn = redis.conn().await;
+    let set = "eryx:t:default";
+    let short = a.session(None, json!({"ttl_s": 1})).await;
+    a.run(None, &short, "x = 1").await;
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(set)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        ttl > 0 && ttl <= 1000,
+        "the set expires with its last member: {ttl}"
+    );
+    // A longer-lived member moves the set's expiry out; listing after the
+    // short one expired prunes it.
+    let long = a.session(None, json!({"ttl_s": 60})).await;
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(set)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(ttl > 50_000, "{ttl}");
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let list = a.get_json("/v1/sessions", None).await;
+    assert_eq!(list["sessions"].as_array().unwrap().len(), 1, "{list}");
+    let members: Vec<String> = conn.zrange(set, 0, -1).await.unwrap();
+    assert_eq!(members, vec![long.clone()]);
+    // Nothing left once every member is gone.
+    let del = a
+        .req(
+            reqwest::Method::DELETE,
+            &format!("/v1/sessions/{long}"),
+            None,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(del.status(), 204);
+    let exists: bool = conn.exists(set).await.unwrap();
+    assert!(!exists);
+}

@@ -138,7 +138,7 @@ impl Dir {
         self.root.join(&key.0).join(format!("{}{SUFFIX}", key.1))
     }
 
-    /// Remove files in the background (best effort, logged).
+    /// Remove files in the background (best effort, logged; for expiry).
     fn remove_files(&self, paths: Vec<PathBuf>) {
         if paths.is_empty() {
             return;
@@ -471,7 +471,13 @@ impl Backend for Dir {
             let Some(slot) = removed else {
                 return Ok(false);
             };
-            self.remove_files(vec![self.path(&key)]);
+            let path = self.path(&key);
+            match blocking(move || fs::remove_file(path)).await? {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(unavailable("removing a session file", e))
+                }
+                _ => {}
+            }
             // An expired one was already gone as far as callers could see.
             Ok(slot.meta.is_none_or(|m| m.expires_ms > now_ms()))
         })
