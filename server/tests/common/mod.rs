@@ -168,6 +168,17 @@ impl Server {
         serde_json::from_str(&text).expect("JSON answer")
     }
 
+    /// The ids `GET /v1/sessions` lists.
+    pub async fn ids(&self, key: Option<&str>) -> Vec<String> {
+        let list = self.get_json("/v1/sessions", key).await;
+        list["sessions"]
+            .as_array()
+            .expect("sessions")
+            .iter()
+            .map(|s| s["id"].as_str().expect("id").to_string())
+            .collect()
+    }
+
     /// The `/metrics` text.
     pub async fn metrics(&self) -> String {
         self.client
@@ -273,6 +284,28 @@ pub async fn failure(r: Response) -> (u16, String, String) {
         v["error"]["code"].as_str().unwrap_or("").to_string(),
         v["error"]["message"].as_str().unwrap_or("").to_string(),
     )
+}
+
+/// The `stdout` of an execute result.
+pub fn stdout(v: &Value) -> &str {
+    v["stdout"].as_str().unwrap_or("")
+}
+
+/// Expect the clear `state_unreadable` error, naming none of `internals`.
+pub async fn assert_unreadable(r: Response, internals: &[&str]) {
+    let (status, code, message) = failure(r).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (500, "state_unreadable"),
+        "{message}"
+    );
+    assert!(
+        message.contains("session state in the store is unreadable"),
+        "{message}"
+    );
+    for i in internals {
+        assert!(!message.contains(i), "{message} shows {i}");
+    }
 }
 
 /// A free TCP port on 127.0.0.1 (free when asked).
