@@ -2,8 +2,9 @@
 //! through Redis, under load and replica failure. All on 127.0.0.1, real
 //! processes (the test helpers' `Server` and `Redis`):
 //!
-//! 1. the store's cost: 1 replica with the in-process store, then 1 replica
-//!    with Redis, the same client (100 sessions, `n += 1; print(n)`);
+//! 1. the store's cost: 1 replica with the in-process store, then with a
+//!    session directory (`dir:`), then with Redis, the same client (100
+//!    sessions, `n += 1; print(n)`);
 //! 2. the cluster: 3 replicas + 1 Redis, 100 sessions each doing
 //!    `n += 1; print(n)` round-robin across the replicas (so nearly every
 //!    request restores the session from the store) for `ERYX_CLUSTER_SECS`
@@ -179,12 +180,10 @@ async fn drive(
     (tally, tasks)
 }
 
-/// One replica, one store: p50/p99 ms and executes/s.
-async fn single(store: Option<&Redis>, secs: f64) -> (f64, f64, f64) {
-    let server = match store {
-        Some(r) => Server::start(CONFIG, &["--session-store", &r.url()]).await,
-        None => Server::start(CONFIG, &[]).await,
-    };
+/// One replica started with `flags` (its store): p50/p99 ms and
+/// executes/s.
+async fn single(flags: &[&str], secs: f64) -> (f64, f64, f64) {
+    let server = Server::start(CONFIG, flags).await;
     let ids = sessions(&server).await;
     let rotation = Arc::new(RwLock::new(vec![(0, server.base.clone())]));
     let (tally, tasks) = drive(rotation, Arc::new(AtomicUsize::new(usize::MAX)), &ids, secs).await;
@@ -204,9 +203,13 @@ async fn main() {
         .unwrap_or(60.0);
     let flags = ["--lease-ms", "1000", "--busy-wait-ms", "1500"];
     eprintln!("cluster-bench: store cost, {:.0} s per store", secs / 4.0);
-    let mem = single(None, secs / 4.0).await;
+    let mem = single(&[], secs / 4.0).await;
+    let store = common::scratch("bench-dir");
+    let spec = format!("dir:{}", store.display());
+    let dir = single(&["--session-store", &spec], secs / 4.0).await;
+    let _ = std::fs::remove_dir_all(&store);
     let redis = Redis::start();
-    let red = single(Some(&redis), secs / 4.0).await;
+    let red = single(&["--session-store", &redis.url()], secs / 4.0).await;
     let redis = Redis::start();
     let url = redis.url();
     let mut args = vec!["--session-store", url.as_str()];
@@ -304,6 +307,10 @@ async fn main() {
     println!(
         "| in-process | {:.0} | {:.2} | {:.2} |",
         mem.2, mem.0, mem.1
+    );
+    println!(
+        "| directory (`dir:`) | {:.0} | {:.2} | {:.2} |",
+        dir.2, dir.0, dir.1
     );
     println!("| Redis | {:.0} | {:.2} | {:.2} |", red.2, red.0, red.1);
     for f in t.failed_other.iter().take(10) {

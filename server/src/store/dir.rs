@@ -169,9 +169,14 @@ impl Dir {
         done: impl FnOnce(Option<&mut Slot>, bool) -> T,
     ) -> Result<T, ApiError> {
         let (dir, name) = (self.root.join(&key.0), format!("{}{SUFFIX}", key.1));
+        let root = self.root.clone();
         let m = meta.clone();
         let written = blocking(move || {
-            fs::create_dir_all(&dir)?;
+            if !dir.is_dir() {
+                // A new tenant directory: make its entry durable too.
+                fs::create_dir_all(&dir)?;
+                File::open(&*root)?.sync_all()?;
+            }
             file::write_atomic(&dir, &name, &file::encode(&m, snap.as_deref()))
         })
         .await?;
@@ -228,7 +233,11 @@ fn scan(root: &Path) -> std::io::Result<HashMap<Key, Slot>> {
                     tracing::warn!(file = %path.display(), "unreadable session file");
                     None
                 }
-                Err(ReadError::Io(e)) => return Err(e),
+                // One file this process cannot read does not stop the start.
+                Err(ReadError::Io(e)) => {
+                    tracing::warn!(file = %path.display(), error = %e, "cannot read a session file");
+                    None
+                }
             };
             if meta.as_ref().is_some_and(|m| m.expires_ms <= now) {
                 let _ = fs::remove_file(&path);

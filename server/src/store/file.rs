@@ -195,7 +195,9 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
     let written = (|| {
         let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        // Data and length (all a reader needs); the rename is made durable
+        // by the directory fsync below.
+        f.sync_data()?;
         fs::rename(&tmp, dir.join(name))
     })();
     if written.is_err() {
