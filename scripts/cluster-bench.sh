@@ -2,7 +2,8 @@
 # eryx-server replicas sharing sessions through Redis, under load and a
 # replica failure (server/benches/cluster.rs): 3 replicas + 1 redis-server
 # on 127.0.0.1, 100 sessions round-robin for 60 s (`--short`: 10 s), one
-# replica SIGKILLed at 1/3, a new one at 2/3. Prints a Markdown table;
+# replica SIGKILLed at 1/3, a new one at 2/3 (first: one replica on each
+# store, in-process, dir: and Redis). Prints a Markdown table;
 # exits non-zero on any lost update or a failure off the killed replica.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)

@@ -9,8 +9,8 @@
 //! copy is missing or holds an older version than the store, build a fresh
 //! sandbox from the stored settings and restore the stored snapshot into
 //! it; run; snapshot; write compare-and-set on the version and release the
-//! lease in one atomic step. A write that finds the version moved (someone else
-//! wrote meanwhile, e.g. after this replica's lease expired) is a 409
+//! lease in one atomic step. A write that finds the version moved (someone
+//! else wrote meanwhile, e.g. after this replica's lease expired) is a 409
 //! `lost_update`, and this replica drops its live copy: the store wins.
 use super::backend::{now_ms, Acquired, Backend, Entry, Lease, Saved, Write};
 use super::{Change, Checkout, Fut, SessionStore};
