@@ -25,8 +25,9 @@ for comp in rustfmt clippy; do
     || rustup component add "$comp" --toolchain "$TOOLCHAIN" >&2 || say "warning: could not add $comp"
 done
 
-# 2. apt packages: clang/wasm-ld 16, wasi-libc, libclang for bindgen.
-PKGS="clang-16 lld-16 wasi-libc libclang-rt-16-dev-wasm32 libclang-16-dev"
+# 2. apt packages: clang/wasm-ld 16, wasi-libc, libclang for bindgen, and
+#    redis-server (the shared session store eryx-server's cluster tests start).
+PKGS="clang-16 lld-16 wasi-libc libclang-rt-16-dev-wasm32 libclang-16-dev redis-server"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

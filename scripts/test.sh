@@ -18,6 +18,10 @@ cargo +1.95.0 clippy --release --workspace --all-targets -- -D warnings
 # The workspace includes server/ (eryx-server): its tests start the real
 # binary on 127.0.0.1 and drive it with reqwest (server/tests/).
 cargo +1.95.0 test --release --workspace
+# Replicas sharing sessions through Redis under load, one SIGKILLed: 0 lost
+# updates, failures only on the killed replica (~20 s; the full 60 s run is
+# `scripts/cluster-bench.sh`).
+"$ROOT/scripts/cluster-bench.sh" --short
 # The Python package: wheel -> fresh venv -> pytest (bindings/python/tests).
 "$ROOT/scripts/test-python.sh"
 # `eryx mcp` with the official MCP Python SDK as client (pinned venv).

@@ -124,7 +124,8 @@ pub struct ErrorBody {
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Machine-readable: `bad_request`, `unauthorized`, `not_found`,
-    /// `session_busy`, `too_large`, `saturated`, `not_ready`, `internal`.
+    /// `session_busy`, `lost_update`, `too_large`, `saturated`, `not_ready`,
+    /// `store_unavailable`, `state_unreadable`, `internal`.
     pub code: String,
     /// What went wrong, for people.
     pub message: String,
@@ -184,6 +185,44 @@ impl ApiError {
             StatusCode::CONFLICT,
             "session_busy",
             "the session is running another request (one at a time per session)",
+        )
+    }
+
+    /// 409: the session's state moved on elsewhere while this request ran
+    /// (its effects are discarded; the next request sees the newer state).
+    pub fn lost_update() -> ApiError {
+        ApiError::new(
+            StatusCode::CONFLICT,
+            "lost_update",
+            "the session was changed by another request meanwhile; this request's \
+             changes were not saved (retry on the newer state)",
+        )
+    }
+
+    /// 429: the tenant's session cap is reached.
+    pub fn session_cap() -> ApiError {
+        ApiError::saturated("the tenant already has its maximum number of sessions")
+    }
+
+    /// 503 with `Retry-After`: the shared session store does not answer.
+    pub fn store_unavailable() -> ApiError {
+        ApiError {
+            retry_after: Some(1),
+            ..ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                "the session store is unavailable; retry later",
+            )
+        }
+    }
+
+    /// 500: the session's entry in the store is corrupt or foreign bytes.
+    pub fn state_unreadable() -> ApiError {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "state_unreadable",
+            "the session state in the store is unreadable (corrupt or not written by \
+             this server); delete the session",
         )
     }
 

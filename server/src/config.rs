@@ -40,6 +40,23 @@ pub struct Flags {
     /// On SIGTERM, in-flight work gets this many milliseconds to finish.
     #[arg(long, env = "ERYX_SERVER_SHUTDOWN_GRACE_MS")]
     pub shutdown_grace_ms: Option<u64>,
+    /// Where sessions are kept: `memory` (the default: in this process
+    /// only), `dir:PATH` (a local directory, so this one server's sessions
+    /// survive a restart) or `redis://HOST:PORT[/DB]` (shared: any replica
+    /// serves any session).
+    #[arg(long, env = "ERYX_SERVER_SESSION_STORE")]
+    pub session_store: Option<String>,
+    /// With a dir or Redis store: live sandboxes kept in this process (LRU).
+    #[arg(long, env = "ERYX_SERVER_LIVE_SESSIONS")]
+    pub live_sessions: Option<usize>,
+    /// With a dir or Redis store: a session lease lasts this long unless renewed
+    /// (a dead replica's sessions are free again after it).
+    #[arg(long, env = "ERYX_SERVER_LEASE_MS")]
+    pub lease_ms: Option<u64>,
+    /// With a dir or Redis store: a request on a busy session waits this long
+    /// for it, then gets 409.
+    #[arg(long, env = "ERYX_SERVER_BUSY_WAIT_MS")]
+    pub busy_wait_ms: Option<u64>,
 }
 
 /// The configuration file (every field optional).
@@ -52,6 +69,10 @@ pub struct FileConfig {
     pub log_json: Option<bool>,
     pub max_body_bytes: Option<usize>,
     pub shutdown_grace_ms: Option<u64>,
+    pub session_store: Option<String>,
+    pub live_sessions: Option<usize>,
+    pub lease_ms: Option<u64>,
+    pub busy_wait_ms: Option<u64>,
     pub limits: Limits,
     pub tenant_defaults: TenantCaps,
     pub tenants: Vec<TenantConfig>,
@@ -146,6 +167,47 @@ pub struct Tenant {
     pub caps: TenantCaps,
 }
 
+/// Which session store (`--session-store`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoreKind {
+    /// `memory`: in this process only.
+    Memory,
+    /// `dir:PATH`: snapshots in a local directory (one server).
+    Dir(PathBuf),
+    /// `redis://...`: shared by replicas.
+    Redis(String),
+}
+
+impl StoreKind {
+    /// Parse a `--session-store` value (absent or empty: memory).
+    pub fn parse(spec: Option<&str>) -> Result<StoreKind, String> {
+        match spec.map(str::trim) {
+            None | Some("") | Some("memory") => Ok(StoreKind::Memory),
+            Some(s) if s.starts_with("redis://") => Ok(StoreKind::Redis(s.to_string())),
+            Some(s) => match s.strip_prefix("dir:") {
+                Some("") => Err("--session-store dir:PATH needs a directory".into()),
+                Some(path) => Ok(StoreKind::Dir(PathBuf::from(path))),
+                // The value may be a URL with a password: not echoed.
+                None => Err("--session-store: expected memory, dir:PATH or                      redis://HOST:PORT[/DB]"
+                    .into()),
+            },
+        }
+    }
+}
+
+/// Where sessions are kept.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// Which store.
+    pub kind: StoreKind,
+    /// LRU cap on live sandboxes (dir and Redis stores).
+    pub live_sessions: usize,
+    /// Lease time of a session's lock (dir and Redis stores).
+    pub lease: Duration,
+    /// How long a request waits for a busy session before 409.
+    pub busy_wait: Duration,
+}
+
 /// The resolved configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -162,6 +224,7 @@ pub struct Config {
     pub packages: BTreeMap<String, PathBuf>,
     pub allowed_preimports: Vec<String>,
     pub callbacks: Vec<CallbackConfig>,
+    pub store: StoreConfig,
 }
 
 /// Name of the tenant served when no API keys are configured.
@@ -238,6 +301,14 @@ impl Config {
             packages: file.packages,
             allowed_preimports: file.allowed_preimports,
             callbacks: file.callbacks,
+            store: StoreConfig {
+                kind: StoreKind::parse(flags.session_store.or(file.session_store).as_deref())?,
+                live_sessions: flags.live_sessions.or(file.live_sessions).unwrap_or(1000),
+                lease: Duration::from_millis(flags.lease_ms.or(file.lease_ms).unwrap_or(5000)),
+                busy_wait: Duration::from_millis(
+                    flags.busy_wait_ms.or(file.busy_wait_ms).unwrap_or(1000),
+                ),
+            },
         };
         config.check()?;
         Ok(config)
@@ -263,6 +334,13 @@ impl Config {
         }
         if l.session_ttl_s == 0 || l.session_ttl_s > l.max_session_ttl_s {
             return Err("limits: need 0 < session_ttl_s <= max_session_ttl_s".into());
+        }
+        let st = &self.store;
+        if st.live_sessions == 0 {
+            return Err("--live-sessions must be at least 1".into());
+        }
+        if st.lease < Duration::from_millis(100) {
+            return Err("--lease-ms must be at least 100".into());
         }
         for c in &self.callbacks {
             if !c.url.starts_with("http://") && !c.url.starts_with("https://") {

@@ -5,8 +5,8 @@
 //! cancels the call: the task interrupts the sandbox until the call ends.
 use crate::api::ApiError;
 use crate::scheduler::TenantState;
-use crate::sessions::Session;
 use crate::state::AppState;
+use crate::store::{Change, Checkout};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -16,15 +16,15 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
-use tokio::sync::OwnedMutexGuard;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 /// Where the code runs.
 pub enum Target {
     /// A fresh sandbox from this builder, dropped afterwards.
     OneShot(Box<SandboxBuilder>),
-    /// A session, already locked by this request.
-    Session(Arc<Session>, OwnedMutexGuard<Sandbox>),
+    /// A session, already locked by this request (its new state is
+    /// committed to the store after the call).
+    Session(Box<Checkout>),
 }
 
 /// What the execute task reports.
@@ -82,22 +82,19 @@ async fn run(
     token: CancellationToken,
 ) -> Msg {
     let mut own;
-    let mut locked;
-    let (sandbox, session): (&mut Sandbox, _) = match target {
+    let mut checkout: Option<Checkout> = None;
+    let sandbox: &mut Sandbox = match target {
         Target::OneShot(builder) => match (*builder).build().await {
             Ok(s) => {
                 own = s;
-                (&mut own, None)
+                &mut own
             }
             Err(e) => {
                 tracing::error!(error = %e, "building a sandbox failed");
                 return Msg::Failed(ApiError::internal("creating the sandbox failed"));
             }
         },
-        Target::Session(s, g) => {
-            locked = g;
-            (&mut *locked, Some(s))
-        }
+        Target::Session(co) => &mut checkout.insert(*co).sandbox,
     };
     if let Some(tx) = &live {
         let tx = tx.clone();
@@ -120,10 +117,12 @@ async fn run(
         None => "ok",
     };
     state.metrics.execute(outcome, exec.duration.as_secs_f64());
-    if let Some(s) = session {
-        s.count_execute();
-    }
     tracing::debug!(outcome, ms = exec.duration.as_secs_f64() * 1e3, "execute");
+    if let Some(co) = checkout {
+        if let Err(e) = state.sessions.commit(co, Change::Executed).await {
+            return Msg::Failed(e);
+        }
+    }
     Msg::Done(Box::new(exec))
 }
 

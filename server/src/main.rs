@@ -1,7 +1,9 @@
 //! `eryx-server`: eryx Python sandboxes as an HTTP/JSON service (see the
 //! README's "Service" section). Modules: `config` (flags, env, file),
 //! `api` (wire types, errors, body extraction), `state` (shared state,
-//! tenants, sandbox builders), `sessions` (the session store), `scheduler`
+//! tenants, sandbox builders), `sessions` (live sessions, LRU), `store`
+//! (the session store: in-process, a local directory, or shared through
+//! Redis), `scheduler`
 //! (worker slots, queue, tenant caps), `exec` (one execute, SSE,
 //! cancellation), `callbacks` (operator HTTP callbacks), `metrics`,
 //! `routes`, `openapi`, `server` (serve, pre-warm, expiry, shutdown).
@@ -16,6 +18,7 @@ mod scheduler;
 mod server;
 mod sessions;
 mod state;
+mod store;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -53,7 +56,11 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(server::serve(config)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+        Err(server::Failure::Config(e)) => {
+            eprintln!("eryx-server: {e}");
+            ExitCode::from(2)
+        }
+        Err(server::Failure::Other(e)) => {
             eprintln!("eryx-server: {e}");
             ExitCode::FAILURE
         }

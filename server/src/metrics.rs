@@ -1,6 +1,7 @@
 //! Prometheus metrics (`/metrics`, text exposition via prometheus-client):
 //! executes by outcome, execute latency, queue depth, running executes,
-//! live sessions, rejected requests and process memory.
+//! live sessions, rejected requests, restores from the session store and
+//! process memory.
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -16,6 +17,7 @@ pub struct Metrics {
     executes: Family<Labels, Counter>,
     rejected: Family<Labels, Counter>,
     latency: Histogram,
+    restores: Histogram,
     /// Executes waiting for a worker.
     pub queue_depth: Gauge,
     /// Executes running now.
@@ -33,6 +35,7 @@ impl Metrics {
         let rejected = Family::<Labels, Counter>::default();
         // 50 µs .. ~100 s.
         let latency = Histogram::new(exponential_buckets(0.00005, 2.0, 22));
+        let restores = Histogram::new(exponential_buckets(0.00005, 2.0, 22));
         let (queue_depth, running, sessions, rss) = (
             Gauge::default(),
             Gauge::default(),
@@ -55,6 +58,11 @@ impl Metrics {
             latency.clone(),
         );
         registry.register(
+            "session_restore_seconds",
+            "Loading a session from the session store into a fresh sandbox (a miss or a stale copy)",
+            restores.clone(),
+        );
+        registry.register(
             "queue_depth",
             "Executes waiting for a worker",
             queue_depth.clone(),
@@ -71,6 +79,7 @@ impl Metrics {
             executes,
             rejected,
             latency,
+            restores,
             queue_depth,
             running,
             sessions,
@@ -84,6 +93,11 @@ impl Metrics {
             .get_or_create(&vec![("outcome".to_string(), outcome.to_string())])
             .inc();
         self.latency.observe(seconds);
+    }
+
+    /// Count one session restored from the shared store.
+    pub fn restore(&self, seconds: f64) {
+        self.restores.observe(seconds);
     }
 
     /// Count one request refused by a cap.

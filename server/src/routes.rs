@@ -5,15 +5,15 @@ use crate::api::{
     SessionInfo, SessionList,
 };
 use crate::exec::{self, Target};
-use crate::sessions::Session;
-use crate::state::{self, AppState, Caller};
+use crate::sessions::{Session, Settings};
+use crate::state::{AppState, Caller};
+use crate::store::Change;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use std::sync::Arc;
-use std::time::Duration;
 
 type St = State<Arc<AppState>>;
 
@@ -52,12 +52,13 @@ pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Readiness: the sandbox image is compiled, loaded and was run once.
+/// Readiness: the sandbox image is compiled, loaded and was run once, and
+/// the session store (if shared) answers.
 #[utoipa::path(get, path = "/readyz", responses(
     (status = 200, description = "ready"),
-    (status = 503, description = "still warming up", body = crate::api::ErrorBody)))]
+    (status = 503, description = "still warming up, or the session store is unreachable", body = crate::api::ErrorBody)))]
 pub async fn readyz(State(state): St) -> Response {
-    match state.check_ready() {
+    match state.check_serving().await {
         Ok(()) => "ready\n".into_response(),
         Err(e) => e.into_response(),
     }
@@ -120,86 +121,61 @@ pub async fn create_session(
     ApiJson(req): ApiJson<CreateSessionRequest>,
 ) -> Result<Response, ApiError> {
     state.check_ready()?;
-    let limits = state.limits(req.timeout_ms, req.max_memory_bytes)?;
     let l = &state.config.limits;
-    let ttl = req.ttl_s.unwrap_or(l.session_ttl_s);
-    if ttl == 0 || ttl > l.max_session_ttl_s {
-        return Err(ApiError::bad_request(format!(
-            "ttl_s must be between 1 and {}",
-            l.max_session_ttl_s
-        )));
-    }
-    state.check_preimports(&req.preimports)?;
-    let packages = state.packages(&req.packages)?;
-    let caps = tenant.tenant.caps;
-    if state.sessions.list(&tenant.tenant.name).len() >= caps.max_sessions {
-        state.metrics.reject("tenant_sessions");
-        return Err(ApiError::saturated(format!(
-            "tenant {} already has its maximum of {} sessions",
-            tenant.tenant.name, caps.max_sessions
-        )));
-    }
+    let settings = Settings {
+        ttl_s: req.ttl_s.unwrap_or(l.session_ttl_s),
+        timeout_ms: req.timeout_ms.unwrap_or(l.default_timeout_ms),
+        max_memory_bytes: req.max_memory_bytes.unwrap_or(l.default_memory_bytes),
+        preimports: req.preimports,
+        packages: req.packages,
+    };
+    state.check_settings(&settings)?;
     // The id is only known once the session exists; callbacks carry it, so
     // it is made first and the sandbox built with it.
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let mut builder = state.builder(limits, &tenant.tenant.name, Some(&id));
-    let heavy = !packages.is_empty() || !req.preimports.is_empty();
-    for p in &packages {
-        builder = builder.package(p);
-    }
-    let modules: Vec<&str> = req.preimports.iter().map(String::as_str).collect();
-    builder = builder.preimport(&modules);
-    let sandbox = state::build(builder, heavy).await?;
-    let session = Arc::new(Session::new(
-        &id,
-        &tenant.tenant.name,
-        sandbox,
-        Duration::from_secs(ttl),
-        limits.timeout,
-        limits.max_memory,
-    ));
-    let info = session.info();
-    if state.sessions.insert(session, caps.max_sessions).is_err() {
-        state.metrics.reject("tenant_sessions");
-        return Err(ApiError::saturated(format!(
-            "tenant {} already has its maximum of {} sessions",
-            tenant.tenant.name, caps.max_sessions
-        )));
-    }
-    state.metrics.sessions.set(state.sessions.count() as i64);
-    tracing::info!(tenant = %tenant.tenant.name, session = %info.id, "session created");
+    let name = &tenant.tenant.name;
+    let sandbox = state.session_sandbox(&settings, name, &id).await?;
+    let session = Arc::new(Session::new(&id, name, sandbox, settings, 0));
+    let info = state
+        .sessions
+        .create(session, tenant.tenant.caps.max_sessions)
+        .await
+        .inspect_err(|e| {
+            if e.status == StatusCode::TOO_MANY_REQUESTS {
+                state.metrics.reject("tenant_sessions");
+            }
+        })?;
+    state.metrics.sessions.set(state.sessions.live() as i64);
+    tracing::info!(tenant = %name, session = %info.id, "session created");
     Ok((StatusCode::CREATED, Json(info)).into_response())
 }
 
 /// The caller's sessions.
 #[utoipa::path(get, path = "/v1/sessions", security(("bearer" = [])),
     responses((status = 200, description = "the caller's sessions", body = SessionList)))]
-pub async fn list_sessions(State(state): St, Caller(tenant): Caller) -> Json<SessionList> {
-    let sessions = state
-        .sessions
-        .list(&tenant.tenant.name)
-        .iter()
-        .map(|s| s.info())
-        .collect();
-    Json(SessionList { sessions })
+pub async fn list_sessions(
+    State(state): St,
+    Caller(tenant): Caller,
+) -> Result<Json<SessionList>, ApiError> {
+    let sessions = state.sessions.list(&tenant.tenant.name).await?;
+    Ok(Json(SessionList { sessions }))
 }
 
-fn find(state: &AppState, tenant: &str, id: &str) -> Result<Arc<Session>, ApiError> {
+/// Lock a session for one request (409 while another one runs on it).
+async fn checkout(
+    state: &AppState,
+    tenant: &str,
+    id: &str,
+) -> Result<crate::store::Checkout, ApiError> {
     state
         .sessions
-        .get(tenant, id)
-        .ok_or_else(ApiError::no_session)
-}
-
-/// Lock a session for one request, or 409 while another one runs on it.
-fn lock(
-    state: &AppState,
-    s: &Session,
-) -> Result<tokio::sync::OwnedMutexGuard<eryx::Sandbox>, ApiError> {
-    s.sandbox.clone().try_lock_owned().map_err(|_| {
-        state.metrics.reject("session_busy");
-        ApiError::busy()
-    })
+        .checkout(state, tenant, id)
+        .await
+        .inspect_err(|e| {
+            if e.code == "session_busy" {
+                state.metrics.reject("session_busy");
+            }
+        })
 }
 
 /// One session.
@@ -212,11 +188,12 @@ pub async fn session_info(
     Caller(tenant): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<SessionInfo>, ApiError> {
-    Ok(Json(find(&state, &tenant.tenant.name, &id)?.info()))
+    Ok(Json(state.sessions.info(&tenant.tenant.name, &id).await?))
 }
 
 /// Run code in a session. One request at a time per session: a second
-/// concurrent one gets 409 (it does not wait). SSE as for `/v1/execute`.
+/// concurrent one gets 409 (at once; with a shared store after waiting up
+/// to `--busy-wait-ms`). SSE as for `/v1/execute`.
 #[utoipa::path(post, path = "/v1/sessions/{id}/execute", request_body = SessionExecuteRequest,
     security(("bearer" = [])),
     params(("id" = String, Path, description = "session id")),
@@ -224,8 +201,10 @@ pub async fn session_info(
         (status = 200, description = "the result", body = crate::api::ExecutionResult),
         (status = 400, description = "bad input", body = crate::api::ErrorBody),
         (status = 404, description = "no such session", body = crate::api::ErrorBody),
-        (status = 409, description = "the session is busy", body = crate::api::ErrorBody),
-        (status = 429, description = "saturated (see Retry-After)", body = crate::api::ErrorBody)))]
+        (status = 409, description = "the session is busy, or changed elsewhere meanwhile (lost_update)", body = crate::api::ErrorBody),
+        (status = 429, description = "saturated (see Retry-After)", body = crate::api::ErrorBody),
+        (status = 500, description = "the session's stored state is unreadable", body = crate::api::ErrorBody),
+        (status = 503, description = "the session store is unavailable", body = crate::api::ErrorBody)))]
 pub async fn session_execute(
     State(state): St,
     Caller(tenant): Caller,
@@ -233,17 +212,25 @@ pub async fn session_execute(
     headers: HeaderMap,
     ApiJson(req): ApiJson<SessionExecuteRequest>,
 ) -> Result<Response, ApiError> {
-    let session = find(&state, &tenant.tenant.name, &id)?;
-    let guard = lock(&state, &session)?;
-    let target = Target::Session(session, guard);
-    exec::execute(
+    let co = checkout(&state, &tenant.tenant.name, &id).await?;
+    let restored = co.restored;
+    let target = Target::Session(Box::new(co));
+    let mut resp = exec::execute(
         state.clone(),
         &tenant,
         target,
         req.code,
         wants_stream(&headers),
     )
-    .await
+    .await?;
+    if let Some(d) = restored {
+        // How long loading it from the store took (a miss on this replica).
+        let ms = format!("{:.3}", d.as_secs_f64() * 1e3);
+        if let Ok(v) = header::HeaderValue::from_str(&ms) {
+            resp.headers_mut().insert("eryx-restore-ms", v);
+        }
+    }
+    Ok(resp)
 }
 
 /// The session's state (variables, functions, classes, imports) as bytes.
@@ -258,14 +245,14 @@ pub async fn get_state(
     Caller(tenant): Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let session = find(&state, &tenant.tenant.name, &id)?;
-    let mut sandbox = lock(&state, &session)?;
+    let mut co = checkout(&state, &tenant.tenant.name, &id).await?;
     let _slot = state.scheduler.acquire().await?;
-    let bytes = sandbox
+    let bytes = co
+        .sandbox
         .snapshot()
         .await
         .map_err(|e| ApiError::bad_request(format!("cannot snapshot the session: {e}")))?;
-    session.touch();
+    state.sessions.commit(co, Change::Nothing).await?;
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
 }
 
@@ -285,14 +272,16 @@ pub async fn put_state(
     Path(id): Path<String>,
     req: Request,
 ) -> Result<StatusCode, ApiError> {
-    let session = find(&state, &tenant.tenant.name, &id)?;
     let bytes = body_bytes(req).await?;
-    let mut sandbox = lock(&state, &session)?;
+    let mut co = checkout(&state, &tenant.tenant.name, &id).await?;
     let _slot = state.scheduler.acquire().await?;
-    sandbox.restore(&bytes).await.map_err(|e| {
+    co.sandbox.restore(&bytes).await.map_err(|e| {
         ApiError::bad_request(format!("not a valid session state: {}", e.message()))
     })?;
-    session.touch();
+    state
+        .sessions
+        .commit(co, Change::Restored(bytes.to_vec()))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -306,10 +295,7 @@ pub async fn delete_session(
     Caller(tenant): Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .sessions
-        .remove(&tenant.tenant.name, &id)
-        .ok_or_else(ApiError::no_session)?;
-    state.metrics.sessions.set(state.sessions.count() as i64);
+    state.sessions.delete(&tenant.tenant.name, &id).await?;
+    state.metrics.sessions.set(state.sessions.live() as i64);
     Ok(StatusCode::NO_CONTENT)
 }

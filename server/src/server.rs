@@ -13,14 +13,25 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+/// Why the server stopped with an error.
+pub enum Failure {
+    /// The configuration cannot be served (e.g. a session directory in use
+    /// by another server): the process exits with 2, like a bad flag.
+    Config(String),
+    /// Anything else (exit 1).
+    Other(String),
+}
+
 /// Run the server until it is shut down.
-pub async fn serve(config: Config) -> Result<(), String> {
+pub async fn serve(config: Config) -> Result<(), Failure> {
     let listener = TcpListener::bind(config.listen)
         .await
-        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        .map_err(|e| Failure::Other(format!("cannot listen on {}: {e}", config.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Failure::Other(e.to_string()))?;
     let grace = config.shutdown_grace;
-    let state = AppState::new(config);
+    let state = AppState::new(config).map_err(Failure::Config)?;
     // One line on stdout for whoever started us (tests, scripts).
     println!("eryx-server listening on http://{addr}");
     let _ = std::io::stdout().flush();
@@ -45,7 +56,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
         tokio::time::sleep(grace).await;
     };
     tokio::select! {
-        r = server.into_future() => r.map_err(|e| format!("server failed: {e}"))?,
+        r = server.into_future() => r.map_err(|e| Failure::Other(format!("server failed: {e}")))?,
         () = deadline => tracing::warn!(grace_ms = grace.as_millis() as u64,
             "shutdown deadline passed with requests still in flight"),
     }
@@ -114,7 +125,7 @@ async fn expire_sessions(state: Arc<AppState>) {
             for s in &gone {
                 tracing::info!(tenant = %s.tenant, session = %s.id, "session expired");
             }
-            state.metrics.sessions.set(state.sessions.count() as i64);
+            state.metrics.sessions.set(state.sessions.live() as i64);
         }
     }
 }

@@ -1,26 +1,40 @@
-//! Sessions: one live [`eryx::Sandbox`] each, behind a tokio mutex (a
+//! Live sessions: one [`eryx::Sandbox`] each, behind a tokio mutex (a
 //! `Sandbox` is `Send`; the mutex makes it one request at a time per
-//! session), owned by a tenant, expiring after an idle TTL. The registry is
-//! a [`SessionStore`] so that another store (e.g. shared through Redis) can
-//! take the place of the in-process [`MemoryStore`].
-//!
-//! Sharing sessions between replicas (issue 15) plugs in here: a shared
-//! store keeps, per (tenant, id), the session's settings, a version and the
-//! snapshot bytes of its last successful execute; this store's `Session`s
-//! become a bounded LRU cache of live sandboxes in front of it. `get` then
-//! turns async and, on a miss, loads the snapshot and restores it into a
-//! fresh sandbox; the execute path takes a lease with expiry in the store
-//! (one execute per session across the fleet) and, after a successful
-//! call, writes the new snapshot compare-and-set on the version (a lost
-//! update is a 409, never an overwrite). The handlers only see
-//! get / insert / remove / list / expire, so they stay as they are.
+//! session), with the settings it was built from and the store version of
+//! the state it holds; and [`Live`], the map of them, with an optional LRU
+//! cap (the cache in front of a shared store, see `store/`).
 use crate::api::SessionInfo;
 use eryx::Sandbox;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex as AsyncMutex;
+
+/// What a session was created with: enough to build its sandbox again on
+/// any replica (kept in the shared store as JSON).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Idle expiry in seconds.
+    pub ttl_s: u64,
+    /// Per-execute wall-clock limit in milliseconds.
+    pub timeout_ms: u64,
+    /// Memory cap in bytes.
+    pub max_memory_bytes: u64,
+    /// Pre-imported modules (names from the allowlist).
+    pub preimports: Vec<String>,
+    /// Packages (names from the allowlist).
+    pub packages: Vec<String>,
+}
+
+impl Settings {
+    /// The idle TTL.
+    pub fn ttl(&self) -> Duration {
+        Duration::from_secs(self.ttl_s)
+    }
+}
 
 /// One live session.
 pub struct Session {
@@ -30,35 +44,32 @@ pub struct Session {
     pub tenant: String,
     /// The sandbox; held for the whole of an execute or state operation.
     pub sandbox: Arc<AsyncMutex<Sandbox>>,
-    /// Idle expiry.
-    pub ttl: Duration,
-    /// Per-execute wall-clock limit (for listing).
-    pub timeout: Duration,
-    /// Memory cap (for listing).
-    pub max_memory: u64,
+    /// What it was built with.
+    pub settings: Settings,
+    /// Store version of the state the sandbox holds (0: as built).
+    version: AtomicU64,
     created: Instant,
     last_used: Mutex<Instant>,
     executes: AtomicU64,
 }
 
 impl Session {
-    /// A new session `id` of `tenant` around `sandbox`.
+    /// A live session `id` of `tenant` around `sandbox`, holding state
+    /// `version` of the store.
     pub fn new(
         id: &str,
         tenant: &str,
         sandbox: Sandbox,
-        ttl: Duration,
-        timeout: Duration,
-        max_memory: u64,
+        settings: Settings,
+        version: u64,
     ) -> Session {
         let now = Instant::now();
         Session {
             id: id.to_string(),
             tenant: tenant.to_string(),
             sandbox: Arc::new(AsyncMutex::new(sandbox)),
-            ttl,
-            timeout,
-            max_memory,
+            settings,
+            version: AtomicU64::new(version),
             created: now,
             last_used: Mutex::new(now),
             executes: AtomicU64::new(0),
@@ -80,6 +91,16 @@ impl Session {
         self.touch();
     }
 
+    /// The store version its sandbox holds.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::SeqCst)
+    }
+
+    /// Record that the sandbox now holds store version `v`.
+    pub fn set_version(&self, v: u64) {
+        self.version.store(v, Ordering::SeqCst);
+    }
+
     /// Whether a request is running on it.
     pub fn busy(&self) -> bool {
         self.sandbox.try_lock().is_err()
@@ -87,7 +108,7 @@ impl Session {
 
     /// Idle past its TTL (and not busy) at `now`.
     pub fn expired(&self, now: Instant) -> bool {
-        now.saturating_duration_since(self.last_used()) > self.ttl && !self.busy()
+        now.saturating_duration_since(self.last_used()) > self.settings.ttl() && !self.busy()
     }
 
     /// What the API shows of it.
@@ -100,57 +121,63 @@ impl Session {
             idle_s: now
                 .saturating_duration_since(self.last_used())
                 .as_secs_f64(),
-            ttl_s: self.ttl.as_secs(),
-            timeout_ms: self.timeout.as_millis() as u64,
-            max_memory_bytes: self.max_memory,
+            ttl_s: self.settings.ttl_s,
+            timeout_ms: self.settings.timeout_ms,
+            max_memory_bytes: self.settings.max_memory_bytes,
             busy: self.busy(),
         }
     }
 }
 
-/// Where live sessions are kept. Every lookup is by tenant and id: another
-/// tenant's id is simply not found.
-pub trait SessionStore: Send + Sync {
-    /// Add `session` unless its tenant already has `max` sessions (then
-    /// `Err(count)`).
-    fn insert(&self, session: Arc<Session>, max: usize) -> Result<(), usize>;
-    /// The tenant's session `id` (an expired one is dropped and not found).
-    fn get(&self, tenant: &str, id: &str) -> Option<Arc<Session>>;
-    /// Remove and return the tenant's session `id`.
-    fn remove(&self, tenant: &str, id: &str) -> Option<Arc<Session>>;
-    /// The tenant's sessions.
-    fn list(&self, tenant: &str) -> Vec<Arc<Session>>;
-    /// Remove and return every session idle past its TTL at `now`.
-    fn expire(&self, now: Instant) -> Vec<Arc<Session>>;
-    /// Sessions of all tenants.
-    fn count(&self) -> usize;
-}
-
-/// The in-process store: one map under a mutex (held only for map
-/// operations, never across an await).
-#[derive(Default)]
-pub struct MemoryStore {
+/// The live sessions of this process, by id. Every lookup is by tenant and
+/// id: another tenant's id is simply not found. The mutex is held only for
+/// map operations, never across an await.
+pub struct Live {
     map: Mutex<HashMap<String, Arc<Session>>>,
+    /// At most this many (the least recently used idle ones are dropped).
+    cap: usize,
 }
 
-impl MemoryStore {
+impl Live {
+    /// An empty map holding at most `cap` sessions.
+    pub fn new(cap: usize) -> Live {
+        Live {
+            map: Mutex::new(HashMap::new()),
+            cap: cap.max(1),
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Session>>> {
         self.map.lock().unwrap_or_else(|p| p.into_inner())
     }
-}
 
-impl SessionStore for MemoryStore {
-    fn insert(&self, session: Arc<Session>, max: usize) -> Result<(), usize> {
+    /// Add `session` unless its tenant already has `max` live sessions
+    /// (then `Err(count)`); past the cap, drop the least recently used
+    /// sessions that are not busy (returned).
+    pub fn insert(&self, session: Arc<Session>, max: usize) -> Result<Vec<Arc<Session>>, usize> {
         let mut map = self.lock();
         let n = map.values().filter(|s| s.tenant == session.tenant).count();
         if n >= max {
             return Err(n);
         }
         map.insert(session.id.clone(), session);
-        Ok(())
+        let mut evicted = Vec::new();
+        while map.len() > self.cap {
+            let oldest = map
+                .values()
+                .filter(|s| !s.busy())
+                .min_by_key(|s| s.last_used())
+                .map(|s| s.id.clone());
+            match oldest.and_then(|id| map.remove(&id)) {
+                Some(s) => evicted.push(s),
+                None => break,
+            }
+        }
+        Ok(evicted)
     }
 
-    fn get(&self, tenant: &str, id: &str) -> Option<Arc<Session>> {
+    /// The tenant's session `id` (an expired one is dropped and not found).
+    pub fn get(&self, tenant: &str, id: &str) -> Option<Arc<Session>> {
         let mut map = self.lock();
         let s = map.get(id).filter(|s| s.tenant == tenant)?.clone();
         if s.expired(Instant::now()) {
@@ -160,7 +187,8 @@ impl SessionStore for MemoryStore {
         Some(s)
     }
 
-    fn remove(&self, tenant: &str, id: &str) -> Option<Arc<Session>> {
+    /// Remove and return the tenant's session `id`.
+    pub fn remove(&self, tenant: &str, id: &str) -> Option<Arc<Session>> {
         let mut map = self.lock();
         if map.get(id).is_some_and(|s| s.tenant == tenant) {
             map.remove(id)
@@ -169,7 +197,8 @@ impl SessionStore for MemoryStore {
         }
     }
 
-    fn list(&self, tenant: &str) -> Vec<Arc<Session>> {
+    /// The tenant's sessions, oldest first.
+    pub fn list(&self, tenant: &str) -> Vec<Arc<Session>> {
         let mut v: Vec<_> = self
             .lock()
             .values()
@@ -180,7 +209,8 @@ impl SessionStore for MemoryStore {
         v
     }
 
-    fn expire(&self, now: Instant) -> Vec<Arc<Session>> {
+    /// Remove and return every session idle past its TTL at `now`.
+    pub fn expire(&self, now: Instant) -> Vec<Arc<Session>> {
         let mut map = self.lock();
         let dead: Vec<String> = map
             .values()
@@ -190,7 +220,8 @@ impl SessionStore for MemoryStore {
         dead.iter().filter_map(|id| map.remove(id)).collect()
     }
 
-    fn count(&self) -> usize {
+    /// Sessions of all tenants.
+    pub fn count(&self) -> usize {
         self.lock().len()
     }
 }

@@ -1,12 +1,14 @@
-//! The shared server state (configuration, tenants, sessions, scheduler,
-//! metrics, readiness), the caller's tenant from its bearer key, and the
-//! one place that turns request limits into a configured sandbox builder.
+//! The shared server state (configuration, tenants, session store,
+//! scheduler, metrics, readiness), the caller's tenant from its bearer key,
+//! and the one place that turns request limits and session settings into a
+//! configured sandbox builder.
 use crate::api::ApiError;
 use crate::callbacks::{self, Identity};
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::scheduler::{Scheduler, TenantState};
-use crate::sessions::{MemoryStore, SessionStore};
+use crate::sessions::Settings;
+use crate::store::{self, SessionStore};
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
@@ -39,8 +41,8 @@ pub struct SandboxLimits {
 }
 
 impl AppState {
-    /// State for `config`.
-    pub fn new(config: Config) -> Arc<AppState> {
+    /// State for `config` (an invalid store URL is an error).
+    pub fn new(config: Config) -> Result<Arc<AppState>, String> {
         let metrics = Arc::new(Metrics::new());
         let mut by_name: BTreeMap<String, Arc<TenantState>> = BTreeMap::new();
         let mut keys = BTreeMap::new();
@@ -51,16 +53,17 @@ impl AppState {
                 .clone();
             keys.insert(key.clone(), t);
         }
-        Arc::new(AppState {
+        let sessions = store::open(&config)?;
+        Ok(Arc::new(AppState {
             scheduler: Scheduler::new(config.workers, config.queue, metrics.clone()),
             default_tenant: Arc::new(TenantState::new(config.default_tenant.clone())),
             keys,
-            sessions: Box::new(MemoryStore::default()),
+            sessions,
             metrics,
             http: reqwest::Client::new(),
             ready: AtomicBool::new(false),
             config,
-        })
+        }))
     }
 
     /// Whether the sandbox image is compiled and loaded.
@@ -80,6 +83,12 @@ impl AppState {
         } else {
             Err(ApiError::not_ready("the server is still warming up"))
         }
+    }
+
+    /// Ready and the session store answers (for `/readyz`).
+    pub async fn check_serving(&self) -> Result<(), ApiError> {
+        self.check_ready()?;
+        self.sessions.ping().await
     }
 
     /// The tenant an `Authorization` header value names.
@@ -174,6 +183,42 @@ impl AppState {
             session: session.map(str::to_string),
         };
         callbacks::register(builder, &self.config.callbacks, &self.http, &who)
+    }
+}
+
+impl AppState {
+    /// Check a new session's settings against this server's limits and
+    /// allowlists.
+    pub fn check_settings(&self, s: &Settings) -> Result<SandboxLimits, ApiError> {
+        let limits = self.limits(Some(s.timeout_ms), Some(s.max_memory_bytes))?;
+        let l = &self.config.limits;
+        if s.ttl_s == 0 || s.ttl_s > l.max_session_ttl_s {
+            return Err(ApiError::bad_request(format!(
+                "ttl_s must be between 1 and {}",
+                l.max_session_ttl_s
+            )));
+        }
+        self.check_preimports(&s.preimports)?;
+        self.packages(&s.packages)?;
+        Ok(limits)
+    }
+
+    /// Build the sandbox of session `id` of `tenant` with `settings` (a
+    /// 400 if they are not valid on this server).
+    pub async fn session_sandbox(
+        &self,
+        settings: &Settings,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Sandbox, ApiError> {
+        let limits = self.check_settings(settings)?;
+        let mut builder = self.builder(limits, tenant, Some(id));
+        let heavy = !settings.packages.is_empty() || !settings.preimports.is_empty();
+        for p in self.packages(&settings.packages)? {
+            builder = builder.package(p);
+        }
+        let modules: Vec<&str> = settings.preimports.iter().map(String::as_str).collect();
+        build(builder.preimport(&modules), heavy).await
     }
 }
 

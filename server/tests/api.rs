@@ -56,15 +56,7 @@ async fn one_shot_execute_reports_everything() {
 #[tokio::test(flavor = "multi_thread")]
 async fn result_json_matches_the_openapi_schema() {
     let s = Server::start("", &[]).await;
-    let doc: Value = s
-        .client
-        .get(s.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = s.get_json("/openapi.json", None).await;
     for p in [
         "/v1/execute",
         "/v1/sessions",
@@ -108,14 +100,7 @@ async fn sessions_keep_state_and_can_be_listed_moved_and_deleted() {
     let r = s.run(None, &a, "print(inc(x))").await;
     assert_eq!(r["stdout"], "42\n");
 
-    let list: Value = s
-        .req(Method::GET, "/v1/sessions", None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = s.get_json("/v1/sessions", None).await;
     let ids: Vec<_> = list["sessions"]
         .as_array()
         .unwrap()
@@ -147,14 +132,7 @@ async fn sessions_keep_state_and_can_be_listed_moved_and_deleted() {
     let r = s.run(None, &b, "print(inc(x) + 1)").await;
     assert_eq!(r["stdout"], "43\n");
 
-    let info: Value = s
-        .req(Method::GET, &format!("/v1/sessions/{b}"), None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let info: Value = s.get_json(&format!("/v1/sessions/{b}"), None).await;
     assert_eq!(info["id"], b.as_str());
 
     let del = s
@@ -196,14 +174,7 @@ async fn idle_sessions_expire() {
         .await;
     assert_eq!(r.status(), 404);
     s.run(None, &long, "print('alive')").await;
-    let list: Value = s
-        .req(Method::GET, "/v1/sessions", None)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = s.get_json("/v1/sessions", None).await;
     assert_eq!(list["sessions"].as_array().unwrap().len(), 1);
     assert!(s.log().contains("session expired"));
 }

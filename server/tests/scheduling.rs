@@ -91,18 +91,7 @@ async fn saturation_gives_429_with_retry_after() {
 async fn a_busy_session_answers_409() {
     let s = Server::start("", &[]).await;
     let id = s.session(None, json!({})).await;
-    let long = {
-        let (c, u) = (
-            s.client.clone(),
-            s.url(&format!("/v1/sessions/{id}/execute")),
-        );
-        tokio::spawn(async move {
-            c.post(u)
-                .json(&json!({"code": "import time\ntime.sleep(1)\nv = 'first'"}))
-                .send()
-                .await
-        })
-    };
+    let long = s.spawn_exec(&id, "import time\ntime.sleep(1)\nv = 'first'");
     tokio::time::sleep(Duration::from_millis(300)).await;
     let r = s
         .post(
@@ -202,18 +191,7 @@ async fn client_disconnect_cancels_the_execute() {
 async fn sigterm_finishes_in_flight_work_then_exits() {
     let mut s = Server::start("", &[]).await;
     let id = s.session(None, json!({})).await;
-    let inflight = {
-        let (c, u) = (
-            s.client.clone(),
-            s.url(&format!("/v1/sessions/{id}/execute")),
-        );
-        tokio::spawn(async move {
-            c.post(u)
-                .json(&json!({"code": "import time\ntime.sleep(1.5)\nprint('finished')"}))
-                .send()
-                .await
-        })
-    };
+    let inflight = s.spawn_exec(&id, "import time\ntime.sleep(1.5)\nprint('finished')");
     tokio::time::sleep(Duration::from_millis(400)).await;
     s.terminate();
     tokio::time::sleep(Duration::from_millis(200)).await;

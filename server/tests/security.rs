@@ -3,7 +3,7 @@
 mod common;
 use axum::routing::post;
 use axum::{Json, Router};
-use common::{scratch, Server};
+use common::{failure, scratch, Server};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
@@ -50,14 +50,7 @@ async fn tenants_see_only_their_own_sessions() {
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
-    let list: Value = s
-        .req(Method::GET, "/v1/sessions", B)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = s.get_json("/v1/sessions", B).await;
     assert_eq!(list["sessions"], json!([]));
     // Alpha still has it, untouched.
     let r = s.run(A, &a, "print(secret)").await;
@@ -124,17 +117,6 @@ fn no_keys_means_loopback_only() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid config"));
-}
-
-/// `(status, error code, message)` of a response expected to fail.
-async fn failure(r: reqwest::Response) -> (u16, String, String) {
-    let status = r.status().as_u16();
-    let v: Value = r.json().await.expect("error body is JSON");
-    (
-        status,
-        v["error"]["code"].as_str().unwrap_or("").to_string(),
-        v["error"]["message"].as_str().unwrap_or("").to_string(),
-    )
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,5 +1,6 @@
 //! Test support: a real `eryx-server` process on 127.0.0.1 (random port),
-//! started with a TOML config and flags, and a reqwest client for it.
+//! started with a TOML config and flags, a reqwest client for it, and a
+//! real `redis-server` (random port, temp directory, no persistence).
 #![allow(dead_code)]
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::Value;
@@ -118,6 +119,40 @@ impl Server {
         serde_json::from_str(&text).expect("JSON answer")
     }
 
+    /// GET `path`, expect 2xx, return the JSON answer.
+    pub async fn get_json(&self, path: &str, key: Option<&str>) -> Value {
+        let r = self
+            .req(Method::GET, path, key)
+            .send()
+            .await
+            .expect("request");
+        let status = r.status();
+        let text = r.text().await.expect("body");
+        assert!(status.is_success(), "{path}: {status} {text}");
+        serde_json::from_str(&text).expect("JSON answer")
+    }
+
+    /// POST `{"code"}` to session `id`'s execute endpoint (any status).
+    pub async fn exec(&self, key: Option<&str>, id: &str, code: &str) -> Response {
+        let path = format!("/v1/sessions/{id}/execute");
+        self.post(&path, key, serde_json::json!({ "code": code }))
+            .await
+    }
+
+    /// Start an execute in session `id` in the background.
+    pub fn spawn_exec(
+        &self,
+        id: &str,
+        code: &str,
+    ) -> tokio::task::JoinHandle<reqwest::Result<Response>> {
+        let (c, u) = (
+            self.client.clone(),
+            self.url(&format!("/v1/sessions/{id}/execute")),
+        );
+        let body = serde_json::json!({ "code": code });
+        tokio::spawn(async move { c.post(u).json(&body).send().await })
+    }
+
     /// Create a session (body as given), return its id.
     pub async fn session(&self, key: Option<&str>, body: Value) -> String {
         let v = self.post_ok("/v1/sessions", key, body).await;
@@ -126,9 +161,22 @@ impl Server {
 
     /// Execute in session `id`, expect 200.
     pub async fn run(&self, key: Option<&str>, id: &str, code: &str) -> Value {
-        let path = format!("/v1/sessions/{id}/execute");
-        self.post_ok(&path, key, serde_json::json!({ "code": code }))
-            .await
+        let r = self.exec(key, id, code).await;
+        let status = r.status();
+        let text = r.text().await.expect("body");
+        assert!(status.is_success(), "execute in {id}: {status} {text}");
+        serde_json::from_str(&text).expect("JSON answer")
+    }
+
+    /// The ids `GET /v1/sessions` lists.
+    pub async fn ids(&self, key: Option<&str>) -> Vec<String> {
+        let list = self.get_json("/v1/sessions", key).await;
+        list["sessions"]
+            .as_array()
+            .expect("sessions")
+            .iter()
+            .map(|s| s["id"].as_str().expect("id").to_string())
+            .collect()
     }
 
     /// The `/metrics` text.
@@ -164,6 +212,14 @@ impl Server {
             .expect("kill")
             .success();
         assert!(ok, "kill -TERM failed");
+    }
+
+    /// Send SIGKILL and reap the process.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 
     /// Wait for the process to exit (up to `limit`); its status.
@@ -217,4 +273,114 @@ pub fn sse_events(body: &str) -> Vec<(String, Value)> {
         }
     }
     out
+}
+
+/// `(status, error code, message)` of a response expected to fail.
+pub async fn failure(r: Response) -> (u16, String, String) {
+    let status = r.status().as_u16();
+    let v: Value = r.json().await.expect("error body is JSON");
+    (
+        status,
+        v["error"]["code"].as_str().unwrap_or("").to_string(),
+        v["error"]["message"].as_str().unwrap_or("").to_string(),
+    )
+}
+
+/// The `stdout` of an execute result.
+pub fn stdout(v: &Value) -> &str {
+    v["stdout"].as_str().unwrap_or("")
+}
+
+/// Expect the clear `state_unreadable` error, naming none of `internals`.
+pub async fn assert_unreadable(r: Response, internals: &[&str]) {
+    let (status, code, message) = failure(r).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (500, "state_unreadable"),
+        "{message}"
+    );
+    assert!(
+        message.contains("session state in the store is unreadable"),
+        "{message}"
+    );
+    for i in internals {
+        assert!(!message.contains(i), "{message} shows {i}");
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (free when asked).
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// A `redis-server` on 127.0.0.1 with a random port and a temp directory,
+/// no persistence; killed on drop.
+pub struct Redis {
+    child: Option<Child>,
+    pub port: u16,
+    dir: PathBuf,
+}
+
+impl Redis {
+    /// Start one and wait until it accepts connections.
+    pub fn start() -> Redis {
+        let mut r = Redis {
+            child: None,
+            port: free_port(),
+            dir: scratch("redis"),
+        };
+        r.restart();
+        r
+    }
+
+    /// `redis://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Start it (again) on the same port.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "redis-server is already running");
+        let log = std::fs::File::create(self.dir.join("redis.log")).expect("log file");
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(&self.dir)
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start redis-server (installed by scripts/setup.sh)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Kill it (the data goes with it).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// A connection for poking at the store directly.
+    pub async fn conn(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(self.url())
+            .expect("client")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect to redis")
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
