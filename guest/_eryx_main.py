@@ -31,14 +31,22 @@ def _run(runtime, code, namespace):
         runtime.pending_main = result
 
 
-def run_file(namespace):
+def run_file(namespace, skip_first_line=False):
     """Run the program whose bytes are at ``SOURCE`` as ``sys.argv[0]``:
     compiled from bytes (PEP 263 coding cookies and a UTF-8 BOM work, bad
-    bytes are a SyntaxError), with ``__file__`` set like CPython does."""
+    bytes are a SyntaxError), with ``__file__`` set like CPython does.
+
+    ``skip_first_line`` (``-x``): like CPython, everything before the first
+    newline is dropped and the newline kept, so line numbers stay those of
+    the file; tracebacks still show the file's own lines."""
     runtime = _entered()
     name = sys.argv[0] if sys.argv and sys.argv[0] else "<stdin>"
     with open(SOURCE, "rb") as f:
         source = f.read()
+    program = source
+    if skip_first_line:
+        newline = source.find(b"\n")
+        program = source[newline:] if newline >= 0 else b""
     if name in ("-", "<stdin>"):
         name = "<stdin>"
     elif name != "-c":
@@ -47,7 +55,7 @@ def run_file(namespace):
         name = "<string>"
     _cache_lines(name, source)
     code = compile(
-        source,
+        program,
         name,
         "exec",
         flags=runtime._TOP_LEVEL_AWAIT,

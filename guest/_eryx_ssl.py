@@ -165,8 +165,7 @@ def _error_for(message):
         e.verify_message = message
         e.reason = "CERTIFICATE_VERIFY_FAILED"
         return e
-    e = SSLError(SSL_ERROR_SSL, message)
-    return e
+    return SSLError(SSL_ERROR_SSL, message)
 
 
 class Purpose(enum.Enum):
@@ -216,6 +215,28 @@ def _unsupported(what):
     return NotImplementedError(what + " is not supported in the sandbox (TLS is done by the host)")
 
 
+def _reporting(make, *names):
+    """Class decorator: the methods ``names``, taking only ``self``, each
+    return ``make()`` (a fresh value per call). For what the host's TLS does
+    not expose, or has no use for, in the sandbox."""
+
+    def decorate(cls):
+        for name in names:
+            setattr(cls, name, _reporter(cls, name, make))
+        return cls
+
+    return decorate
+
+
+def _reporter(cls, name, make):
+    def method(self):
+        return make()
+
+    method.__name__ = name
+    method.__qualname__ = cls.__qualname__ + "." + name
+    return method
+
+
 class MemoryBIO:
     def __init__(self):
         raise _unsupported("ssl.MemoryBIO (TLS over a memory BIO)")
@@ -230,6 +251,9 @@ class SSLSession:
     pass
 
 
+@_reporting(lambda: None, "set_default_verify_paths")
+@_reporting(list, "get_ciphers")
+@_reporting(dict, "session_stats")
 class SSLContext:
     """TLS settings. Verification always happens on the host with the
     host's roots: ``verify_mode``/``check_hostname`` and loaded CA files are
@@ -287,17 +311,11 @@ class SSLContext:
     def load_default_certs(self, purpose=Purpose.SERVER_AUTH):
         pass
 
-    def set_default_verify_paths(self):
-        pass
-
     def load_cert_chain(self, certfile, keyfile=None, password=None):
         raise _unsupported("client certificates (load_cert_chain)")
 
     def set_ciphers(self, ciphers):
         pass
-
-    def get_ciphers(self):
-        return []
 
     def set_alpn_protocols(self, protocols):
         self._alpn = list(protocols)
@@ -320,9 +338,6 @@ class SSLContext:
     def cert_store_stats(self):
         return {"x509_ca": 0, "crl": 0, "x509": 0}
 
-    def session_stats(self):
-        return {}
-
     def wrap_socket(self, sock, server_side=False, do_handshake_on_connect=True,
                     suppress_ragged_eofs=True, server_hostname=None, session=None):
         if server_side:
@@ -341,6 +356,10 @@ class SSLContext:
         raise _unsupported("SSLContext.wrap_bio")
 
 
+@_reporting(
+    lambda: None, "cipher", "shared_ciphers", "compression", "selected_alpn_protocol", "selected_npn_protocol"
+)
+@_reporting(list, "get_verified_chain", "get_unverified_chain")
 class SSLSocket(_eryx_net.socket):
     """A connection on which the host runs TLS."""
 
@@ -379,21 +398,6 @@ class SSLSocket(_eryx_net.socket):
     def version(self):
         return self._version if self._conn is not None else None
 
-    def cipher(self):
-        return None
-
-    def shared_ciphers(self):
-        return None
-
-    def compression(self):
-        return None
-
-    def selected_alpn_protocol(self):
-        return None
-
-    def selected_npn_protocol(self):
-        return None
-
     def getpeercert(self, binary_form=False):
         """What the host verified: the certificate is valid for
         ``server_hostname`` (its other fields are not available here)."""
@@ -403,12 +407,6 @@ class SSLSocket(_eryx_net.socket):
         name = self.server_hostname or ""
         kind = "IP Address" if name.replace(".", "").isdigit() or ":" in name else "DNS"
         return {"subject": ((("commonName", name),),), "subjectAltName": ((kind, name),)}
-
-    def get_verified_chain(self):
-        return []
-
-    def get_unverified_chain(self):
-        return []
 
     def get_channel_binding(self, cb_type="tls-unique"):
         return None

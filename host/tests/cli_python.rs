@@ -2,7 +2,7 @@
 //! __file__, source encodings, -i, Python's flags and exit statuses. Every
 //! test runs the real binary (real CPython in real wasmtime).
 mod common;
-use common::eryx_cli as eryx;
+use common::{eryx_cli as eryx, native_python};
 use std::path::PathBuf;
 use std::process::Output;
 
@@ -253,4 +253,56 @@ fn dash_i_runs_the_program_then_the_prompt_in_one_session() {
     let o = eryx(&["-i", "-q", p.to_str().unwrap()], b"print(y * 2)\n");
     assert_eq!(out(&o), (Some(0), "10\n".into()), "{}", err(&o));
     assert!(err(&o).contains("RuntimeError: late"));
+}
+
+/// The traceback's frame lines (`File ..., line N` and the source shown)
+/// and its last line: what python's output and eryx's must agree on.
+fn traceback_gist(stderr: &str) -> Vec<&str> {
+    let lines: Vec<&str> = stderr.lines().collect();
+    let mut gist: Vec<&str> = lines
+        .windows(2)
+        .filter(|w| w[0].trim_start().starts_with("File "))
+        .flat_map(|w| [w[0], w[1]])
+        .collect();
+    gist.extend(lines.last());
+    gist
+}
+
+#[test]
+fn dash_x_skips_a_scripts_first_line_like_python() {
+    let p = script(
+        "dosish.py",
+        b"@echo off & eryx -x %0 & goto :eof\nprint('two')\nraise ValueError('three')\n",
+    );
+    let path = p.to_str().unwrap();
+    let (ours, theirs) = (eryx(&["-x", path], b""), native_python(&["-x", path], b""));
+    assert_eq!(out(&ours), out(&theirs), "{}", err(&ours));
+    assert_eq!(out(&ours), (Some(1), "two\n".into()));
+    // Line numbers stay the file's: the raise is on line 3, shown as written.
+    let tb = err(&ours);
+    assert_eq!(traceback_gist(&tb), traceback_gist(&err(&theirs)), "{tb}");
+    assert!(tb.contains(", line 3, in <module>"), "{tb}");
+    // A coding cookie on the second line still applies; a one-line file is empty.
+    let cookie = script(
+        "cookie.py",
+        b"not python\n# -*- coding: latin-1 -*-\nprint('caf\xe9')\n",
+    );
+    let one = script("oneline.py", b"not python at all");
+    for f in [&cookie, &one] {
+        let args = ["-x", f.to_str().unwrap()];
+        assert_eq!(out(&eryx(&args, b"")), out(&native_python(&args, b"")));
+    }
+    // Without -x the first line is code (a SyntaxError, status 1).
+    assert_eq!(eryx(&[path], b"").status.code(), Some(1));
+    // -x has no effect on -c, -m or a program on stdin, as in python.
+    let stdin = b"bad = 'first line'\nprint(bad)\n";
+    for args in [&["-x", "-c", "print('c')"][..], &["-x", "-"], &["-x"]] {
+        let (ours, theirs) = (eryx(args, stdin), native_python(args, stdin));
+        assert_eq!(out(&ours), out(&theirs), "{args:?}: {}", err(&ours));
+    }
+    let args = ["-x", "-m", "json.tool"];
+    assert_eq!(
+        out(&eryx(&args, b"[1]")),
+        out(&native_python(&args, b"[1]"))
+    );
 }

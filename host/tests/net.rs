@@ -78,6 +78,9 @@ async fn urllib_over_https_with_the_embedders_ca() {
              with socket.create_connection(('127.0.0.1', {p})) as s:\n\
              \x20   with ctx.wrap_socket(s, server_hostname='127.0.0.1') as t:\n\
              \x20       print(t.version() in ('TLSv1.3', 'TLSv1.2'))\n\
+             \x20       print(t.cipher(), t.compression(), t.selected_alpn_protocol(), t.get_verified_chain(),\
+                               ctx.get_ciphers(), ctx.session_stats(), ctx.set_default_verify_paths())\n\
+             \x20       print(t.get_unverified_chain() is not t.get_unverified_chain(), t.cipher.__qualname__)\n\
              \x20       t.sendall(b'GET /hello HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n')\n\
              \x20       f = t.makefile('rb')\n\
              \x20       print(f.readline())\n",
@@ -85,7 +88,11 @@ async fn urllib_over_https_with_the_embedders_ca() {
         ))
         .await
         .unwrap();
-    assert_eq!(out, "200 b'hello'\nTrue\nb'HTTP/1.1 200 OK\\r\\n'\n");
+    assert_eq!(
+        out,
+        "200 b'hello'\nTrue\nNone None None [] [] {} None\nTrue SSLSocket.cipher\n\
+         b'HTTP/1.1 200 OK\\r\\n'\n"
+    );
 
     // Without the CA the certificate is refused, and `verify_mode` /
     // an unverified context cannot switch verification off.

@@ -36,6 +36,9 @@ pub struct Args {
     pub unbuffered: bool,
     /// `-O` (1) / `-OO` (2).
     pub optimize: u8,
+    /// `-x`: a script file's first line is skipped (its newline is kept,
+    /// so line numbers stay those of the file); no effect on other programs.
+    pub skip_first_line: bool,
     /// `-W ARG` (repeatable), as `sys.warnoptions`.
     pub warnoptions: Vec<String>,
     /// `-X OPT` (repeatable), as `sys._xoptions`.
@@ -108,6 +111,8 @@ Python options:
   -u                  write stdout/stderr through at every write (default:
                       at each newline)
   -O, -OO             compile user code without asserts (-OO: and docstrings)
+  -x                  skip the first line of a script file (for non-Unix #!cmd
+                      forms); line numbers stay those of the file
   -W arg              warning filter, as python's -W (repeatable)
   -X opt              implementation option, in sys._xoptions (repeatable);
                       int_max_str_digits=N takes effect, others are recorded
@@ -297,6 +302,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
                 'q' => out.quiet = true,
                 'u' => out.unbuffered = true,
                 'O' => out.optimize = (out.optimize + 1).min(2),
+                'x' => out.skip_first_line = true,
                 'V' => out.version = true,
                 'h' | '?' => out.help = true,
                 'E' | 's' | 'S' | 'I' | 'B' | 'P' | 'b' | 'd' | 'v' | 'R' => {}

@@ -115,3 +115,15 @@ fn sandbox_options() {
     assert!(p(&["--mount", "nodst"]).is_err());
     assert!(p(&["--package"]).is_err());
 }
+
+#[test]
+fn dash_x_is_a_flag_before_any_program() {
+    let a = p(&["-x", "prog.py", "-x"]).unwrap();
+    assert!(a.skip_first_line);
+    assert_eq!(a.argv(), vec!["prog.py", "-x"]);
+    let a = p(&["-ixq", "-c", "pass"]).unwrap();
+    assert!(a.skip_first_line && a.inspect && a.quiet);
+    // After the program it is the program's argument.
+    assert!(!p(&["prog.py", "-x"]).unwrap().skip_first_line);
+    assert!(!p(&["-c", "pass", "-x"]).unwrap().skip_first_line);
+}

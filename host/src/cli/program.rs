@@ -17,8 +17,20 @@ use std::time::Duration;
 const GUEST_DIR: &str = "/eryx/main";
 /// Runs the bytes at `GUEST_DIR/source` as `sys.argv[0]`.
 const RUN_FILE: &str = "__import__('_eryx_main').run_file(globals())";
+/// [`RUN_FILE`] without the source's first line (`-x`).
+const RUN_FILE_SKIP: &str = "__import__('_eryx_main').run_file(globals(), skip_first_line=True)";
 /// Runs `sys.argv[1]` as a module (`-m`).
 const RUN_MODULE: &str = "__import__('_eryx_main').run_module(globals())";
+
+/// The fixed program that runs a staged file or stdin program: `-x` skips
+/// the first line of a script file only (python ignores it for stdin, `-c`
+/// and `-m`).
+fn file_runner(args: &Args) -> &'static str {
+    match args.program {
+        Program::File(_) if args.skip_first_line => RUN_FILE_SKIP,
+        _ => RUN_FILE,
+    }
+}
 
 /// A private host directory holding the program's source, removed on drop.
 struct MainDir(PathBuf);
@@ -243,7 +255,7 @@ async fn run(
             run_chain(&mut sb, [(RUN_MODULE, None)].into_iter(), watchdog.as_ref()).await
         }
         (_, Some(d), Some(bytes)) => {
-            let steps = [(RUN_FILE, Some((d, bytes.as_slice())))].into_iter();
+            let steps = [(file_runner(args), Some((d, bytes.as_slice())))].into_iter();
             run_chain(&mut sb, steps, watchdog.as_ref()).await
         }
         _ => Ok(()),

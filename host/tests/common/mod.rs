@@ -76,13 +76,22 @@ pub fn extension(name: &str) -> PathBuf {
 
 /// Run the real `eryx` binary with `args`, feeding `stdin`, to completion.
 pub fn eryx_cli(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_eryx"))
+    run_piped(env!("CARGO_BIN_EXE_eryx"), args, stdin)
+}
+
+/// Run the host's native `python3` the same way, to compare behaviours.
+pub fn native_python(args: &[&str], stdin: &[u8]) -> Output {
+    run_piped("python3", args, stdin)
+}
+
+fn run_piped(program: &str, args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn eryx");
+        .unwrap_or_else(|e| panic!("spawn {program}: {e}"));
     let mut input = child.stdin.take().unwrap();
     // The program may exit without reading all of it.
     let _ = input.write_all(stdin);
