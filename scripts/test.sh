@@ -9,9 +9,9 @@ cd "$ROOT"
 "$ROOT/scripts/build-extension.sh" >/dev/null
 # Compile the component and the stdlib bytecode once, before tests run in
 # parallel (they share the on-disk cache): the library's default image
-# (interruptible; `--timeout` selects it in the CLI) and the CLI's one-shot
-# image (no interruption checks).
-"$ROOT/target/release/eryx" --timeout 600 -c 'pass'
+# (interruptible; the prompt, `-i`, selects it in the CLI) and the CLI's
+# one-shot image (no interruption checks).
+"$ROOT/target/release/eryx" -q -i -c 'pass' </dev/null
 "$ROOT/target/release/eryx" -c 'pass'
 cargo +1.95.0 fmt --all -- --check
 cargo +1.95.0 clippy --release --workspace --all-targets -- -D warnings
