@@ -39,6 +39,7 @@ pub struct Options<'py> {
     pub max_callback_invocations: Option<i64>,
     pub keep_state_on_fault: bool,
     pub progress: bool,
+    pub interruptible: bool,
 }
 
 fn seconds(name: &str, v: f64) -> PyResult<Duration> {
@@ -204,8 +205,14 @@ pub fn builder(
 ) -> PyResult<SandboxBuilder> {
     let mut b = eryx::Sandbox::builder()
         .progress(o.progress)
-        .keep_state_on_fault(o.keep_state_on_fault);
+        .keep_state_on_fault(o.keep_state_on_fault)
+        .interruptible(o.interruptible);
     if let Some(t) = o.timeout {
+        if !o.interruptible {
+            return Err(PyValueError::new_err(
+                "interruptible=False cannot enforce a timeout: pass timeout=None with it",
+            ));
+        }
         b = b.timeout(seconds("timeout", t)?);
     }
     if let Some(m) = o.max_memory {

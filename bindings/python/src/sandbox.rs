@@ -121,6 +121,7 @@ impl Sandbox {
         max_callback_invocations = None,
         keep_state_on_fault = true,
         progress = true,
+        interruptible = true,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new<'py>(
@@ -139,6 +140,7 @@ impl Sandbox {
         max_callback_invocations: Option<i64>,
         keep_state_on_fault: bool,
         progress: bool,
+        interruptible: bool,
     ) -> PyResult<Self> {
         static NEXT_KEY: AtomicU64 = AtomicU64::new(1);
         let key = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
@@ -158,6 +160,7 @@ impl Sandbox {
             max_callback_invocations,
             keep_state_on_fault,
             progress,
+            interruptible,
         };
         let builder = config::builder(py, opts, slot.clone(), key)?;
         let cancel = Arc::new(Cancel::default());

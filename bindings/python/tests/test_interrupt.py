@@ -84,3 +84,27 @@ def test_ctrl_c_in_a_child_process(call):
             p.kill()
     assert p.returncode == 0
     assert out == "42\n"
+
+
+def test_uninterruptible_sandboxes_need_no_timeout_and_keep_other_limits():
+    """`interruptible=False` refuses a timeout, runs code with its session,
+    still enforces the memory limit, and `interrupt()` still stops a call
+    blocked in a host call (a guest sleep)."""
+    with pytest.raises(ValueError, match="timeout=None"):
+        eryx.Sandbox(interruptible=False)
+    with eryx.Sandbox(interruptible=False, timeout=None, max_memory=64 * 2**20) as sb:
+        sb.execute("n = sum(i * i for i in range(10_000))")
+        assert sb.execute("print(n)").stdout == "333283335000\n"
+        with pytest.raises(eryx.MemoryLimitError):
+            sb.execute("x = bytearray(2**30)")
+        assert sb.execute("print(n)").stdout == "333283335000\n"
+        timer = threading.Timer(0.3, sb.interrupt)
+        timer.start()
+        t = time.monotonic()
+        try:
+            with pytest.raises(eryx.InterruptError):
+                sb.execute("import time\ntime.sleep(30)")
+        finally:
+            timer.cancel()
+        assert time.monotonic() - t < 5
+        assert sb.execute("print(n)").stdout == "333283335000\n"
