@@ -4,6 +4,7 @@
 mod cli {
     pub mod args;
     pub mod callbacks;
+    pub mod help;
     pub mod mcp;
     pub mod program;
     pub mod repl;
@@ -28,8 +29,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if args.help {
-        println!("{}", args::USAGE);
+    if args.help || args.help_env || args.help_xoptions {
+        println!(
+            "{}",
+            cli::help::text(args.help, args.help_env, args.help_xoptions)
+        );
         return ExitCode::SUCCESS;
     }
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -229,6 +229,34 @@ fn one_shot_time_limits_hold_from_outside() {
     assert_eq!(text(&o.stdout), "5\n", "{}", text(&o.stderr));
 }
 
+/// python's help topics: `--help-env`, `--help-xoptions`, and
+/// `--help-all` (usage, environment, -X options, in python's order).
+#[test]
+fn help_topics_like_python() {
+    let env = eryx(&["--help-env"], None);
+    assert_eq!(env.status.code(), Some(0));
+    let env = text(&env.stdout);
+    assert!(
+        env.contains("ERYX_CACHE_DIR") && env.contains("PYTHONPATH"),
+        "{env}"
+    );
+    assert!(!env.contains("usage:"), "{env}");
+    let x = eryx(&["--help-xoptions"], None);
+    assert_eq!(x.status.code(), Some(0));
+    let x = text(&x.stdout);
+    assert!(x.contains("-X int_max_str_digits=N"), "{x}");
+    let all = eryx(&["--help-all"], None);
+    assert_eq!(all.status.code(), Some(0));
+    let all = text(&all.stdout);
+    let at = |s: &str| {
+        all.find(s)
+            .unwrap_or_else(|| panic!("--help-all lacks {s:?}"))
+    };
+    assert!(at("usage: eryx") < at("ERYX_CACHE_DIR") && at("ERYX_CACHE_DIR") < at("-X int_max"));
+    let bad = eryx(&["--help-env=yes"], None);
+    assert_eq!(bad.status.code(), Some(2), "{}", text(&bad.stderr));
+}
+
 #[test]
 fn help_documents_the_flags() {
     let o = eryx(&["--help"], None);

@@ -80,6 +80,10 @@ pub struct Args {
     pub ca_certs: Vec<String>,
     /// `-h` / `--help`.
     pub help: bool,
+    /// `--help-env` (or `--help-all`).
+    pub help_env: bool,
+    /// `--help-xoptions` (or `--help-all`).
+    pub help_xoptions: bool,
 }
 
 /// The one-line usage (as `python` prints it on a usage error).
@@ -160,7 +164,9 @@ Sandbox options:
                       environment variable NAME)
   --ca-cert FILE      trust the PEM certificate(s) in FILE for TLS, besides
                       the built-in roots (repeatable)
-  -h, --help          show this help
+  -h, --help          show this help; --help-env: the environment variables
+                      eryx reads; --help-xoptions: the -X options;
+                      --help-all: all three
 
 Exit status: 0 success, 1 uncaught exception (or SystemExit with a message),
 n for SystemExit(n) and os._exit(n), 2 usage error or unreadable program,
@@ -215,6 +221,9 @@ impl Args {
         };
         match name {
             "--help" => self.help = true,
+            "--help-env" => self.help_env = true,
+            "--help-xoptions" => self.help_xoptions = true,
+            "--help-all" => (self.help, self.help_env, self.help_xoptions) = (true, true, true),
             "--version" => self.version = true,
             "--no-stdin" => self.no_stdin = true,
             "--trace" => self.trace = Some(value.clone()),
