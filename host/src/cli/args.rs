@@ -335,6 +335,12 @@ fn next(it: &mut impl Iterator<Item = String>, flag: &str) -> Result<String, Str
 }
 
 impl Args {
+    /// `--timeout` as a duration (a negative number is no time at all).
+    pub fn time_limit(&self) -> Option<std::time::Duration> {
+        self.timeout
+            .map(|t| std::time::Duration::from_secs_f64(t.max(0.0)))
+    }
+
     /// The guest's `sys.argv` for this command line.
     pub fn argv(&self) -> Vec<String> {
         let first: Vec<String> = match &self.program {

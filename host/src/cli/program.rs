@@ -11,7 +11,6 @@ use super::watchdog::Watchdog;
 use eryx::{Error, Sandbox, Stream};
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// Where the guest sees the program's directory (see `guest/_eryx_main.py`).
 const GUEST_DIR: &str = "/eryx/main";
@@ -199,11 +198,10 @@ async fn run(
     // limit (the watchdog). The prompt and --save-state need the session
     // after an interrupt or timeout, so they keep the checks.
     let interruptible = repl || args.save_state.is_some();
-    let watchdog = match args.timeout {
-        Some(t) if !interruptible => Some(
-            Watchdog::start(Duration::from_secs_f64(t.max(0.0)))
-                .map_err(|e| format!("cannot start the time limit: {e}"))?,
-        ),
+    let watchdog = match args.time_limit() {
+        Some(t) if !interruptible => {
+            Some(Watchdog::start(t).map_err(|e| format!("cannot start the time limit: {e}"))?)
+        }
         _ => None,
     };
     let mut builder = super::sandbox::builder(args, watchdog.is_none())?

@@ -4,7 +4,6 @@
 use super::args::Args;
 use eryx::{Sandbox, SandboxBuilder};
 use std::io::Write;
-use std::time::Duration;
 
 /// Where `--trace` events go.
 fn trace_sink(target: &Option<String>) -> Result<Box<dyn Write + Send>, String> {
@@ -88,8 +87,8 @@ fn init_log() {
 pub fn builder(args: &Args, timed: bool) -> Result<SandboxBuilder, String> {
     init_log();
     let mut builder = Sandbox::builder().progress(true);
-    if let Some(t) = args.timeout.filter(|_| timed) {
-        builder = builder.timeout(Duration::from_secs_f64(t.max(0.0)));
+    if let Some(t) = args.time_limit().filter(|_| timed) {
+        builder = builder.timeout(t);
     }
     if let Some(mb) = args.max_memory_mb {
         builder = builder.max_memory((mb as usize).saturating_mul(1 << 20));

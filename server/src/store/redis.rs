@@ -131,6 +131,16 @@ fn unavailable(e: impl std::fmt::Display) -> ApiError {
     ApiError::store_unavailable()
 }
 
+/// A Redis call bounded by [`DEADLINE`]: an error or a timeout is a 503.
+async fn bounded<T>(
+    call: impl std::future::Future<Output = redis::RedisResult<T>>,
+) -> Result<T, ApiError> {
+    match tokio::time::timeout(DEADLINE, call).await {
+        Ok(r) => r.map_err(unavailable),
+        Err(_) => Err(unavailable("timed out")),
+    }
+}
+
 fn number(v: &Option<Vec<u8>>) -> Option<u64> {
     std::str::from_utf8(v.as_deref()?).ok()?.parse().ok()
 }
@@ -164,19 +174,13 @@ impl Redis {
             inv.arg(*a);
         }
         let mut conn = self.conn.clone();
-        match tokio::time::timeout(DEADLINE, inv.invoke_async(&mut conn)).await {
-            Ok(r) => r.map_err(unavailable),
-            Err(_) => Err(unavailable("timed out")),
-        }
+        bounded(inv.invoke_async(&mut conn)).await
     }
 
     /// Run a command, bounded by the deadline.
     async fn query<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, ApiError> {
         let mut conn = self.conn.clone();
-        match tokio::time::timeout(DEADLINE, cmd.query_async(&mut conn)).await {
-            Ok(r) => r.map_err(unavailable),
-            Err(_) => Err(unavailable("timed out")),
-        }
+        bounded(cmd.query_async(&mut conn)).await
     }
 
     /// `PING`.
@@ -285,11 +289,7 @@ impl Redis {
             .cmd("EXISTS")
             .arg(&lk);
         let mut conn = self.conn.clone();
-        let (v, busy): (Vec<Option<Vec<u8>>>, bool) =
-            match tokio::time::timeout(DEADLINE, pipe.query_async(&mut conn)).await {
-                Ok(r) => r.map_err(unavailable)?,
-                Err(_) => return Err(unavailable("timed out")),
-            };
+        let (v, busy): (Vec<Option<Vec<u8>>>, bool) = bounded(pipe.query_async(&mut conn)).await?;
         let Some(Some(settings)) = v.first() else {
             return Ok(None);
         };
