@@ -80,7 +80,7 @@ unsafe extern "C" fn guarded<const I: usize>(op: *mut sys::PyObject) {
     // SAFETY: the type's own deallocator, called as CPython would.
     unsafe { dealloc(op) };
     DEPTH.with(|d| d.set(depth));
-    if depth == 0 {
+    if depth == 0 && PARKED.with(|p| !p.borrow().is_empty()) {
         drain();
     }
 }
