@@ -6,4 +6,4 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 "$ROOT/scripts/setup.sh"
 "$ROOT/scripts/build-guest.sh"
 cd "$ROOT"
-cargo +1.95.0 build --release -p eryx >&2
+cargo +1.95.0 build --release -p eryx-cli >&2

@@ -3,7 +3,7 @@
 # with sha256 in scripts/requirements-mcp.txt, installed into a venv at
 # target/mcp-venv (created once, re-created when the requirements change).
 # Needs target/release/eryx (scripts/build.sh). Extra arguments go to
-# host/tests/mcp_client.py (test names, or --bench for the measurements).
+# cli/tests/mcp_client.py (test names, or --bench for the measurements).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VENV="$ROOT/target/mcp-venv"
@@ -17,4 +17,4 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; 
   "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps --require-hashes -r "$REQ"
   echo "$want" > "$STAMP"
 fi
-ERYX="$ROOT/target/release/eryx" exec "$VENV/bin/python" "$ROOT/host/tests/mcp_client.py" "$@"
+ERYX="$ROOT/target/release/eryx" exec "$VENV/bin/python" "$ROOT/cli/tests/mcp_client.py" "$@"

@@ -14,6 +14,12 @@ cd "$ROOT"
 "$ROOT/target/release/eryx" -q -i -c 'pass' </dev/null
 "$ROOT/target/release/eryx" -c 'pass'
 cargo +1.95.0 fmt --all -- --check
+# The library is the sandbox and nothing else: no CLI, MCP or HTTP crates
+# (those belong to cli/, server/ and bindings/python/).
+if cargo +1.95.0 tree -p eryx -e normal --prefix none | grep -E '^(rmcp|axum|rustyline|hyper|reqwest|pyo3) '; then
+  echo "test.sh: the eryx library depends on a front end's crate (above)" >&2
+  exit 1
+fi
 cargo +1.95.0 clippy --release --workspace --all-targets -- -D warnings
 # The workspace includes server/ (eryx-server): its tests start the real
 # binary on 127.0.0.1 and drive it with reqwest (server/tests/).

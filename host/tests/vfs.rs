@@ -1,7 +1,7 @@
 //! Scratch files: the virtual tree seen from real CPython in real wasmtime
 //! (POSIX behaviour, stdlib users, caps, persistence, hostile input).
 mod common;
-use common::{eryx_cli, sandbox};
+use common::sandbox;
 use eryx::{Error, Sandbox};
 use std::time::Duration;
 
@@ -470,22 +470,4 @@ except OSError as e: print(e.errno == errno.EXDEV)
     );
     assert!(!host.join("v").exists());
     std::fs::remove_dir_all(&host).unwrap();
-}
-
-#[test]
-fn cli_state_files_and_caps() {
-    let p = std::env::temp_dir().join(format!("eryx-vfs-state-{}.bin", std::process::id()));
-    let ps = p.to_str().unwrap();
-    let save = "open('notes.txt', 'w').write('saved'); n = 3";
-    let o = eryx_cli(&["--save-state", ps, "-c", save], b"");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let load = "print(open('notes.txt').read(), n)";
-    let o = eryx_cli(&["--load-state", ps, "-c", load], b"");
-    assert_eq!(String::from_utf8_lossy(&o.stdout), "saved 3\n");
-    let caps = ["--vfs-max-mb", "1", "--vfs-max-entries", "100", "-c"];
-    let code = "import os, errno\nfd = os.open('/tmp/x', os.O_WRONLY | os.O_CREAT)\n\
-         try: os.pwrite(fd, b'x', 2 << 20)\nexcept OSError as e: print(e.errno == errno.ENOSPC)";
-    let o = eryx_cli(&[&caps[..], &[code]].concat(), b"");
-    assert_eq!(String::from_utf8_lossy(&o.stdout), "True\n");
-    std::fs::remove_file(&p).unwrap();
 }

@@ -34,10 +34,24 @@ pub enum Kind {
     },
 }
 
+/// The `eryx` binary (crate cli/, built by scripts/build.sh): `$ERYX_BIN`,
+/// or target/release/eryx of this workspace.
+fn cli_binary() -> Result<String, String> {
+    let exe = std::env::var("ERYX_BIN").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../target/release/eryx").to_string()
+    });
+    if std::path::Path::new(&exe).is_file() {
+        Ok(exe)
+    } else {
+        Err(format!("no eryx binary at {exe}: run scripts/build.sh first"))
+    }
+}
+
 /// Median wall time of `runs` runs of `eryx -c pass` (after one untimed
 /// run that fills the caches).
 pub fn cli(runs: usize) -> Result<Stats, String> {
-    let exe = env!("CARGO_BIN_EXE_eryx");
+    let exe = cli_binary()?;
+    let exe = exe.as_str();
     let mut times = vec![];
     for i in 0..=runs {
         let start = Instant::now();

@@ -74,17 +74,13 @@ pub fn extension(name: &str) -> PathBuf {
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
 
-/// Run the real `eryx` binary with `args`, feeding `stdin`, to completion.
-pub fn eryx_cli(args: &[&str], stdin: &[u8]) -> Output {
-    run_piped(env!("CARGO_BIN_EXE_eryx"), args, stdin)
-}
-
 /// Run the host's native `python3` the same way, to compare behaviours.
 pub fn native_python(args: &[&str], stdin: &[u8]) -> Output {
     run_piped("python3", args, stdin)
 }
 
-fn run_piped(program: &str, args: &[&str], stdin: &[u8]) -> Output {
+/// Run `program` with `args`, feeding `stdin`, to completion.
+pub fn run_piped(program: &str, args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::piped())

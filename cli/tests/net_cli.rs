@@ -1,5 +1,6 @@
 //! The network flags of the `eryx` command line: `--allow-host`,
 //! `--ca-cert`, `--secret`, against a local HTTPS server.
+#[path = "../../host/tests/net_support/mod.rs"]
 mod net_support;
 use net_support::{start, TestCa};
 use tokio::process::Command;

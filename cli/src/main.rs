@@ -1,23 +1,21 @@
 //! The `eryx` command: run Python in the sandbox like `python` does.
-//! See `eryx --help` (text in cli/args.rs) for flags and exit codes;
-//! cli/program.rs runs the program, cli/repl.rs is the prompt.
-mod cli {
-    pub mod args;
-    pub mod callbacks;
-    pub mod help;
-    pub mod mcp;
-    pub mod program;
-    pub mod repl;
-    pub mod sandbox;
-    pub mod watchdog;
-}
+//! See `eryx --help` (text in args.rs) for flags and exit codes;
+//! program.rs runs the program, repl.rs is the prompt, mcp/ is `eryx mcp`.
+//! This crate uses only the `eryx` library's public API.
+mod args;
+mod callbacks;
+mod help;
+mod mcp;
+mod program;
+mod repl;
+mod sandbox;
+mod watchdog;
 
-use cli::args;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     if std::env::args().nth(1).as_deref() == Some("mcp") {
-        return cli::mcp::main(std::env::args().skip(2).collect());
+        return mcp::main(std::env::args().skip(2).collect());
     }
     let args = match args::parse(std::env::args().skip(1)) {
         Ok(a) => a,
@@ -32,7 +30,7 @@ fn main() -> ExitCode {
     if args.help || args.help_env || args.help_xoptions {
         println!(
             "{}",
-            cli::help::text(args.help, args.help_env, args.help_xoptions)
+            help::text(args.help, args.help_env, args.help_xoptions)
         );
         return ExitCode::SUCCESS;
     }
@@ -40,5 +38,5 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    ExitCode::from(rt.block_on(cli::program::main(args)))
+    ExitCode::from(rt.block_on(program::main(args)))
 }

@@ -5,7 +5,7 @@ input the SDK cannot produce (non-JSON lines, invalid messages, a client
 vanishing mid-run) is written to the server's stdin by hand.
 
     scripts/test-mcp.sh               # creates the venv, runs this
-    python host/tests/mcp_client.py [--bench] [TEST_NAME...]
+    python cli/tests/mcp_client.py [--bench] [TEST_NAME...]
 
 `--bench` measures, with the SDK, the time from spawning the server to the
 first tool result and the per-call latency of `print(1+1)`.

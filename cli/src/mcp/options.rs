@@ -1,9 +1,9 @@
 //! `eryx mcp` command line: the MCP flags (`--stateless`, `--listen`,
 //! `--max-output-bytes`) are taken out, everything else is a sandbox flag of
-//! `eryx` and goes to `cli::args::parse` / `cli::sandbox::builder`, so every
+//! `eryx` and goes to `args::parse` / `sandbox::builder`, so every
 //! session's sandbox is built exactly as `eryx` builds one.
 use super::network::Network;
-use crate::cli::{args, sandbox};
+use crate::{args, sandbox};
 use eryx::Sandbox;
 use std::time::Duration;
 
@@ -59,7 +59,7 @@ pub struct Options {
     pub timeout: Duration,
     /// The memory cap in MiB (`--max-memory`).
     pub max_memory_mb: u64,
-    /// The sandbox flags, given to `cli::args::parse` for every sandbox.
+    /// The sandbox flags, given to `args::parse` for every sandbox.
     pub sandbox_argv: Vec<String>,
     /// Guest paths of the mounts: (path, writable).
     pub mounts: Vec<(String, bool)>,
@@ -130,7 +130,7 @@ pub fn parse(argv: impl IntoIterator<Item = String>) -> Result<Command, String> 
     };
     let mut callbacks = Vec::new();
     for spec in &parsed.callbacks {
-        callbacks.push(crate::cli::callbacks::parse_spec(spec)?.0);
+        callbacks.push(crate::callbacks::parse_spec(spec)?.0);
     }
     let mut network = Network {
         allow_hosts: parsed.allow_hosts.clone(),
