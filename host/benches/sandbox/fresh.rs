@@ -43,7 +43,9 @@ fn cli_binary() -> Result<String, String> {
     if std::path::Path::new(&exe).is_file() {
         Ok(exe)
     } else {
-        Err(format!("no eryx binary at {exe}: run scripts/build.sh first"))
+        Err(format!(
+            "no eryx binary at {exe}: run scripts/build.sh first"
+        ))
     }
 }
 
