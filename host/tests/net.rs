@@ -306,7 +306,7 @@ async fn connection_and_byte_caps_per_call() {
         .await,
     );
     assert!(
-        ty == "PermissionError" || msg.contains("received per call"),
+        ty == "PermissionError" && msg.contains("received per call"),
         "{ty}: {msg}"
     );
 }
