@@ -6,7 +6,7 @@
 //! deadline) end the operation with a clear error.
 mod net_support;
 use eryx::{Error, NetworkLimits, Sandbox, SandboxBuilder};
-use net_support::{counting_listener, start};
+use net_support::{counting_listener, py_error, start};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -16,16 +16,6 @@ fn resolving(answers: &[&str]) -> SandboxBuilder {
     Sandbox::builder()
         .timeout(Duration::from_secs(30))
         .resolve_with(move |_, _| Ok(answers.clone()))
-}
-
-/// The Python exception type and message of a failed run.
-fn py_error(r: Result<String, Error>) -> (String, String) {
-    match r {
-        Err(Error::Python {
-            type_name, message, ..
-        }) => (type_name, message),
-        other => panic!("expected a Python exception, got {other:?}"),
-    }
 }
 
 /// A name rule whose answer is a NAT64/6to4/Teredo/IPv4-compatible form of

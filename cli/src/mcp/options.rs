@@ -359,7 +359,10 @@ mod tests {
             );
             let o = serve(&["--listen", addr, "--token", "t0ken"]);
             assert_eq!(o.access.token.as_deref(), Some("t0ken"));
-            let env = parse(["--listen".into(), addr.into()], Some("from-env".into()));
+            let env = parse(
+                ["--listen".to_string(), addr.to_string()],
+                Some("from-env".to_string()),
+            );
             match env {
                 Ok(Command::Serve(o)) => assert_eq!(o.access.token.as_deref(), Some("from-env")),
                 other => panic!("{other:?}"),

@@ -118,17 +118,14 @@ pub(crate) async fn connect(
     rules.check(&host, port)?;
     let limit = limit(timeout_ms, rules.limits.connect_timeout);
     let what = format!("connecting to {host}:{port}");
-    let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
-        Ok(ip) => vec![SocketAddr::new(ip, port)],
-        Err(_) if resolver.is_some() => resolver
-            .map(|r| r(&host, port))
-            .into_iter()
-            .flatten()
+    let addrs: Vec<SocketAddr> = match (host.parse::<IpAddr>(), resolver) {
+        (Ok(ip), _) => vec![SocketAddr::new(ip, port)],
+        (Err(_), Some(resolve)) => resolve(&host, port)
             .map_err(|e| format!("dns: cannot resolve {host}: {e}"))?
             .into_iter()
             .map(|ip| SocketAddr::new(ip, port))
             .collect(),
-        Err(_) => bounds
+        (Err(_), None) => bounds
             .run(limit, &what, tokio::net::lookup_host((host.as_str(), port)))
             .await?
             .map_err(|e| format!("dns: cannot resolve {host}: {e}"))?
