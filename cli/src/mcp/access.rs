@@ -52,13 +52,14 @@ pub type Token = Arc<Vec<u8>>;
 
 /// Pass the request on only if it carries `Authorization: Bearer TOKEN`.
 pub async fn require_token(State(token): State<Token>, req: Request, next: Next) -> Response {
-    let given = req
+    let ok = req
         .headers()
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "));
-    match given {
-        Some(g) if bool::from(g.ct_eq(token.as_slice())) => next.run(req).await,
-        _ => (
+        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+        .is_some_and(|given| bool::from(given.ct_eq(token.as_slice())));
+    match ok {
+        true => next.run(req).await,
+        false => (
             StatusCode::UNAUTHORIZED,
             [(header::WWW_AUTHENTICATE, "Bearer")],
             "Unauthorized: this eryx mcp server needs `Authorization: Bearer <token>`",

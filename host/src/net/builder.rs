@@ -14,8 +14,8 @@ impl SandboxBuilder {
     /// private, link-local/metadata, unique-local and reserved ranges
     /// (and IPv6 forms carrying such an IPv4 address: NAT64, 6to4, Teredo,
     /// IPv4-compatible) are refused unless the address itself is allowed
-    /// literally (a name or a wildcard never unlocks them). Without any rule the network is off.
-    /// An invalid pattern makes `build` fail.
+    /// literally (a name or a wildcard never unlocks them). Without any
+    /// rule the network is off. An invalid pattern makes `build` fail.
     pub fn allow_host(mut self, pattern: &str) -> Self {
         Arc::make_mut(&mut self.s.network).allow(pattern);
         self

@@ -120,7 +120,7 @@ pub(crate) async fn connect(
     let what = format!("connecting to {host}:{port}");
     let addrs: Vec<SocketAddr> = match (host.parse::<IpAddr>(), resolver) {
         (Ok(ip), _) => vec![SocketAddr::new(ip, port)],
-        (Err(_), Some(resolve)) => resolve(&host, port)
+        (Err(_), Some(resolve)) => resolve(host.as_str(), port)
             .map_err(|e| format!("dns: cannot resolve {host}: {e}"))?
             .into_iter()
             .map(|ip| SocketAddr::new(ip, port))
