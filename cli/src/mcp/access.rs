@@ -57,13 +57,13 @@ pub async fn require_token(State(token): State<Token>, req: Request, next: Next)
         .get(header::AUTHORIZATION)
         .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
         .is_some_and(|given| bool::from(given.ct_eq(token.as_slice())));
-    match ok {
-        true => next.run(req).await,
-        false => (
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, "Bearer")],
-            "Unauthorized: this eryx mcp server needs `Authorization: Bearer <token>`",
-        )
-            .into_response(),
+    if ok {
+        return next.run(req).await;
     }
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, "Bearer")],
+        "Unauthorized: this eryx mcp server needs `Authorization: Bearer <token>`",
+    )
+        .into_response()
 }
