@@ -12,6 +12,8 @@ ERYX_LOG     : a tracing level (error, warn, info, debug, trace) for eryx's
                own log on stderr, e.g. engine detail behind a fault message
 ERYX_PERFMAP : if set, write /tmp/perf-PID.map so that `perf` names the
                guest's functions
+ERYX_MCP_TOKEN: the bearer token `eryx mcp --listen` requires of every
+               request (as --token)
 
 The program does not see this process's environment: PYTHONPATH,
 PYTHONSTARTUP, PYTHONHOME and the other PYTHON* variables are not read

@@ -126,7 +126,8 @@ async def exceptions_give_type_message_and_traceback():
         r = await run(c, "raise SystemExit(3)")
         check(r.is_error and r.structured_content["exit_code"] == 3, r)
         r = await run(c, "import socket\nsocket.create_connection(('127.0.0.1', 9))")
-        check(r.is_error, r)  # no network
+        e = r.structured_content["error"]  # no network
+        check(r.is_error and e["type"] == "PermissionError" and "network access is off" in e["message"], r)
 
 
 async def state_and_reset(mode):
@@ -258,7 +259,7 @@ async def writable_mounts_and_callbacks_are_described_and_work():
             check(not r.is_error and r.structured_content["stdout"] == "s\n", r)
             check(sorted(os.listdir(d)) == ["out.txt"], os.listdir(d))
             r = await run(c, "open('/lib/python3.14/x.txt', 'w')")
-            check(r.is_error, r)
+            check(r.is_error and r.structured_content["error"]["type"] == "PermissionError", r)
 
 
 @test

@@ -83,15 +83,23 @@ async fn allow_host_ca_cert_and_secret_flags() {
     );
     assert_eq!(srv.connections(), 2);
 
-    // Bad flags are usage errors.
-    for bad in [vec!["--secret", "NOHOST=x"], vec!["--allow-host", "a*b"]] {
+    // Bad values: the sandbox cannot be built, exit status 1 with the reason.
+    for (bad, why) in [
+        (vec!["--secret", "NOHOST=x"], "NOHOST"),
+        (vec!["--allow-host", "a*b"], "a*b"),
+    ] {
         let out = Command::new(env!("CARGO_BIN_EXE_eryx"))
             .args(&bad)
             .args(["-c", "pass"])
             .output()
             .await
             .unwrap();
-        assert!(!out.status.success(), "{bad:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{bad:?}: {stderr}");
+        assert!(
+            stderr.starts_with("eryx: ") && stderr.contains(why),
+            "{bad:?}: {stderr}"
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -4,7 +4,9 @@
 //! network policy in words), `tools` (tool definitions, arguments,
 //! results), `session` (the task that owns one session's sandbox), `server`
 //! (the rmcp handler), `stdio` (the stdio front: parse errors, end of
-//! input), `http` (streamable HTTP).
+//! input), `http` (streamable HTTP), `access` (who may use it: bearer
+//! token, `Origin` and `Host` allow-lists).
+mod access;
 mod http;
 mod network;
 mod options;
@@ -26,7 +28,7 @@ const PROBE: &str = include_str!("probe.py");
 
 /// Run `eryx mcp` with `argv` (the arguments after `mcp`).
 pub fn main(argv: Vec<String>) -> ExitCode {
-    let options = match options::parse(argv) {
+    let options = match options::parse(argv, std::env::var(options::TOKEN_ENV).ok()) {
         Ok(Command::Help) => {
             println!("{}", options::USAGE);
             return ExitCode::SUCCESS;
@@ -63,7 +65,7 @@ async fn run(options: Arc<Options>) -> Result<(), String> {
     let env = probe(&options).await?;
     let shared = Arc::new(Shared::new(options.clone(), &env));
     match &options.listen {
-        Some(addr) => http::serve(shared, addr).await,
+        Some(addr) => http::serve(shared, addr, &options.access).await,
         None => serve_stdio(shared).await,
     }
 }

@@ -1,5 +1,6 @@
 //! `eryx mcp` command line: the MCP flags (`--stateless`, `--listen`,
-//! `--max-output-bytes`) are taken out, everything else is a sandbox flag of
+//! `--token`, `--allow-origin`, `--server-name`, `--max-output-bytes`) are
+//! taken out, everything else is a sandbox flag of
 //! `eryx` and goes to `args::parse` / `sandbox::builder`, so every
 //! session's sandbox is built exactly as `eryx` builds one.
 use super::network::Network;
@@ -9,7 +10,8 @@ use std::time::Duration;
 
 /// The help text of `eryx mcp`.
 pub const USAGE: &str = "\
-usage: eryx mcp [--stateless] [--listen ADDR] [--max-output-bytes N] [sandbox options]
+usage: eryx mcp [--stateless] [--listen ADDR [--token TOKEN] [--allow-origin ORIGIN]
+                [--server-name NAME]] [--max-output-bytes N] [sandbox options]
 
 Serve the sandbox as a Model Context Protocol server: over stdin/stdout
 (what MCP clients launch), or over streamable HTTP at http://ADDR/mcp with
@@ -18,7 +20,17 @@ Serve the sandbox as a Model Context Protocol server: over stdin/stdout
   --stateless           every run_python call gets a fresh interpreter
                         (default: state persists within one MCP session)
   --listen ADDR         serve streamable HTTP on ADDR (e.g. 127.0.0.1:8765)
-                        instead of stdio; each MCP session has its own sandbox
+                        instead of stdio; each MCP session has its own sandbox.
+                        An address other than loopback needs a token
+  --token TOKEN         require `Authorization: Bearer TOKEN` on every HTTP
+                        request (default: $ERYX_MCP_TOKEN, if set)
+  --allow-origin ORIGIN also accept requests a browser sends from ORIGIN
+                        (e.g. https://app.example.com:443; repeatable). A
+                        request with any other Origin than loopback ones is
+                        refused (403)
+  --server-name NAME    also accept `Host: NAME` (a name or NAME:PORT the
+                        clients use; repeatable). Loopback names and the
+                        listen address itself are accepted
   --max-output-bytes N  keep at most N bytes of each of stdout and stderr per
                         call (default 65536); the rest is cut and the result
                         says how many bytes were cut
@@ -53,6 +65,8 @@ pub struct Options {
     pub stateless: bool,
     /// `--listen ADDR`: streamable HTTP instead of stdio.
     pub listen: Option<String>,
+    /// Who may use the HTTP transport (token, origins, host names).
+    pub access: Access,
     /// Bytes of each of stdout/stderr kept per call.
     pub max_output: usize,
     /// The longest a call may run (`--timeout`).
@@ -87,10 +101,74 @@ fn bytes(v: &str) -> Result<usize, String> {
     }
 }
 
-/// Parse the arguments after `eryx mcp`.
-pub fn parse(argv: impl IntoIterator<Item = String>) -> Result<Command, String> {
+/// Who may use `--listen`'s HTTP transport.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Access {
+    /// The bearer token every request must carry (`--token`, else
+    /// `$ERYX_MCP_TOKEN`).
+    pub token: Option<String>,
+    /// `--allow-origin`s, besides the loopback origins.
+    pub origins: Vec<String>,
+    /// `--server-name`s: further `Host` values accepted.
+    pub server_names: Vec<String>,
+}
+
+/// The environment variable a token may come from.
+pub const TOKEN_ENV: &str = "ERYX_MCP_TOKEN";
+
+/// Is `addr` (as given to `--listen`) a loopback address? A name other
+/// than `localhost` counts as not loopback.
+fn is_loopback(addr: &str) -> bool {
+    let host = match addr.parse::<std::net::SocketAddr>() {
+        Ok(a) => return a.ip().is_loopback(),
+        Err(_) => addr.rsplit_once(':').map_or(addr, |(h, _)| h),
+    };
+    host.eq_ignore_ascii_case("localhost")
+}
+
+/// Check the HTTP access flags against `listen` and the environment's
+/// token (`env_token`).
+fn access(
+    listen: Option<&str>,
+    mut a: Access,
+    env_token: Option<String>,
+) -> Result<Access, String> {
+    let Some(addr) = listen else {
+        if a.token.is_some() || !a.origins.is_empty() || !a.server_names.is_empty() {
+            return Err("--token, --allow-origin and --server-name apply to --listen".into());
+        }
+        return Ok(a);
+    };
+    if a.token.is_none() {
+        a.token = env_token.filter(|t| !t.is_empty());
+    }
+    if a.token.as_deref() == Some("") {
+        return Err("argument --token: the token must not be empty".into());
+    }
+    if a.token.is_none() && !is_loopback(addr) {
+        return Err(format!(
+            "--listen {addr} would serve the network without authentication: \
+             give a bearer token (--token TOKEN or ${TOKEN_ENV}) or listen on a loopback address"
+        ));
+    }
+    for o in &a.origins {
+        if !(o.starts_with("http://") || o.starts_with("https://")) && o != "null" {
+            return Err(format!(
+                "argument --allow-origin: {o:?} is not an origin (scheme://host[:port])"
+            ));
+        }
+    }
+    Ok(a)
+}
+
+/// Parse the arguments after `eryx mcp`; `env_token` is `$ERYX_MCP_TOKEN`.
+pub fn parse(
+    argv: impl IntoIterator<Item = String>,
+    env_token: Option<String>,
+) -> Result<Command, String> {
     let mut stateless = false;
     let mut listen = None;
+    let mut acc = Access::default();
     let mut max_output = DEFAULT_MAX_OUTPUT;
     let mut rest = Vec::new();
     let mut it = argv.into_iter();
@@ -99,12 +177,19 @@ pub fn parse(argv: impl IntoIterator<Item = String>) -> Result<Command, String> 
             "-h" | "--help" => return Ok(Command::Help),
             "--stateless" => stateless = true,
             "--listen" => listen = Some(value(&mut it, "--listen")?),
+            "--token" => acc.token = Some(value(&mut it, "--token")?),
+            "--allow-origin" => acc.origins.push(value(&mut it, "--allow-origin")?),
+            "--server-name" => acc.server_names.push(value(&mut it, "--server-name")?),
+            s if s.starts_with("--token=") => acc.token = Some(s[8..].to_string()),
+            s if s.starts_with("--allow-origin=") => acc.origins.push(s[15..].to_string()),
+            s if s.starts_with("--server-name=") => acc.server_names.push(s[14..].to_string()),
             "--max-output-bytes" => max_output = bytes(&value(&mut it, "--max-output-bytes")?)?,
             s if s.starts_with("--listen=") => listen = Some(s[9..].to_string()),
             s if s.starts_with("--max-output-bytes=") => max_output = bytes(&s[19..])?,
             _ => rest.push(a),
         }
     }
+    let acc = access(listen.as_deref(), acc, env_token)?;
     let parsed = args::parse(rest.clone())?;
     if parsed.help {
         return Ok(Command::Help);
@@ -143,6 +228,7 @@ pub fn parse(argv: impl IntoIterator<Item = String>) -> Result<Command, String> 
     Ok(Command::Serve(Box::new(Options {
         stateless,
         listen,
+        access: acc,
         max_output,
         timeout: Duration::from_secs_f64(parsed.timeout.unwrap_or(30.0).max(0.001)),
         max_memory_mb: parsed.max_memory_mb.unwrap_or(512),
@@ -186,7 +272,7 @@ mod tests {
     use super::*;
 
     fn p(v: &[&str]) -> Result<Command, String> {
-        parse(v.iter().map(|s| s.to_string()))
+        parse(v.iter().map(|s| s.to_string()), None)
     }
 
     fn serve(v: &[&str]) -> Options {
@@ -261,5 +347,46 @@ mod tests {
         assert!(p(&["--max-output-bytes", "0"]).is_err());
         assert!(p(&["--listen"]).is_err());
         assert!(p(&["--nope"]).is_err());
+    }
+
+    #[test]
+    fn the_network_needs_a_token() {
+        for addr in ["0.0.0.0:8765", "192.168.1.5:80", "[::]:1", "example.com:80"] {
+            let e = p(&["--listen", addr]).unwrap_err();
+            assert!(
+                e.contains("without authentication") && e.contains(TOKEN_ENV),
+                "{e}"
+            );
+            let o = serve(&["--listen", addr, "--token", "t0ken"]);
+            assert_eq!(o.access.token.as_deref(), Some("t0ken"));
+            let env = parse(
+                ["--listen".to_string(), addr.to_string()],
+                Some("from-env".to_string()),
+            );
+            match env {
+                Ok(Command::Serve(o)) => assert_eq!(o.access.token.as_deref(), Some("from-env")),
+                other => panic!("{other:?}"),
+            }
+        }
+        for addr in ["127.0.0.1:0", "[::1]:8765", "localhost:8765", "127.1.2.3:9"] {
+            assert_eq!(
+                serve(&["--listen", addr]).access,
+                Access::default(),
+                "{addr}"
+            );
+        }
+        let o = serve(&[
+            "--listen=127.0.0.1:0",
+            "--allow-origin",
+            "https://app.example.com:443",
+            "--server-name=mcp.internal",
+        ]);
+        assert_eq!(o.access.origins, ["https://app.example.com:443"]);
+        assert_eq!(o.access.server_names, ["mcp.internal"]);
+        assert!(p(&["--token", "x"])
+            .unwrap_err()
+            .contains("apply to --listen"));
+        assert!(p(&["--listen", "0.0.0.0:1", "--token", ""]).is_err());
+        assert!(p(&["--listen", "127.0.0.1:1", "--allow-origin", "evil"]).is_err());
     }
 }

@@ -2,6 +2,7 @@
 //! roots, limits and secrets.
 use crate::builder::SandboxBuilder;
 use crate::net::NetworkLimits;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 impl SandboxBuilder {
@@ -10,10 +11,11 @@ impl SandboxBuilder {
     /// (`203.0.113.7`, `[2001:db8::1]`), each optionally with `:PORT`
     /// (default: ports 80 and 443). Names are resolved on the host and
     /// every address is checked before it is connected to: loopback,
-    /// private, link-local/metadata and unique-local ranges are refused
-    /// unless the address itself is allowed literally (a name or a
-    /// wildcard never unlocks them). Without any rule the network is off.
-    /// An invalid pattern makes `build` fail.
+    /// private, link-local/metadata, unique-local and reserved ranges
+    /// (and IPv6 forms carrying such an IPv4 address: NAT64, 6to4, Teredo,
+    /// IPv4-compatible) are refused unless the address itself is allowed
+    /// literally (a name or a wildcard never unlocks them). Without any
+    /// rule the network is off. An invalid pattern makes `build` fail.
     pub fn allow_host(mut self, pattern: &str) -> Self {
         Arc::make_mut(&mut self.s.network).allow(pattern);
         self
@@ -24,6 +26,21 @@ impl SandboxBuilder {
     /// makes `build` fail.
     pub fn add_root_certificate(mut self, pem: &[u8]) -> Self {
         Arc::make_mut(&mut self.s.network).add_roots(pem);
+        self
+    }
+
+    /// Resolve host names with `resolve(name, port)` instead of the
+    /// system's DNS: for tests (DNS answers without a DNS server) and for
+    /// embedders with their own resolver. It changes only where a name
+    /// points: the name must still be allowed by [`Self::allow_host`], and
+    /// every address it returns is checked like a DNS answer (a blocked
+    /// range stays blocked unless the address is allowed literally). An
+    /// error it returns is the guest's `socket.gaierror`-like DNS failure.
+    pub fn resolve_with(
+        mut self,
+        resolve: impl Fn(&str, u16) -> std::io::Result<Vec<IpAddr>> + Send + Sync + 'static,
+    ) -> Self {
+        Arc::make_mut(&mut self.s.network).set_resolver(Arc::new(resolve));
         self
     }
 

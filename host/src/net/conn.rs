@@ -3,6 +3,7 @@
 //! [`Conn`] per guest handle; secrets are swapped in and out here.
 use super::policy::{normalize, Rules};
 use super::secrets::{Rewriter, Secret};
+use super::Resolver;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -107,6 +108,7 @@ fn io_kind(e: &std::io::Error) -> &'static str {
 pub(crate) async fn connect(
     rules: &Rules,
     secrets: &[Secret],
+    resolver: Option<&Resolver>,
     bounds: &Bounds,
     host: &str,
     port: u16,
@@ -116,9 +118,14 @@ pub(crate) async fn connect(
     rules.check(&host, port)?;
     let limit = limit(timeout_ms, rules.limits.connect_timeout);
     let what = format!("connecting to {host}:{port}");
-    let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
-        Ok(ip) => vec![SocketAddr::new(ip, port)],
-        Err(_) => bounds
+    let addrs: Vec<SocketAddr> = match (host.parse::<IpAddr>(), resolver) {
+        (Ok(ip), _) => vec![SocketAddr::new(ip, port)],
+        (Err(_), Some(resolve)) => resolve(host.as_str(), port)
+            .map_err(|e| format!("dns: cannot resolve {host}: {e}"))?
+            .into_iter()
+            .map(|ip| SocketAddr::new(ip, port))
+            .collect(),
+        (Err(_), None) => bounds
             .run(limit, &what, tokio::net::lookup_host((host.as_str(), port)))
             .await?
             .map_err(|e| format!("dns: cannot resolve {host}: {e}"))?

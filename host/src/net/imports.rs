@@ -58,7 +58,16 @@ async fn connect(
         net.opened += 1;
     }
     let policy = net.policy.clone();
-    let c = conn::connect(&policy.rules, &policy.secrets, b, host, port, t).await?;
+    let c = conn::connect(
+        &policy.rules,
+        &policy.secrets,
+        policy.resolver.as_ref(),
+        b,
+        host,
+        port,
+        t,
+    )
+    .await?;
     let id = net.next;
     net.next = net.next.wrapping_add(1).max(1);
     net.conns.insert(id, c);

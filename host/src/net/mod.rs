@@ -22,10 +22,17 @@ use std::sync::{Arc, OnceLock};
 /// turn up by chance in what the guest sends.
 const MIN_SECRET: usize = 8;
 
+/// Resolves a host name (lower case, no trailing dot) and port to
+/// addresses, in place of the system's DNS (see
+/// [`SandboxBuilder::resolve_with`](crate::SandboxBuilder::resolve_with)).
+pub type Resolver = Arc<dyn Fn(&str, u16) -> std::io::Result<Vec<std::net::IpAddr>> + Send + Sync>;
+
 /// The network configuration of a sandbox (part of its settings).
 #[derive(Clone, Default)]
 pub(crate) struct Policy {
     rules: Rules,
+    /// The embedder's resolver, if any (else the system's DNS).
+    resolver: Option<Resolver>,
     secrets: Vec<Secret>,
     extra_roots: Vec<rustls::pki_types::CertificateDer<'static>>,
     /// The first configuration error (reported by `build`).
@@ -62,6 +69,11 @@ impl Policy {
         if n == 0 {
             self.fail("no certificate found in the root certificate PEM".into());
         }
+    }
+
+    /// Resolve names with `resolver` instead of the system's DNS.
+    pub fn set_resolver(&mut self, resolver: Resolver) {
+        self.resolver = Some(resolver);
     }
 
     /// Replace the limits.

@@ -184,12 +184,42 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// The blocked range `ip` falls in, if any (by name, for messages).
+/// The blocked range `ip` falls in, if any (by name, for messages). An
+/// IPv6 address that carries an IPv4 address a gateway or tunnel would
+/// deliver to (NAT64, 6to4, Teredo, IPv4-compatible) is judged by that
+/// IPv4 address, through the same table.
 pub(crate) fn blocked_range(ip: IpAddr) -> Option<&'static str> {
     match canonical(ip) {
         IpAddr::V4(v4) => blocked_v4(v4),
-        IpAddr::V6(v6) => blocked_v6(v6),
+        IpAddr::V6(v6) => blocked_v6(v6).or_else(|| {
+            let (form, v4s) = embedded_v4(v6)?;
+            v4s.into_iter().flatten().find_map(blocked_v4).map(|_| form)
+        }),
     }
+}
+
+/// The IPv4 addresses an IPv6 address of a transition form embeds, with
+/// the form's name: NAT64 well-known prefix `64:ff9b::/96` (the last 32
+/// bits), 6to4 `2002::/16` (bits 16-48), Teredo `2001::/32` (the server,
+/// bits 32-64, and the client, the last 32 bits inverted),
+/// IPv4-compatible `::a.b.c.d`.
+fn embedded_v4(ip: Ipv6Addr) -> Option<(&'static str, [Option<Ipv4Addr>; 2])> {
+    let s = ip.segments();
+    let v4 = |hi: u16, lo: u16| Some(Ipv4Addr::from(((hi as u32) << 16) | lo as u32));
+    Some(match s {
+        [0x64, 0xff9b, 0, 0, 0, 0, a, b] => {
+            ("NAT64 64:ff9b::/96 to a blocked IPv4", [v4(a, b), None])
+        }
+        [0x2002, a, b, ..] => ("6to4 2002::/16 to a blocked IPv4", [v4(a, b), None]),
+        [0x2001, 0, a, b, _, _, c, d] => {
+            ("Teredo 2001::/32 to a blocked IPv4", [v4(a, b), v4(!c, !d)])
+        }
+        [0, 0, 0, 0, 0, 0, a, b] => (
+            "IPv4-compatible ::a.b.c.d to a blocked IPv4",
+            [v4(a, b), None],
+        ),
+        _ => return None,
+    })
 }
 
 fn blocked_v4(ip: Ipv4Addr) -> Option<&'static str> {
@@ -202,6 +232,12 @@ fn blocked_v4(ip: Ipv4Addr) -> Option<&'static str> {
         [169, 254, ..] => "link-local/metadata 169.254.0.0/16",
         [0, ..] => "unspecified 0.0.0.0/8",
         [100, b, ..] if (64..128).contains(&b) => "shared 100.64.0.0/10",
+        [192, 0, 0, _] => "IETF protocol assignments 192.0.0.0/24",
+        [192, 0, 2, _] => "documentation 192.0.2.0/24",
+        [198, 51, 100, _] => "documentation 198.51.100.0/24",
+        [203, 0, 113, _] => "documentation 203.0.113.0/24",
+        [198, 18 | 19, ..] => "benchmarking 198.18.0.0/15",
+        [a, ..] if a >= 240 => "reserved 240.0.0.0/4",
         _ if ip.is_broadcast() || ip.is_multicast() => "broadcast/multicast",
         _ => return None,
     })
@@ -219,6 +255,8 @@ fn blocked_v6(ip: Ipv6Addr) -> Option<&'static str> {
         "link-local fe80::/10"
     } else if ip.is_multicast() {
         "multicast ff00::/8"
+    } else if first == 0x64 && ip.segments()[1] == 0xff9b && ip.segments()[2] == 1 {
+        "local-use NAT64 64:ff9b:1::/48"
     } else {
         return None;
     })
@@ -327,6 +365,26 @@ mod tests {
             "fd00::1",
             "fe80::1",
             "::ffff:127.0.0.1",
+            // IPv4 ranges reserved for documentation, benchmarks, the future
+            "192.0.0.8",
+            "192.0.2.1",
+            "198.18.0.1",
+            "198.19.255.255",
+            "198.51.100.7",
+            "203.0.113.9",
+            "240.0.0.1",
+            "255.255.255.254",
+            // IPv6 forms that embed a blocked IPv4 (169.254.169.254, 10.0.0.1, 127.0.0.1)
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b::10.0.0.1",
+            "64:ff9b:1::a9fe:a9fe",
+            "64:ff9b:1:abcd::1",
+            "2002:a9fe:a9fe::1",
+            "2002:7f00:1::",
+            "2001:0:a9fe:a9fe::1",
+            "2001:0:4136:e378:8000:63bf:5601:56fe", // client ~ = 169.254.169.1
+            "::169.254.169.254",
+            "::127.0.0.1",
         ] {
             let ip: IpAddr = ip.parse().unwrap();
             assert!(r.check_address("example.com", ip, 443).is_err(), "{ip}");
@@ -334,6 +392,17 @@ mod tests {
         assert!(r
             .check_address("example.com", "93.184.216.34".parse().unwrap(), 443)
             .is_ok());
+        // Transition forms reaching a public IPv4 address stay allowed.
+        for ip in [
+            "64:ff9b::5db8:d822",
+            "2002:5db8:d822::1",
+            "2001:0:5db8:d822::a247:27dd",
+            "::93.184.216.34",
+            "2001:db9::1",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert!(r.check_address("example.com", ip, 443).is_ok(), "{ip}");
+        }
         assert!(r
             .check_address("x", "10.1.2.3".parse().unwrap(), 443)
             .is_ok());

@@ -5,6 +5,7 @@
 //! - `data`: file contents (copy-on-write chunks);
 //! - `tree`: nodes, path resolution, caps;
 //! - `ops`: POSIX-like operations on the tree;
+//! - `links`: which symlink targets a guest may write in a host mount;
 //! - `routing`: the `wasi:filesystem/{types,preopens}` host traits, routing
 //!   each descriptor to the tree or to wasmtime-wasi;
 //! - `streams`: `wasi:io` streams over virtual files;
@@ -17,6 +18,7 @@
 //! The tree belongs to the sandbox, not to an instance: it outlives
 //! faults and is checkpointed after every good call (see sandbox.rs).
 mod data;
+mod links;
 mod ops;
 mod routing;
 pub mod snapshot;

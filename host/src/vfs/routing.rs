@@ -10,7 +10,7 @@
 use super::ops::{OpenHow, SetTime};
 use super::streams::{FileReader, FileWriter, VfsIoError};
 use super::tree::{Ino, Kind, Time, Tree, ROOT};
-use super::{lock, Vfs};
+use super::{links, lock, Vfs};
 use wasmtime::component::{HasData, Resource, ResourceTable};
 use wasmtime_wasi::filesystem::{WasiFilesystemCtx, WasiFilesystemCtxView};
 use wasmtime_wasi::p2::bindings::clocks::wall_clock::Datetime;
@@ -88,6 +88,23 @@ impl Fs<'_> {
             return Err(ErrorCode::InsufficientSpace.into());
         }
         Ok(())
+    }
+
+    /// `EPERM` when `path` (under the host descriptor `fd`) is a symlink
+    /// whose target could lead out of the mount it would be renamed into
+    /// (see `links`); a missing `path` is left to the rename to report.
+    async fn no_link_out(&mut self, fd: &R, path: &str) -> FsResult<()> {
+        let at = || Resource::new_borrow(fd.rep());
+        let stat = HostDescriptor::stat_at(&mut self.host(), at(), PathFlags::empty(), path.into());
+        if !matches!(stat.await, Ok(s) if s.type_ == DescriptorType::SymbolicLink) {
+            return Ok(());
+        }
+        let target = HostDescriptor::readlink_at(&mut self.host(), at(), path.into()).await?;
+        if links::target_stays_inside(&target) {
+            Ok(())
+        } else {
+            Err(ErrorCode::NotPermitted.into())
+        }
     }
 
     /// `fd` as a virtual descriptor that may write.
@@ -336,6 +353,10 @@ impl HostDescriptor for Fs<'_> {
         match (self.route(&fd), self.route(&new_fd)) {
             (Some(a), Some(b)) => fs(self.tree().link(a.ino, &old, follows(flags), b.ino, &new)),
             (None, None) => {
+                if !follows(flags) {
+                    // A second name for a link is that link put in place.
+                    self.no_link_out(&fd, &old).await?;
+                }
                 HostDescriptor::link_at(&mut self.host(), fd, flags, old, new_fd, new).await
             }
             _ => Err(ErrorCode::CrossDevice.into()),
@@ -394,7 +415,10 @@ impl HostDescriptor for Fs<'_> {
     async fn rename_at(&mut self, fd: R, old: String, new_fd: R, new: String) -> FsResult<()> {
         match (self.route(&fd), self.route(&new_fd)) {
             (Some(a), Some(b)) => fs(self.tree().rename(a.ino, &old, b.ino, &new)),
-            (None, None) => HostDescriptor::rename_at(&mut self.host(), fd, old, new_fd, new).await,
+            (None, None) => {
+                self.no_link_out(&fd, &old).await?;
+                HostDescriptor::rename_at(&mut self.host(), fd, old, new_fd, new).await
+            }
             _ => Err(ErrorCode::CrossDevice.into()),
         }
     }
@@ -402,6 +426,7 @@ impl HostDescriptor for Fs<'_> {
     async fn symlink_at(&mut self, fd: R, target: String, path: String) -> FsResult<()> {
         match self.route(&fd) {
             Some(v) => fs(self.tree().symlink(v.ino, &target, &path)),
+            None if !links::target_stays_inside(&target) => Err(ErrorCode::NotPermitted.into()),
             None => HostDescriptor::symlink_at(&mut self.host(), fd, target, path).await,
         }
     }

@@ -9,6 +9,16 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
+/// The Python exception type and message of a failed run.
+pub fn py_error(r: Result<String, eryx::Error>) -> (String, String) {
+    match r {
+        Err(eryx::Error::Python {
+            type_name, message, ..
+        }) => (type_name, message),
+        other => panic!("expected a Python exception, got {other:?}"),
+    }
+}
+
 /// A test CA and a server certificate it signed for `localhost` and
 /// `127.0.0.1`.
 pub struct TestCa {

@@ -191,15 +191,18 @@ impl Server {
             .expect("metrics body")
     }
 
-    /// The value of a metric line starting with `prefix` (0 if absent).
+    /// The value of the metric line starting with `prefix`; panics when
+    /// there is no such line (a missing metric must not read as 0).
     pub async fn metric(&self, prefix: &str) -> f64 {
-        self.metrics()
-            .await
+        let text = self.metrics().await;
+        let line = text
             .lines()
             .find(|l| l.starts_with(prefix))
-            .and_then(|l| l.rsplit(' ').next())
+            .unwrap_or_else(|| panic!("no metric line starts with {prefix:?} in:\n{text}"));
+        line.rsplit(' ')
+            .next()
             .and_then(|v| v.parse().ok())
-            .unwrap_or(0.0)
+            .unwrap_or_else(|| panic!("metric line {line:?} has no number"))
     }
 
     /// Send SIGTERM.
