@@ -4,13 +4,14 @@
 //! network policy in words), `tools` (tool definitions, arguments,
 //! results), `session` (the task that owns one session's sandbox), `server`
 //! (the rmcp handler), `stdio` (the stdio front: parse errors, end of
-//! input), `http` (streamable HTTP).
+//! input), `http` (streamable HTTP), `termination` (its DELETE answer).
 mod http;
 mod network;
 mod options;
 mod server;
 mod session;
 mod stdio;
+mod termination;
 mod tools;
 
 use options::{Command, Options};
