@@ -3,7 +3,7 @@
 //! everything after them is `sys.argv[1:]`. Short options combine (`-iq`,
 //! `-cCODE`); eryx's own long options (`--timeout`, `--mount`, ...) work
 //! before the program. `eryx -c A -c B` keeps running both in one session.
-//! The flag table of the README lists what every `python` flag does here.
+//! The flag table of docs/cli.md lists what every `python` flag does here.
 
 /// What to run.
 #[derive(Debug, Clone, PartialEq, Default)]
