@@ -1,4 +1,4 @@
-//! `eryx-server`: eryx Python sandboxes as an HTTP/JSON service (see the
+//! `eryx-server`: eryx Python sandboxes as an HTTP/JSON service (see
 //! docs/server.md). Modules: `config` (flags, env, file),
 //! `api` (wire types, errors, body extraction), `state` (shared state,
 //! tenants, sandbox builders), `sessions` (live sessions, LRU), `store`
