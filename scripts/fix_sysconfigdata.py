@@ -1,56 +1,36 @@
-"""Make the guest's sysconfig data whole: values cut mid-quote by the build.
+"""Make the guest's sysconfig CONFIG_ARGS whole (it is cut mid-quote).
 
-componentize-py's CPython-for-WASI build ships `_sysconfigdata__wasi_*.py`
-(in python-stdlib.tar) whose `CONFIG_ARGS` ends inside a quoted argument,
-so `shlex.split(sysconfig.get_config_var('CONFIG_ARGS'))` raises
-`ValueError: No closing quotation` (CPython's own `test.support` does that at
-import). The build's Makefile in the same tar (`config-3.14-*/Makefile`)
-holds the same variables; every value that is not valid shell words is
-replaced by the Makefile's when that one is whole, else its dangling quote is
-closed (the words it has are the build's own). Nothing else changes.
+componentize-py's CPython-for-WASI build (its build.rs) passes
+`--build=` + the raw output of `config.guess`, newline included, to
+`configure`. The Makefile's `CONFIG_ARGS = ...` line therefore ends after
+`'--build=x86_64-pc-linux-gnu`, and the sysconfig data generated from the
+Makefile (`_sysconfigdata__wasi_wasm32-wasi.py` in python-stdlib.tar) keeps
+only that first line: `"'-C' '--host=wasm32-unknown-wasip2'
+'--build=x86_64-pc-linux-gnu"`, so `shlex.split()` of it raises
+`ValueError: No closing quotation` (CPython's `test.support` does that at
+import). The words after the newline are not in the wheel, so the value is
+made whole by closing the quote: every word it then has is one the build
+passed. Other values are left as CPython generates them (multi-line Makefile
+values end in a backslash there as on every platform).
 
-Idempotent and cheap: a tar whose values are all whole is left untouched.
+Idempotent and cheap: a tar whose CONFIG_ARGS is whole is left untouched.
 Usage: fix_sysconfigdata.py STDLIB_TAR
 """
 
 import io
 import os
-import pprint
 import re
 import shlex
 import sys
 import tarfile
 
 
-def broken(value):
-    """Whether `value` is not a valid list of shell words."""
+def whole(value):
+    """`value` as shell words, or None when it is not."""
     try:
-        shlex.split(value)
-        return False
+        return shlex.split(value)
     except ValueError:
-        return True
-
-
-def makefile_vars(text):
-    """NAME=value lines of a Makefile (continuations joined)."""
-    out = {}
-    for line in text.replace("\\\n", " ").split("\n"):
-        m = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$", line)
-        if m:
-            out[m.group(1)] = m.group(2).strip()
-    return out
-
-
-def whole(name, value, makefile):
-    """The repaired value of a variable."""
-    candidate = makefile.get(name)
-    if candidate is not None and not broken(candidate) and candidate.startswith(value.rstrip()[:40]):
-        return candidate
-    # Close the dangling quote: the words it has stay exactly as built.
-    for closing in ("'", '"', "'\"", "\"'"):
-        if not broken(value + closing):
-            return value + closing
-    raise SystemExit(f"fix_sysconfigdata: cannot make {name} whole: {value!r}")
+        return None
 
 
 def main(tar_path):
@@ -61,26 +41,23 @@ def main(tar_path):
     if len(names) != 1:
         raise SystemExit(f"fix_sysconfigdata: expected one _sysconfigdata__wasi_*.py in {tar_path}, found {names}")
     name = names[0]
-    source = data[name].decode()
     scope = {}
-    exec(compile(source, name, "exec"), scope)  # the build's own data file: a dict literal
-    build_vars = scope["build_time_vars"]
-    makefiles = [n for n in data if re.search(r"(^|/)config-3\.\d+[^/]*/Makefile$", n)]
-    makefile = makefile_vars(data[makefiles[0]].decode(errors="replace")) if makefiles else {}
-    fixes = {k: whole(k, v, makefile) for k, v in build_vars.items() if isinstance(v, str) and broken(v)}
-    if not fixes:
-        return
+    exec(compile(data[name].decode(), name, "exec"), scope)  # the build's data file: one dict literal
     if set(scope) - {"__builtins__"} != {"build_time_vars"}:
         raise SystemExit(f"fix_sysconfigdata: {name} defines more than build_time_vars")
-    for key, value in fixes.items():
-        print(f"fix_sysconfigdata: {key}: {build_vars[key]!r} -> {value!r}", file=sys.stderr)
-    build_vars.update(fixes)
-    # As CPython writes the file (sysconfig's _generate_posix_vars).
-    source = (
-        "# system configuration generated and used by the sysconfig module\n"
-        f"build_time_vars = {pprint.pformat(build_vars)}\n"
-    )
-    data[name] = source.encode()
+    build_vars = scope["build_time_vars"]
+    args = build_vars.get("CONFIG_ARGS", "")
+    if whole(args) is not None:
+        return
+    fixed = args + "'"
+    if not args.endswith("'--build=x86_64-pc-linux-gnu") or whole(fixed) is None:
+        raise SystemExit(f"fix_sysconfigdata: CONFIG_ARGS is cut in an unknown way: {args!r}")
+    print(f"fix_sysconfigdata: CONFIG_ARGS {args!r} -> {fixed!r}", file=sys.stderr)
+    source = data[name].decode()
+    line = f"'CONFIG_ARGS': {args!r},"
+    if source.count(line) != 1:
+        raise SystemExit(f"fix_sysconfigdata: no single `{line}` line in {name}")
+    data[name] = source.replace(line, f"'CONFIG_ARGS': {fixed!r},").encode()
     tmp = tar_path + ".tmp"
     with tarfile.open(tmp, "w") as out:
         for m in members:
