@@ -29,7 +29,7 @@ mv "$ART/liberyx_runtime.so.tmp" "$ART/liberyx_runtime.so"
 OBJ="$ROOT/target/guest/write_enospc.o"
 clang-16 --target=wasm32-unknown-emscripten -U__EMSCRIPTEN__ -D__wasi__ -nostdlibinc \
   -isystem /usr/include/wasm32-wasi -fPIC -O2 -Wall -Werror -c "$ROOT/c/write_enospc.c" -o "$OBJ"
-wasm-ld-16 -shared --experimental-pic -o "$ART/liberyx_write.so.tmp" "$OBJ" "$C/libc.so"
+wasm-ld-16 -shared --experimental-pic --export=write -o "$ART/liberyx_write.so.tmp" "$OBJ" "$C/libc.so"
 mv "$ART/liberyx_write.so.tmp" "$ART/liberyx_write.so"
 for f in libpython3.14.so libc.so libc++.so libc++abi.so libwasi-emulated-mman.so \
          libwasi-emulated-process-clocks.so libwasi-emulated-getpid.so \
