@@ -158,7 +158,10 @@ fn save_and_load_state() {
 fn eryx_option_after_the_program_is_argv_and_said_on_stderr() {
     let p = std::env::temp_dir().join(format!("eryx-late-state-{}.bin", std::process::id()));
     let ps = p.to_str().unwrap();
-    let o = eryx(&["-c", "import sys; print(sys.argv)", "--save-state", ps], None);
+    let o = eryx(
+        &["-c", "import sys; print(sys.argv)", "--save-state", ps],
+        None,
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert_eq!(text(&o.stdout), format!("['-c', '--save-state', '{ps}']\n"));
     let err = text(&o.stderr);

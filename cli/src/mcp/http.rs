@@ -30,7 +30,9 @@ pub async fn serve(shared: Arc<Shared>, addr: &str) -> Result<(), String> {
         StreamableHttpService::new(factory, Arc::new(LocalSessionManager::default()), config);
     let app = axum::Router::new()
         .nest_service("/mcp", service)
-        .layer(axum::middleware::from_fn(super::termination::session_deleted_is_ok));
+        .layer(axum::middleware::from_fn(
+            super::termination::session_deleted_is_ok,
+        ));
     eprintln!("eryx mcp: serving MCP (streamable HTTP) at http://{local}/mcp");
     let shutdown = stop.clone();
     tokio::spawn(async move {
