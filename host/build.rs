@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 const FILES: &[(&str, &str)] = &[
     ("RUNTIME", "liberyx_runtime.so"),
+    ("WRITE", "liberyx_write.so"),
     ("LIBPYTHON", "libpython3.14.so"),
     ("LIBC", "libc.so"),
     ("LIBCXX", "libc++.so"),

@@ -23,6 +23,14 @@ wasm-ld-16 -shared --experimental-pic -o "$ART/liberyx_runtime.so.tmp" \
   --whole-archive "$LIB" --no-whole-archive \
   "$C/libpython3.14.so" "$C/libc.so"
 mv "$ART/liberyx_runtime.so.tmp" "$ART/liberyx_runtime.so"
+# liberyx_write.so: write() that reports ENOSPC (c/write_enospc.c says why),
+# linked before libc.so. C is compiled as build.rs does: LLVM 16 only emits
+# PIC wasm for the Emscripten triple, with WASI's headers and macros.
+OBJ="$ROOT/target/guest/write_enospc.o"
+clang-16 --target=wasm32-unknown-emscripten -U__EMSCRIPTEN__ -D__wasi__ -nostdlibinc \
+  -isystem /usr/include/wasm32-wasi -fPIC -O2 -Wall -Werror -c "$ROOT/c/write_enospc.c" -o "$OBJ"
+wasm-ld-16 -shared --experimental-pic --export=write -o "$ART/liberyx_write.so.tmp" "$OBJ" "$C/libc.so"
+mv "$ART/liberyx_write.so.tmp" "$ART/liberyx_write.so"
 for f in libpython3.14.so libc.so libc++.so libc++abi.so libwasi-emulated-mman.so \
          libwasi-emulated-process-clocks.so libwasi-emulated-getpid.so \
          libwasi-emulated-signal.so wasi_snapshot_preview1.reactor.wasm python-stdlib.tar; do

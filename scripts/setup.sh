@@ -40,7 +40,12 @@ fi
 # also on machines set up before they were needed (idempotent).
 "$ROOT/scripts/fetch-cpython-tests.sh" "$DEPS"
 
+# The guest's sysconfig data with whole values (scripts/fix_sysconfigdata.py
+# says what the build cut), also on machines set up before (idempotent).
+fix_sysconfig() { python3 "$ROOT/scripts/fix_sysconfigdata.py" "$DEPS/cpython/python-stdlib.tar"; }
+
 if [ -f "$STAMP" ]; then
+  fix_sysconfig
   exit 0
 fi
 
@@ -59,6 +64,7 @@ fi
 say "extracting CPython for WASI from the wheel"
 PYTHONPATH="$DEPS/pytools" python3 "$ROOT/scripts/extract_cpython.py" \
   "$(ls "$DEPS"/dl/componentize_py-0.25.1-*.whl | head -1)" "$DEPS/cpython" >&2
+fix_sysconfig
 
 # 4. CPython 3.14 headers from Debian sid's libpython3.14-dev, through a private
 #    apt configuration (the machine's own sources are never touched).

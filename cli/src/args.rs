@@ -3,7 +3,7 @@
 //! everything after them is `sys.argv[1:]`. Short options combine (`-iq`,
 //! `-cCODE`); eryx's own long options (`--timeout`, `--mount`, ...) work
 //! before the program. `eryx -c A -c B` keeps running both in one session.
-//! The flag table of the README lists what every `python` flag does here.
+//! The flag table of docs/cli.md lists what every `python` flag does here.
 
 /// What to run.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -191,6 +191,10 @@ const VALUED: &[&str] = &[
     "--ca-cert",
 ];
 
+/// eryx's own options that `python` does not have: after the program they
+/// are the program's arguments, which is worth a note (they look like ours).
+const OWN: &[&str] = &["--no-stdin", "--trace"];
+
 fn number<T: std::str::FromStr>(v: &str, flag: &str) -> Result<T, String> {
     v.parse()
         .map_err(|_| format!("argument {flag}: invalid number {v:?}"))
@@ -339,6 +343,35 @@ impl Args {
     pub fn time_limit(&self) -> Option<std::time::Duration> {
         self.timeout
             .map(|t| std::time::Duration::from_secs_f64(t.max(0.0)))
+    }
+
+    /// One line for stderr when an argument after the program is one of
+    /// eryx's own options (it went to `sys.argv`, as python's grammar says),
+    /// saying how to make it eryx's; `None` when there is none.
+    pub fn misplaced_options(&self) -> Option<String> {
+        if matches!(self.program, Program::None) {
+            return None;
+        }
+        let mut found: Vec<&str> = Vec::new();
+        for a in &self.rest {
+            let name = a.split_once('=').map_or(a.as_str(), |(n, _)| n);
+            if (VALUED.contains(&name) || OWN.contains(&name)) && !found.contains(&name) {
+                found.push(name);
+            }
+        }
+        let first = found.first()?;
+        let example = if VALUED.contains(first) {
+            format!("{first} VALUE")
+        } else {
+            first.to_string()
+        };
+        Some(format!(
+            "eryx: {} after the program went to the program's sys.argv, not to eryx; \
+             to use {} put {} before the program (e.g. `eryx {example} -c CODE`)",
+            found.join(", "),
+            if found.len() == 1 { "it" } else { "them" },
+            if found.len() == 1 { "it" } else { "them" },
+        ))
     }
 
     /// The guest's `sys.argv` for this command line.

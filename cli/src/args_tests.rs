@@ -127,3 +127,31 @@ fn dash_x_is_a_flag_before_any_program() {
     assert!(!p(&["prog.py", "-x"]).unwrap().skip_first_line);
     assert!(!p(&["-c", "pass", "-x"]).unwrap().skip_first_line);
 }
+
+#[test]
+fn eryx_options_after_the_program_stay_argv_with_a_note() {
+    let a = p(&["-c", "pass", "--save-state", "s.bin", "--trace=t", "x"]).unwrap();
+    assert_eq!(a.save_state, None);
+    assert_eq!(
+        a.argv(),
+        vec!["-c", "--save-state", "s.bin", "--trace=t", "x"]
+    );
+    let note = a.misplaced_options().expect("a note");
+    assert!(!note.contains('\n'), "{note}");
+    assert!(
+        note.contains("--save-state, --trace") && note.contains("eryx --save-state VALUE -c CODE"),
+        "{note}"
+    );
+    assert_eq!(
+        p(&["prog.py", "a", "--verbose"])
+            .unwrap()
+            .misplaced_options(),
+        None
+    );
+    assert_eq!(
+        p(&["--save-state", "s", "-c", "pass"])
+            .unwrap()
+            .misplaced_options(),
+        None
+    );
+}

@@ -155,6 +155,28 @@ fn save_and_load_state() {
 }
 
 #[test]
+fn eryx_option_after_the_program_is_argv_and_said_on_stderr() {
+    let p = std::env::temp_dir().join(format!("eryx-late-state-{}.bin", std::process::id()));
+    let ps = p.to_str().unwrap();
+    let o = eryx(
+        &["-c", "import sys; print(sys.argv)", "--save-state", ps],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), format!("['-c', '--save-state', '{ps}']\n"));
+    let err = text(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("--save-state after the program")
+            && err.contains("eryx --save-state VALUE -c CODE"),
+        "{err}"
+    );
+    assert!(!p.exists(), "nothing is saved from sys.argv");
+    let o = eryx(&["-c", "pass", "--verbose"], None);
+    assert_eq!((o.status.code(), text(&o.stderr)), (Some(0), String::new()));
+}
+
+#[test]
 fn no_program_and_piped_stdin_runs_stdin() {
     let o = eryx(&[], Some("print('piped')\n"));
     assert_eq!(

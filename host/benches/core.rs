@@ -1,7 +1,7 @@
 //! `cargo bench -p eryx --bench core`: the figures issues 2-5 ask for,
 //! measured in-process on real CPython in real wasmtime. Prints a table.
 //! (Process-level figures — cold first run, warm `eryx -c` — are timed by
-//! running target/release/eryx; see README "Measuring".)
+//! running target/release/eryx; see docs/benchmarks.md.)
 use eryx::{Error, Sandbox};
 use std::time::{Duration, Instant};
 

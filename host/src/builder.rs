@@ -253,7 +253,7 @@ impl SandboxBuilder {
     /// count, like a full disk); writing on fails with `OSError` (`ENOSPC`;
     /// `EIO` on an already open stream, the guest libc's mapping) and the
     /// session goes on. Virtual files are host memory outside
-    /// [`Self::max_memory`] (see the README's "Scratch files").
+    /// [`Self::max_memory`] (see docs/files-and-limits.md).
     pub fn max_file_bytes(mut self, bytes: u64) -> Self {
         self.s.vfs_limits.max_bytes = bytes;
         self

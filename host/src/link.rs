@@ -7,12 +7,16 @@ use crate::embedded as e;
 use wit_component::{Linker, StringEncoding};
 use wit_parser::Resolve;
 
-/// Shared libraries in link order (dependencies first).
+/// Shared libraries in link order (dependencies first). An imported symbol
+/// resolves to its first exporter in this order, which is how
+/// `liberyx_write.so`'s `write()` (ENOSPC instead of libc's EIO,
+/// `c/write_enospc.c`) wins over libc's for every library importing it.
 const LINK_ORDER: &[(&str, &[u8])] = &[
     ("libwasi-emulated-mman.so", e::WASI_MMAN),
     ("libwasi-emulated-process-clocks.so", e::WASI_CLOCKS),
     ("libwasi-emulated-getpid.so", e::WASI_GETPID),
     ("libwasi-emulated-signal.so", e::WASI_SIGNAL),
+    ("liberyx_write.so", e::WRITE),
     ("libc.so", e::LIBC),
     ("libc++abi.so", e::LIBCXXABI),
     ("libc++.so", e::LIBCXX),

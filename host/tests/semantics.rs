@@ -1,5 +1,5 @@
 //! Python semantics users rely on: separate namespaces, output streams,
-//! top-level await, SystemExit, unicode.
+//! top-level await, SystemExit, unicode, a whole CONFIG_ARGS.
 mod common;
 use common::{expect_py_err, recording_sandbox, sandbox, text_of};
 use eryx::{Error, Stream};
@@ -120,4 +120,22 @@ async fn unicode_round_trips() {
         .await
         .unwrap();
     assert_eq!(out, "héllo 🎉 ✓ 日本 12\n");
+}
+
+#[tokio::test]
+async fn sysconfig_config_args_is_whole() {
+    // CPython's test.support runs shlex.split(CONFIG_ARGS) at import; the
+    // build shipped it cut mid-quote (scripts/fix_sysconfigdata.py).
+    let mut sb = sandbox().await;
+    let out = sb
+        .execute(
+            "import shlex, sysconfig\n\
+             print(shlex.split(sysconfig.get_config_var('CONFIG_ARGS')))",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        "['-C', '--host=wasm32-unknown-wasip2', '--build=x86_64-pc-linux-gnu']\n"
+    );
 }

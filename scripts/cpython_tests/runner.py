@@ -68,18 +68,6 @@ class _Result(unittest.TextTestResult):
         super().startTest(test)
 
 
-def _repair_config_args():
-    """The build's sysconfig data has CONFIG_ARGS cut off inside a quoted
-    argument (a build limit, see skips.py), which test.support's shlex
-    parse rejects: close the quote."""
-    import sysconfig
-
-    config = sysconfig.get_config_vars()
-    args = config.get("CONFIG_ARGS") or ""
-    if args.count("'") % 2:
-        config["CONFIG_ARGS"] = args + "'"
-
-
 def _short(text):
     lines = [l for l in text.strip().splitlines() if l.strip()]
     return lines[-1][:300] if lines else ""
@@ -94,7 +82,6 @@ def main(name, verbose=False):
     import tempfile
 
     tempfile.tempdir = "/tmp"
-    _repair_config_args()
     from test import support
 
     support.verbose = 0

@@ -1,5 +1,5 @@
-//! `eryx-server`: eryx Python sandboxes as an HTTP/JSON service (see the
-//! README's "Service" section). Modules: `config` (flags, env, file),
+//! `eryx-server`: eryx Python sandboxes as an HTTP/JSON service (see
+//! docs/server.md). Modules: `config` (flags, env, file),
 //! `api` (wire types, errors, body extraction), `state` (shared state,
 //! tenants, sandbox builders), `sessions` (live sessions, LRU), `store`
 //! (the session store: in-process, a local directory, or shared through

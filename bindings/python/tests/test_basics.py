@@ -194,9 +194,10 @@ def test_no_host_environment(sb):
 
 
 def test_readme_example_runs():
-    readme = pathlib.Path(__file__).resolve().parents[3] / "README.md"
+    # The example of docs/python.md (also run by scripts/test-docs.sh).
+    readme = pathlib.Path(__file__).resolve().parents[3] / "docs" / "python.md"
     text = readme.read_text()
-    start = text.index("```python\nimport asyncio, eryx")
-    example = text[start + len("```python\n") : text.index("```\n", start + 10)]
+    start = text.index("```python tested host\nimport asyncio, eryx")
+    example = text[start + len("```python tested host\n") : text.index("```\n", start + 10)]
     out = subprocess.run([sys.executable, "-c", example], check=True, capture_output=True, text=True).stdout
     assert out == "200\nZeroDivisionError division by zero\n{'status': 200, 'url': 'x'}\n"

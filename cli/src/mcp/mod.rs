@@ -4,8 +4,8 @@
 //! network policy in words), `tools` (tool definitions, arguments,
 //! results), `session` (the task that owns one session's sandbox), `server`
 //! (the rmcp handler), `stdio` (the stdio front: parse errors, end of
-//! input), `http` (streamable HTTP), `access` (who may use it: bearer
-//! token, `Origin` and `Host` allow-lists).
+//! input), `http` (streamable HTTP), `termination` (its DELETE answer),
+//! `access` (who may use it: bearer token, `Origin` and `Host` allow-lists).
 mod access;
 mod http;
 mod network;
@@ -13,6 +13,7 @@ mod options;
 mod server;
 mod session;
 mod stdio;
+mod termination;
 mod tools;
 
 use options::{Command, Options};

@@ -143,9 +143,10 @@ impl OutputStream for FileWriter {
     /// At most what fits under the byte cap, so that a `write()` that
     /// would pass it writes as many bytes as fit and returns that count
     /// (wasi-libc writes `min(check-write, len)`), as a full disk does.
-    /// With no room left, an error: `ENOSPC` would be right, but the
-    /// guest's libc reports every stream error as `EIO` (see `room_at` for
-    /// where `ENOSPC` does come through).
+    /// With no room left, an error carrying `ENOSPC`. The guest's libc
+    /// turns every stream error into `EIO` without asking
+    /// `filesystem-error-code`; the guest's `write()` (`c/write_enospc.c`)
+    /// then retries as `pwrite`, whose `ENOSPC` the libc does report.
     fn check_write(&mut self) -> StreamResult<usize> {
         let room = self.room()?;
         if room == 0 {
