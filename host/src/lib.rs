@@ -16,11 +16,13 @@
 //! store + instance and the imports), `sandbox` (calls, limits, recovery),
 //! `execution` (the one result type of a call), `output` and `callbacks`; `net` (outbound network under a host policy, secrets); `packages` (user packages: the merged site
 //! directory and the native extensions to link), `extension` (is a `.so` a
-//! WASI shared library?), `wheel` (reading `.whl` archives).
+//! WASI shared library?), `wheel` (reading `.whl` archives); `requirements`
+//! (packages by name, resolved by pip, locked and cached); `cache` (the
+//! on-disk cache, its size cap and LRU eviction, what `eryx cache` shows).
 #![cfg(not(target_family = "wasm"))]
 
 mod builder;
-mod cache;
+pub mod cache;
 mod callbacks;
 mod embedded;
 mod engine;
@@ -33,6 +35,7 @@ mod net;
 mod output;
 mod packages;
 mod preinit;
+pub mod requirements;
 mod sandbox;
 mod stack;
 mod stdlib;
@@ -46,6 +49,7 @@ pub use error::Error;
 pub use execution::Execution;
 pub use net::NetworkLimits;
 pub use output::{OutputHandler, Stream};
+pub use requirements::{ResolvedPackage, Resolver};
 pub use sandbox::{InterruptHandle, Sandbox};
 
 /// Build, pre-initialise and compile the default component now (it is

@@ -12,6 +12,7 @@ mod callbacks;
 mod config;
 mod exec;
 mod metrics;
+mod offered;
 mod openapi;
 mod routes;
 mod scheduler;
