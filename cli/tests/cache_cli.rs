@@ -33,7 +33,8 @@ fn images(cache: &Path) -> usize {
 
 #[test]
 fn cap_holds_over_more_images_than_fit_and_in_use_entries_stay() {
-    let cache: PathBuf = std::env::temp_dir().join(format!("eryx-cache-cap-{}", std::process::id()));
+    let cache: PathBuf =
+        std::env::temp_dir().join(format!("eryx-cache-cap-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&cache);
     // The first image alone, to learn what one costs.
     let o = eryx(&cache, "100G").args(["-c", "pass"]).output().unwrap();
@@ -50,8 +51,15 @@ fn cap_holds_over_more_images_than_fit_and_in_use_entries_stay() {
         assert!(size(&cache) <= cap, "cache {} > cap {cap}", size(&cache));
     }
     assert!(images(&cache) < 4, "nothing was evicted");
-    let info = eryx(&cache, &cap.to_string()).args(["cache", "info"]).output().unwrap();
-    assert!(text(&info).contains("entries:") && text(&info).contains("size:"), "{}", text(&info));
+    let info = eryx(&cache, &cap.to_string())
+        .args(["cache", "info"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&info).contains("entries:") && text(&info).contains("size:"),
+        "{}",
+        text(&info)
+    );
 
     // An image a running process has mapped survives `clear`.
     let mut running = eryx(&cache, &cap.to_string())
@@ -66,12 +74,22 @@ fn cap_holds_over_more_images_than_fit_and_in_use_entries_stay() {
     )
     .unwrap();
     assert_eq!(line, "up\n");
-    let cleared = eryx(&cache, &cap.to_string()).args(["cache", "clear"]).output().unwrap();
-    assert!(text(&cleared).contains("kept (in use): image"), "{}", text(&cleared));
+    let cleared = eryx(&cache, &cap.to_string())
+        .args(["cache", "clear"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&cleared).contains("kept (in use): image"),
+        "{}",
+        text(&cleared)
+    );
     assert_eq!(images(&cache), 1);
     running.kill().unwrap();
     running.wait().unwrap();
-    let cleared = eryx(&cache, &cap.to_string()).args(["cache", "clear"]).output().unwrap();
+    let cleared = eryx(&cache, &cap.to_string())
+        .args(["cache", "clear"])
+        .output()
+        .unwrap();
     assert!(!text(&cleared).contains("kept"), "{}", text(&cleared));
     assert_eq!(images(&cache), 0);
     let _ = std::fs::remove_dir_all(&cache);

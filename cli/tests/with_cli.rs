@@ -76,7 +76,11 @@ fn second_run_starts_no_pip_and_needs_no_index() {
     let code = "import tabulate; print(tabulate.tabulate([[1]], tablefmt='plain'))";
     let first = eryx().args(["--with", &req, "-c", code]).output().unwrap();
     assert_eq!(ok(&first), "1\n");
-    assert!(text(&first.stderr).contains("resolving"), "{}", text(&first.stderr));
+    assert!(
+        text(&first.stderr).contains("resolving"),
+        "{}",
+        text(&first.stderr)
+    );
     // Same requirements: neither pip nor the index is needed.
     let second = eryx()
         .args(["--with", &req, "-c", code])
@@ -93,7 +97,11 @@ fn second_run_starts_no_pip_and_needs_no_index() {
         .output()
         .unwrap();
     assert_ne!(other.status.code(), Some(0));
-    assert!(text(&other.stderr).contains("could not run pip"), "{}", text(&other.stderr));
+    assert!(
+        text(&other.stderr).contains("could not run pip"),
+        "{}",
+        text(&other.stderr)
+    );
 }
 
 #[test]
@@ -109,7 +117,10 @@ fn unreachable_index_and_native_packages_are_one_clear_line() {
     assert_eq!(dead.status.code(), Some(1), "{err}");
     let last = err.lines().last().unwrap_or("");
     assert!(last.contains("could not reach the package index"), "{err}");
-    assert!(!err.contains("Traceback") && !err.contains("ERROR:"), "{err}");
+    assert!(
+        !err.contains("Traceback") && !err.contains("ERROR:"),
+        "{err}"
+    );
 
     let empty = std::env::temp_dir().join(format!("eryx-empty-house-{}", std::process::id()));
     std::fs::create_dir_all(&empty).unwrap();
@@ -120,7 +131,10 @@ fn unreachable_index_and_native_packages_are_one_clear_line() {
         .unwrap();
     let err = text(&native.stderr);
     assert_eq!(native.status.code(), Some(1), "{err}");
-    let lines: Vec<&str> = err.lines().filter(|l| !l.starts_with("eryx: resolving")).collect();
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| !l.starts_with("eryx: resolving"))
+        .collect();
     assert_eq!(lines.len(), 1, "{err}");
     assert!(
         lines[0].contains("orjson 3.11.4 has only CPython-native wheels")
@@ -134,7 +148,10 @@ fn unreachable_index_and_native_packages_are_one_clear_line() {
 fn with_preimports_by_default_and_reads_requirements_files() {
     let code = "import sys; print('tabulate' in sys.modules)";
     let file = here("reqs.txt");
-    let o = eryx().args(["--with-requirements", &file, "-c", code]).output().unwrap();
+    let o = eryx()
+        .args(["--with-requirements", &file, "-c", code])
+        .output()
+        .unwrap();
     assert_eq!(ok(&o), "True\n");
     let o = eryx()
         .args(["--with-requirements", &file, "--no-preimport-with", "-c"])
@@ -142,9 +159,16 @@ fn with_preimports_by_default_and_reads_requirements_files() {
         .output()
         .unwrap();
     assert_eq!(ok(&o), "False\ntabulate\n");
-    let bad = eryx().args(["--with", "pkg @ https://example.org/p.whl", "-c", "pass"]).output().unwrap();
+    let bad = eryx()
+        .args(["--with", "pkg @ https://example.org/p.whl", "-c", "pass"])
+        .output()
+        .unwrap();
     assert_ne!(bad.status.code(), Some(0));
-    assert!(text(&bad.stderr).contains("no URL"), "{}", text(&bad.stderr));
+    assert!(
+        text(&bad.stderr).contains("no URL"),
+        "{}",
+        text(&bad.stderr)
+    );
 }
 
 /// The issue's Done-when. sympy imports `ctypes` at top level: this passes
@@ -153,7 +177,12 @@ fn with_preimports_by_default_and_reads_requirements_files() {
 #[ignore = "needs _ctypes in the sandbox (issue 23, natives branch)"]
 fn sympy_by_name() {
     let o = eryx()
-        .args(["--with", "sympy", "-c", "import sympy; print(sympy.factor('x**2-1'))"])
+        .args([
+            "--with",
+            "sympy",
+            "-c",
+            "import sympy; print(sympy.factor('x**2-1'))",
+        ])
         .output()
         .unwrap();
     assert_eq!(ok(&o), "(x - 1)*(x + 1)\n");

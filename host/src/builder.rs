@@ -334,7 +334,8 @@ impl SandboxBuilder {
             .clone()
             .progress(self.s.progress)
             .resolve(&self.requirements)?;
-        self.packages.extend(resolved.iter().map(|p| p.wheel.clone()));
+        self.packages
+            .extend(resolved.iter().map(|p| p.wheel.clone()));
         if !self.preimport_requirements {
             return Ok((Vec::new(), None));
         }

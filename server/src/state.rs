@@ -144,12 +144,27 @@ impl AppState {
             if let Some(p) = self.config.packages.get(n) {
                 paths.push(p.clone());
             } else if let Some(o) = self.config.offered.get(&crate::offered::canonical(n)) {
-                paths.extend(o.wheels.iter().filter(|w| !paths.contains(w)).cloned().collect::<Vec<_>>());
+                paths.extend(
+                    o.wheels
+                        .iter()
+                        .filter(|w| !paths.contains(w))
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                );
                 modules.extend(o.modules.iter().cloned());
             } else {
-                let offered: Vec<String> = self.config.packages.keys().cloned().chain(
-                    self.config.offered.iter().map(|(k, o)| format!("{k} {}", o.version)),
-                ).collect();
+                let offered: Vec<String> = self
+                    .config
+                    .packages
+                    .keys()
+                    .cloned()
+                    .chain(
+                        self.config
+                            .offered
+                            .iter()
+                            .map(|(k, o)| format!("{k} {}", o.version)),
+                    )
+                    .collect();
                 return Err(ApiError::bad_request(format!(
                     "package {n:?} is not offered by this server (offered: {offered:?})"
                 )));

@@ -45,10 +45,17 @@ pub struct CacheInfo {
 /// `KB`, `KiB`... are the same).
 pub fn parse_size(s: &str) -> Option<u64> {
     let s = s.trim();
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let n: f64 = num.parse().ok()?;
-    let mult = match unit.trim().to_ascii_lowercase().trim_end_matches("ib").trim_end_matches('b') {
+    let mult = match unit
+        .trim()
+        .to_ascii_lowercase()
+        .trim_end_matches("ib")
+        .trim_end_matches('b')
+    {
         "" => 1u64,
         "k" => 1 << 10,
         "m" => 1 << 20,
@@ -126,7 +133,12 @@ pub fn entries() -> Vec<CacheEntry> {
             .and_then(|m| m.modified())
             .unwrap_or(SystemTime::UNIX_EPOCH);
         let bytes = size_of(&path);
-        out.push(CacheEntry { kind, path, bytes, used });
+        out.push(CacheEntry {
+            kind,
+            path,
+            bytes,
+            used,
+        });
     };
     for (sub, kind) in [
         ("components", "image"),

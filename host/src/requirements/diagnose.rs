@@ -73,7 +73,10 @@ pub fn explain(pip: &Pip, stderr: &str, wheelhouse: Option<&Path>) -> String {
         );
     }
     let Some(req) = unsatisfied(stderr) else {
-        return format!("pip could not resolve the requirements: {}", last_error(stderr));
+        return format!(
+            "pip could not resolve the requirements: {}",
+            last_error(stderr)
+        );
     };
     let name = req
         .split(|c: char| !(c.is_ascii_alphanumeric() || "-_.".contains(c)))

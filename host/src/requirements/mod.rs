@@ -114,11 +114,17 @@ impl Resolver {
 
     /// Resolve `requirements` (see the module docs): from the cached lock
     /// and wheels when present (no pip, no network), else with pip.
-    pub fn resolve<S: AsRef<str>>(&self, requirements: &[S]) -> Result<Vec<ResolvedPackage>, Error> {
+    pub fn resolve<S: AsRef<str>>(
+        &self,
+        requirements: &[S],
+    ) -> Result<Vec<ResolvedPackage>, Error> {
         self.resolve_inner(requirements).map_err(Error::Setup)
     }
 
-    fn resolve_inner<S: AsRef<str>>(&self, requirements: &[S]) -> Result<Vec<ResolvedPackage>, String> {
+    fn resolve_inner<S: AsRef<str>>(
+        &self,
+        requirements: &[S],
+    ) -> Result<Vec<ResolvedPackage>, String> {
         let mut reqs = requirements
             .iter()
             .map(|r| check_requirement(r.as_ref()))
@@ -150,18 +156,27 @@ impl Resolver {
             Some(p) => p,
             None => {
                 if self.progress {
-                    eprintln!("eryx: resolving {} with pip {PIP_VERSION}...", reqs.join(", "));
+                    eprintln!(
+                        "eryx: resolving {} with pip {PIP_VERSION}...",
+                        reqs.join(", ")
+                    );
                 }
                 resolve::resolve(&pip, &reqs, &cons, house.as_deref())?
             }
         };
         let bytes = resolve::fetch(&pip, &pins)?;
-        for p in pins.iter_mut().filter(|p| p.requested && p.modules.is_empty()) {
+        for p in pins
+            .iter_mut()
+            .filter(|p| p.requested && p.modules.is_empty())
+        {
             p.modules = toplevel::of_wheel(&resolve::cached_wheel(p))?;
         }
         lock::save(&key, &reqs, &pins)?;
         if self.progress {
-            let list: Vec<String> = pins.iter().map(|p| format!("{} {}", p.name, p.version)).collect();
+            let list: Vec<String> = pins
+                .iter()
+                .map(|p| format!("{} {}", p.name, p.version))
+                .collect();
             eprintln!(
                 "eryx: {} {} package(s) in {:.1} s, {:.1} MB downloaded: {}",
                 if resolved { "fetched" } else { "resolved" },
@@ -187,8 +202,13 @@ pub(crate) fn preimport_failure_marker(resolved: &[ResolvedPackage]) -> PathBuf 
         h.update(p.sha256.as_bytes());
         h.update([u8::from(p.requested)]);
     }
-    let hex: String = h.finalize()[..12].iter().map(|b| format!("{b:02x}")).collect();
-    crate::cache::dir().join("locks").join(format!("preimport-failed-{hex}.txt"))
+    let hex: String = h.finalize()[..12]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    crate::cache::dir()
+        .join("locks")
+        .join(format!("preimport-failed-{hex}.txt"))
 }
 
 fn finish(pins: Vec<lock::Locked>) -> Vec<ResolvedPackage> {
@@ -212,11 +232,21 @@ mod tests {
     fn requirements_are_names_not_urls() {
         assert_eq!(check_requirement(" rich>=13 ").unwrap(), "rich>=13");
         assert!(check_requirement("requests[socks]==2.32; python_version>'3'").is_ok());
-        for bad in ["", "-r x.txt", "pkg @ https://x/y.whl", "./local", "/abs.whl", "http://x"] {
+        for bad in [
+            "",
+            "-r x.txt",
+            "pkg @ https://x/y.whl",
+            "./local",
+            "/abs.whl",
+            "http://x",
+        ] {
             assert!(check_requirement(bad).is_err(), "{bad:?}");
         }
         let file = "# comment\nrich  # why\n\ntabulate==0.9.0\n";
-        assert_eq!(parse_requirements_file(file).unwrap(), ["rich", "tabulate==0.9.0"]);
+        assert_eq!(
+            parse_requirements_file(file).unwrap(),
+            ["rich", "tabulate==0.9.0"]
+        );
         assert!(parse_requirements_file("--index-url http://x\n").is_err());
     }
 }

@@ -76,7 +76,11 @@ pub fn venv_dir() -> PathBuf {
 
 /// The last `ERROR:` line pip printed (or its last line), for messages.
 pub fn last_error(stderr: &str) -> String {
-    let lines: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     lines
         .iter()
         .rev()
@@ -117,10 +121,19 @@ fn create_venv(dest: &Path, progress: bool) -> Result<(), String> {
         return Err(fail("python3 -m venv", &out));
     }
     let req = tmp.join("eryx-pip-requirements.txt");
-    std::fs::write(&req, format!("pip=={PIP_VERSION} --hash=sha256:{PIP_SHA256}\n"))
-        .map_err(|e| e.to_string())?;
+    std::fs::write(
+        &req,
+        format!("pip=={PIP_VERSION} --hash=sha256:{PIP_SHA256}\n"),
+    )
+    .map_err(|e| e.to_string())?;
     let out = Command::new(tmp.join("bin/python"))
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ])
         .args(["--no-deps", "--require-hashes", "-r"])
         .arg(&req)
         .stdin(std::process::Stdio::null())

@@ -21,7 +21,12 @@ pub fn resolve(
     let work = cache::tmp_sibling(&cache::dir().join("resolve"));
     std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
     let report = work.join("report.json");
-    let mut cmd = pip.command(["install", "--dry-run", "--ignore-installed", "--no-cache-dir"]);
+    let mut cmd = pip.command([
+        "install",
+        "--dry-run",
+        "--ignore-installed",
+        "--no-cache-dir",
+    ]);
     cmd.args(PIP_TARGET_ARGS)
         .arg("--target")
         .arg(work.join("target"))
@@ -49,9 +54,11 @@ pub fn resolve(
 
 /// The cached wheel of `p` (named by its hash and file name).
 pub fn cached_wheel(p: &Locked) -> PathBuf {
-    cache::dir()
-        .join("wheels")
-        .join(format!("{}-{}", &p.sha256[..16.min(p.sha256.len())], p.filename()))
+    cache::dir().join("wheels").join(format!(
+        "{}-{}",
+        &p.sha256[..16.min(p.sha256.len())],
+        p.filename()
+    ))
 }
 
 fn sha256_file(path: &Path) -> Result<String, String> {
@@ -106,8 +113,17 @@ pub fn fetch(pip: &Pip, pkgs: &[Locked]) -> Result<u64, String> {
             .collect();
         std::fs::write(&req, lines).map_err(|e| e.to_string())?;
         let dl = work.join("wheels");
-        let mut cmd = pip.command(["download", "--no-deps", "--require-hashes", "--no-cache-dir"]);
-        cmd.args(PIP_TARGET_ARGS).arg("-d").arg(&dl).arg("-r").arg(&req);
+        let mut cmd = pip.command([
+            "download",
+            "--no-deps",
+            "--require-hashes",
+            "--no-cache-dir",
+        ]);
+        cmd.args(PIP_TARGET_ARGS)
+            .arg("-d")
+            .arg(&dl)
+            .arg("-r")
+            .arg(&req);
         let out = pip.run(cmd)?;
         if !out.status.success() {
             return Err(format!(
