@@ -187,3 +187,18 @@ fn sympy_by_name() {
         .unwrap();
     assert_eq!(ok(&o), "(x - 1)*(x + 1)\n");
 }
+
+/// tzdata is in the stdlib of every sandbox: no flags, no packages.
+#[test]
+fn zoneinfo_works_without_flags() {
+    let o = eryx()
+        .args([
+            "-c",
+            "import zoneinfo, datetime\n\
+             z = zoneinfo.ZoneInfo('Europe/Paris')\n\
+             print(datetime.datetime(2024, 7, 1, tzinfo=z).utcoffset())",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(ok(&o), "2:00:00\n");
+}
