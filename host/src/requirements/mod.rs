@@ -137,7 +137,8 @@ impl Resolver {
         let mut cons = self
             .constraints
             .iter()
-            .map(|c| check_requirement(c))
+            .map(String::as_str)
+            .map(check_requirement)
             .collect::<Result<Vec<_>, _>>()?;
         cons.sort();
         let house = target::wheelhouse(self.wheelhouse.as_ref());
