@@ -73,15 +73,61 @@ fn main() {
     // Emscripten triple (other OSes are forced to the static relocation
     // model), so C is compiled with that triple but WASI's headers and
     // predefined macros; the object code is the same wasm32 C ABI.
+    let mut build = pic_build();
+    build
+        .files(["c/eryx_module.c", "c/traceback.c", "c/stubs.c"])
+        .include(&include)
+        .warnings(true);
+    build.compile("eryx_c");
+
+    natives(&deps, &include);
+}
+
+/// Compile the builtin stdlib modules eryx adds (`c/natives/`) and the C
+/// libraries under them, whose sources scripts/fetch-natives.sh unpacks.
+fn natives(deps: &std::path::Path, include: &std::path::Path) {
+    let src = deps.join("natives");
+    println!("cargo:rerun-if-changed={}", src.display());
+    let bzip2 = src.join("bzip2-1.0.8");
+    if !bzip2.join("bzlib.c").exists() {
+        panic!(
+            "bzip2 sources not found at {}: run scripts/setup.sh first",
+            bzip2.display()
+        );
+    }
+    let mut lib = pic_build();
+    lib.warnings(false).include(&bzip2);
+    for f in [
+        "blocksort.c",
+        "huffman.c",
+        "crctable.c",
+        "randtable.c",
+        "compress.c",
+        "decompress.c",
+        "bzlib.c",
+    ] {
+        lib.file(bzip2.join(f));
+    }
+    lib.compile("eryx_bzip2");
+
+    let mut modules = pic_build();
+    modules
+        .include(include)
+        .include(&bzip2)
+        .warnings(true)
+        .flag("-Werror=implicit-function-declaration")
+        .file("c/natives/bz2module.c");
+    modules.compile("eryx_natives");
+}
+
+/// A cc build for position-independent wasm32-wasi objects (see above).
+fn pic_build() -> cc::Build {
     let mut build = cc::Build::new();
     build
         .compiler("clang-16")
         .archiver("llvm-ar-16")
-        .files(["c/eryx_module.c", "c/traceback.c", "c/stubs.c"])
-        .include(&include)
         .pic(true)
-        .flag("-O2")
-        .warnings(true);
+        .flag("-O2");
     for f in WASI_CFLAGS {
         build.flag(f);
     }
@@ -92,5 +138,5 @@ fn main() {
     ] {
         build.flag(f);
     }
-    build.compile("eryx_c");
+    build
 }

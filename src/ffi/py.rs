@@ -268,7 +268,13 @@ impl PyObj {
 
 extern "C" {
     fn PyInit_eryx() -> *mut sys::PyObject;
+    // Builtin stdlib modules this CPython build lacks (c/natives/).
+    fn PyInit__bz2() -> *mut sys::PyObject;
 }
+
+/// Builtin modules added to the inittab before CPython starts.
+const BUILTINS: &[(&std::ffi::CStr, unsafe extern "C" fn() -> *mut sys::PyObject)] =
+    &[(c"eryx", PyInit_eryx), (c"_bz2", PyInit__bz2)];
 
 fn wide(s: &str) -> Vec<sys::wchar_t> {
     s.chars()
@@ -303,8 +309,10 @@ pub fn initialize(stdlib: &str) -> Result<(), String> {
             return Ok(());
         }
         super::alloc::install();
-        if sys::PyImport_AppendInittab(c"eryx".as_ptr(), Some(PyInit_eryx)) < 0 {
-            return Err("PyImport_AppendInittab(eryx) failed".into());
+        for (name, init) in BUILTINS {
+            if sys::PyImport_AppendInittab(name.as_ptr(), Some(*init)) < 0 {
+                return Err(format!("PyImport_AppendInittab({name:?}) failed"));
+            }
         }
         let mut config: sys::PyConfig = std::mem::zeroed();
         sys::PyConfig_InitIsolatedConfig(&mut config);
