@@ -110,15 +110,64 @@ fn natives(deps: &std::path::Path, include: &std::path::Path) {
     }
     lib.compile("eryx_bzip2");
 
+    let xz = src.join("xz-5.2/src");
+    let api = xz.join("liblzma/api");
+    let mut lzma = pic_build();
+    lzma.warnings(false)
+        .define("HAVE_CONFIG_H", "1")
+        .flag("-std=c99")
+        .include("c/natives/liblzma")
+        .include(&api)
+        .include(xz.join("common"));
+    for dir in LZMA_DIRS {
+        lzma.include(xz.join("liblzma").join(dir));
+        let mut files: Vec<_> = std::fs::read_dir(xz.join("liblzma").join(dir))
+            .unwrap_or_else(|e| panic!("xz sources ({}): {e}: run scripts/setup.sh", xz.display()))
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                let name = p.file_name().unwrap().to_string_lossy();
+                name.ends_with(".c") && !LZMA_SKIP.iter().any(|s| name.contains(s))
+            })
+            .collect();
+        files.sort();
+        lzma.files(files);
+    }
+    lzma.file(xz.join("common/tuklib_physmem.c"))
+        .file(xz.join("common/tuklib_cpucores.c"));
+    lzma.compile("eryx_lzma");
+
     let mut modules = pic_build();
     modules
         .include(include)
         .include(&bzip2)
+        .include(&api)
         .warnings(true)
         .flag("-Werror=implicit-function-declaration")
-        .file("c/natives/bz2module.c");
+        .file("c/natives/bz2module.c")
+        .file("c/natives/lzmamodule.c")
+        .file("c/natives/lzma_filters.c");
     modules.compile("eryx_natives");
 }
+
+/// liblzma's source directories (under xz-5.2/src/liblzma).
+const LZMA_DIRS: &[&str] = &[
+    "common",
+    "check",
+    "lz",
+    "lzma",
+    "rangecoder",
+    "delta",
+    "simple",
+];
+
+/// liblzma sources left out: table generators, the small CRC variants (the
+/// fast ones are used) and the threaded encoder (WASI has no threads).
+const LZMA_SKIP: &[&str] = &[
+    "tablegen",
+    "_small.c",
+    "stream_encoder_mt.c",
+    "outqueue.c",
+];
 
 /// A cc build for position-independent wasm32-wasi objects (see above).
 fn pic_build() -> cc::Build {

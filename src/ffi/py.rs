@@ -270,11 +270,16 @@ extern "C" {
     fn PyInit_eryx() -> *mut sys::PyObject;
     // Builtin stdlib modules this CPython build lacks (c/natives/).
     fn PyInit__bz2() -> *mut sys::PyObject;
+    fn PyInit__lzma() -> *mut sys::PyObject;
 }
 
 /// Builtin modules added to the inittab before CPython starts.
 const BUILTINS: &[(&std::ffi::CStr, unsafe extern "C" fn() -> *mut sys::PyObject)] =
-    &[(c"eryx", PyInit_eryx), (c"_bz2", PyInit__bz2)];
+    &[
+        (c"eryx", PyInit_eryx),
+        (c"_bz2", PyInit__bz2),
+        (c"_lzma", PyInit__lzma),
+    ];
 
 fn wide(s: &str) -> Vec<sys::wchar_t> {
     s.chars()
