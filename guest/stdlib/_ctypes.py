@@ -141,6 +141,10 @@ class _CDataType(type):
     def __pointer_type__(cls):
         return POINTER(cls)
 
+    @__pointer_type__.setter
+    def __pointer_type__(cls, ptr):
+        _pointer_type_cache[cls] = ptr
+
 
 def _is_ctype(t):
     return isinstance(t, _CDataType) and hasattr(t, "_size_")
@@ -545,6 +549,7 @@ def _address_of_target(obj):
 
 from _eryx_ctypes_calls import (  # noqa: E402
     CFuncPtr, PyCFuncPtrType, _CFuncPtrBase, _CArgObject, _cast_addr, _memmove_addr,
+    _memoryview_at_addr,
     _memset_addr, _string_at_addr, _wstring_at_addr, string_at, wstring_at, sizeof,
     alignment, addressof, byref, resize, get_errno, set_errno, dlopen, dlsym, dlclose,
     buffer_info, PyObj_FromPtr, call_function, call_cdeclfunction, _unpickle_legacy,

@@ -140,6 +140,13 @@ def _cast_addr(ptr, obj, typ):
     return result
 
 
+@_builtin(0x114)
+def _memoryview_at_addr(ptr, size, readonly=False):
+    mem, off = _find(_addr_arg(ptr), max(size, 1))
+    view = mem.buf[off:off + size]
+    return view.toreadonly() if readonly else view
+
+
 def string_at(ptr, size=-1):
     """The bytes at `ptr` (up to the first NUL when size is -1)."""
     return _BUILTIN_FUNCS[_string_at_addr](ptr, size)

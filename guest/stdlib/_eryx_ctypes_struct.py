@@ -1,10 +1,10 @@
 """Structure and Union for the sandbox's `_ctypes`: field layout (natural
-alignment, `_pack_`, bit fields, `_anonymous_`, swapped byte order) and the
+alignment, `_pack_`, bit fields, `_anonymous_`; ctypes/_endian.py swaps
+byte order by giving swapped field types) and the
 CField descriptors that read and write the fields.
 """
 
 import struct as _struct
-import sys as _sys
 
 from _eryx_ctypes_memory import _INTS, _wrap
 from _ctypes import _CData, _CDataType, PyCSimpleType, _get, _is_ctype, _set
@@ -58,7 +58,9 @@ class _StructMeta(_CDataType):
     def __init__(cls, name, bases, ns, **kw):
         super().__init__(name, bases, ns, **kw)
         if "_fields_" in ns:
-            cls._layout(ns["_fields_"])
+            # Through __setattr__, as CPython does: ctypes/_endian.py's
+            # metaclass swaps the field types there.
+            setattr(cls, "_fields_", ns["_fields_"])
         elif not hasattr(cls, "_size_") or "_size_" not in cls.__dict__:
             base = next((b for b in cls.__mro__[1:] if "_size_" in b.__dict__), None)
             type.__setattr__(cls, "_size_", base._size_ if base else 0)
@@ -79,7 +81,6 @@ class _StructMeta(_CDataType):
         size = base._size_ if base is not None and not cls._union else 0
         align = base._align_ if base is not None else 1
         pack = cls.__dict__.get("_pack_", 0)
-        swapped = "_swappedbytes_" in cls.__dict__
         all_fields = list(base._all_fields_) if base is not None else []
         bits_unit = None  # (offset, type, bits used) of the open bit-field unit
         for i, spec in enumerate(fields):
@@ -88,8 +89,6 @@ class _StructMeta(_CDataType):
             fname, ftype = spec[0], spec[1]
             if not _is_ctype(ftype):
                 raise TypeError(f"second item in _fields_ tuple (index {i}) must be a C type")
-            if swapped and isinstance(ftype, PyCSimpleType):
-                ftype = ftype.__ctype_be__ if _sys.byteorder == "little" else ftype.__ctype_le__
             falign = min(ftype._align_, pack) if pack else ftype._align_
             bit_size = spec[2] if len(spec) == 3 else None
             if bit_size is not None:

@@ -136,3 +136,60 @@ async fn mmap_refuses_what_it_cannot_map() {
         "ValueError",
     );
 }
+
+#[tokio::test]
+async fn lzma_round_trips_in_every_format() {
+    let mut sb = sandbox().await;
+    let out = sb
+        .execute(
+            "import lzma\n\
+             data = b'eryx lzma ' * 4000\n\
+             xz = lzma.compress(data)\n\
+             print(xz[:6] == b'\\xfd7zXZ\\x00', lzma.decompress(xz) == data, len(xz) < 1000)\n\
+             alone = lzma.compress(data, format=lzma.FORMAT_ALONE)\n\
+             print(lzma.decompress(alone) == data)\n\
+             f = [{'id': lzma.FILTER_DELTA, 'dist': 4}, {'id': lzma.FILTER_LZMA2, 'preset': 1}]\n\
+             raw = lzma.compress(data, format=lzma.FORMAT_RAW, filters=f)\n\
+             print(lzma.decompress(raw, format=lzma.FORMAT_RAW, filters=f) == data)\n\
+             d = lzma.LZMADecompressor()\n\
+             print(d.decompress(lzma.compress(b'x', check=lzma.CHECK_SHA256) + b'tail') == b'x',\n\
+             \x20     d.check == lzma.CHECK_SHA256, d.eof, d.unused_data)\n\
+             try:\n\
+             \x20   lzma.decompress(b'not xz at all')\n\
+             except lzma.LZMAError as e:\n\
+             \x20   print(e)",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        "True True True\nTrue\nTrue\nTrue True True b'tail'\nInput format not supported by decoder\n"
+    );
+}
+
+#[tokio::test]
+async fn ctypes_data_types_work_and_native_code_is_refused() {
+    let mut sb = sandbox().await;
+    let out = sb
+        .execute(
+            "import ctypes\n\
+             print(ctypes.sizeof(ctypes.c_long), ctypes.sizeof(ctypes.c_void_p), ctypes.sizeof(ctypes.c_double))\n\
+             class Point(ctypes.Structure):\n\
+             \x20   _fields_ = [('x', ctypes.c_int), ('y', ctypes.c_double), ('tag', ctypes.c_char * 4)]\n\
+             p = Point(3, 1.5, b'ab')\n\
+             print(ctypes.sizeof(Point), ctypes.alignment(Point), p.x, p.y, p.tag)\n\
+             copy = Point.from_buffer_copy(bytes(p))\n\
+             print(copy.x, copy.y, copy.tag)\n\
+             arr = (ctypes.c_int * 3)(10, 20, 30)\n\
+             ip = ctypes.cast(arr, ctypes.POINTER(ctypes.c_int))\n\
+             ip[1] = 99\n\
+             print(list(arr), ctypes.pointer(p).contents.x)\n\
+             try:\n\
+             \x20   ctypes.CDLL('libc.so.6')\n\
+             except OSError as e:\n\
+             \x20   print('OSError')",
+        )
+        .await
+        .unwrap();
+    assert_eq!(out, "4 4 8\n24 8 3 1.5 b'ab'\n3 1.5 b'ab'\n[10, 99, 30] 3\nOSError\n");
+}
