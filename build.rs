@@ -162,12 +162,7 @@ const LZMA_DIRS: &[&str] = &[
 
 /// liblzma sources left out: table generators, the small CRC variants (the
 /// fast ones are used) and the threaded encoder (WASI has no threads).
-const LZMA_SKIP: &[&str] = &[
-    "tablegen",
-    "_small.c",
-    "stream_encoder_mt.c",
-    "outqueue.c",
-];
+const LZMA_SKIP: &[&str] = &["tablegen", "_small.c", "stream_encoder_mt.c", "outqueue.c"];
 
 /// A cc build for position-independent wasm32-wasi objects (see above).
 fn pic_build() -> cc::Build {

@@ -191,5 +191,8 @@ async fn ctypes_data_types_work_and_native_code_is_refused() {
         )
         .await
         .unwrap();
-    assert_eq!(out, "4 4 8\n24 8 3 1.5 b'ab'\n3 1.5 b'ab'\n[10, 99, 30] 3\nOSError\n");
+    assert_eq!(
+        out,
+        "4 4 8\n24 8 3 1.5 b'ab'\n3 1.5 b'ab'\n[10, 99, 30] 3\nOSError\n"
+    );
 }

@@ -273,13 +273,15 @@ extern "C" {
     fn PyInit__lzma() -> *mut sys::PyObject;
 }
 
+/// A builtin module's init function.
+type InitFn = unsafe extern "C" fn() -> *mut sys::PyObject;
+
 /// Builtin modules added to the inittab before CPython starts.
-const BUILTINS: &[(&std::ffi::CStr, unsafe extern "C" fn() -> *mut sys::PyObject)] =
-    &[
-        (c"eryx", PyInit_eryx),
-        (c"_bz2", PyInit__bz2),
-        (c"_lzma", PyInit__lzma),
-    ];
+const BUILTINS: &[(&std::ffi::CStr, InitFn)] = &[
+    (c"eryx", PyInit_eryx),
+    (c"_bz2", PyInit__bz2),
+    (c"_lzma", PyInit__lzma),
+];
 
 fn wide(s: &str) -> Vec<sys::wchar_t> {
     s.chars()
