@@ -316,24 +316,11 @@ static PyObject *decompressor_decompress(Decompressor *d, PyObject *args, PyObje
         return NULL;
     }
     /* Input is the unconsumed rest of earlier calls followed by `data`. */
-    if (d->pending_len > 0 && data.len > 0) {
-        char *joined = PyMem_Realloc(d->pending, d->pending_len + (size_t)data.len);
-        if (joined == NULL) {
-            PyBuffer_Release(&data);
-            return PyErr_NoMemory();
-        }
-        memcpy(joined + d->pending_len, data.buf, (size_t)data.len);
-        d->pending = joined;
-        d->pending_len += (size_t)data.len;
-    }
     char *in;
     size_t in_len;
-    if (d->pending_len > 0) {
-        in = d->pending;
-        in_len = d->pending_len;
-    } else {
-        in = data.buf;
-        in_len = (size_t)data.len;
+    if (natives_input(&d->pending, &d->pending_len, &data, &in, &in_len) < 0) {
+        PyBuffer_Release(&data);
+        return NULL;
     }
     if (in_len > UINT_MAX) {
         PyBuffer_Release(&data);
@@ -363,21 +350,8 @@ static PyObject *decompressor_decompress(Decompressor *d, PyObject *args, PyObje
         d->needs_input = rest == 0 && d->bzs.avail_out != 0;
     }
     /* Keep the unconsumed tail for the next call (also after an error). */
-    if (rest == 0) {
-        PyMem_Free(d->pending);
-        d->pending = NULL;
-        d->pending_len = 0;
-    } else if (rest_at != d->pending || rest != d->pending_len) {
-        char *keep = PyMem_Malloc(rest);
-        if (keep == NULL) {
-            fail = 1;
-            PyErr_NoMemory();
-        } else {
-            memcpy(keep, rest_at, rest);
-            PyMem_Free(d->pending);
-            d->pending = keep;
-            d->pending_len = rest;
-        }
+    if (natives_keep(&d->pending, &d->pending_len, rest_at, rest) < 0) {
+        fail = 1;
     }
     d->bzs.next_in = NULL;
     d->bzs.avail_in = 0;

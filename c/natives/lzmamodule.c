@@ -403,19 +403,14 @@ static PyObject *decompressor_decompress(Decompressor *d, PyObject *args, PyObje
         PyErr_SetString(PyExc_EOFError, "Already at end of stream");
         return NULL;
     }
-    if (d->pending_len > 0 && data.len > 0) {
-        char *joined = PyMem_Realloc(d->pending, d->pending_len + (size_t)data.len);
-        if (joined == NULL) {
-            PyBuffer_Release(&data);
-            return PyErr_NoMemory();
-        }
-        memcpy(joined + d->pending_len, data.buf, (size_t)data.len);
-        d->pending = joined;
-        d->pending_len += (size_t)data.len;
+    char *in;
+    size_t in_len;
+    if (natives_input(&d->pending, &d->pending_len, &data, &in, &in_len) < 0) {
+        PyBuffer_Release(&data);
+        return NULL;
     }
-    int use_pending = d->pending_len > 0;
-    d->lzs.next_in = (const uint8_t *)(use_pending ? d->pending : data.buf);
-    d->lzs.avail_in = use_pending ? d->pending_len : (size_t)data.len;
+    d->lzs.next_in = (const uint8_t *)in;
+    d->lzs.avail_in = in_len;
     PyObject *result = decode_buf(d, max_length);
     size_t rest = d->lzs.avail_in;
     const char *rest_at = (const char *)d->lzs.next_in;
@@ -434,21 +429,8 @@ static PyObject *decompressor_decompress(Decompressor *d, PyObject *args, PyObje
     } else if (!fail) {
         d->needs_input = rest == 0 && d->lzs.avail_out != 0;
     }
-    if (rest == 0) {
-        PyMem_Free(d->pending);
-        d->pending = NULL;
-        d->pending_len = 0;
-    } else if (rest_at != d->pending || rest != d->pending_len) {
-        char *keep = PyMem_Malloc(rest);
-        if (keep == NULL) {
-            fail = 1;
-            PyErr_NoMemory();
-        } else {
-            memcpy(keep, rest_at, rest);
-            PyMem_Free(d->pending);
-            d->pending = keep;
-            d->pending_len = rest;
-        }
+    if (natives_keep(&d->pending, &d->pending_len, rest_at, rest) < 0) {
+        fail = 1;
     }
     d->lzs.next_in = NULL;
     d->lzs.avail_in = 0;

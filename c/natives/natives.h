@@ -1,5 +1,6 @@
 /* Shared helpers of the builtin stdlib modules eryx adds (c/natives/): a
- * growable output buffer for the streaming (de)compressors. */
+ * growable output buffer and the pending-input
+ * bookkeeping of the streaming (de)compressors. */
 #ifndef ERYX_NATIVES_H
 #define ERYX_NATIVES_H
 #define PY_SSIZE_T_CLEAN
@@ -68,6 +69,50 @@ static inline PyObject *natives_buf_finish(natives_buf *b) {
     PyObject *r = PyBytes_FromStringAndSize(b->data, (Py_ssize_t)b->len);
     natives_buf_free(b);
     return r;
+}
+
+/* Join `data` to the `*pending` input a decompressor kept from earlier
+ * calls; sets *in / *in_len to what to feed it this call. -1 + MemoryError. */
+static inline int natives_input(char **pending, size_t *pending_len, const Py_buffer *data,
+                                char **in, size_t *in_len) {
+    if (*pending_len > 0 && data->len > 0) {
+        char *joined = PyMem_Realloc(*pending, *pending_len + (size_t)data->len);
+        if (joined == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        memcpy(joined + *pending_len, data->buf, (size_t)data->len);
+        *pending = joined;
+        *pending_len += (size_t)data->len;
+    }
+    *in = *pending_len > 0 ? *pending : data->buf;
+    *in_len = *pending_len > 0 ? *pending_len : (size_t)data->len;
+    return 0;
+}
+
+/* Keep the `rest` unconsumed bytes at `rest_at` as the pending input of the
+ * next call (none when rest is 0). -1 + MemoryError. */
+static inline int natives_keep(char **pending, size_t *pending_len, const char *rest_at,
+                               size_t rest) {
+    if (rest == 0) {
+        PyMem_Free(*pending);
+        *pending = NULL;
+        *pending_len = 0;
+        return 0;
+    }
+    if (rest_at == *pending && rest == *pending_len) {
+        return 0;
+    }
+    char *keep = PyMem_Malloc(rest);
+    if (keep == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    memcpy(keep, rest_at, rest);
+    PyMem_Free(*pending);
+    *pending = keep;
+    *pending_len = rest;
+    return 0;
 }
 
 #endif
