@@ -71,6 +71,8 @@ pub struct Args {
     pub vfs_max_mb: Option<u64>,
     /// `--vfs-max-entries N`: cap on the virtual tree's entries.
     pub vfs_max_entries: Option<u64>,
+    /// `--display-dir DIR`: write display items there as numbered files.
+    pub display_dir: Option<String>,
     /// `--allow-host PATTERN[:PORT]` (repeatable).
     pub allow_hosts: Vec<String>,
     /// `--secret NAME=VALUE@HOST[,HOST...]` or `--secret NAME@HOST...`
@@ -148,6 +150,9 @@ Sandbox options:
                       are linked into the sandbox (compiled once, cached)
   --vfs-max-mb MB     cap on the bytes of the sandbox's scratch files (default 64)
   --vfs-max-entries N cap on its files, directories and symlinks (default 10000)
+  --display-dir DIR   write display items (display(), plt.show(), figures left
+                      open) to DIR as display-001.png, display-002.html, ...
+                      with one line each on stderr (default: dropped)
   --preimport MODULE  import MODULE into the pre-initialised image (repeatable),
                       so importing it costs nothing; each distinct set is
                       its own image, built once and cached
@@ -186,6 +191,7 @@ const VALUED: &[&str] = &[
     "--preimport",
     "--vfs-max-mb",
     "--vfs-max-entries",
+    "--display-dir",
     "--allow-host",
     "--secret",
     "--ca-cert",
@@ -238,6 +244,7 @@ impl Args {
             "--preimport" => self.preimports.push(v()?),
             "--vfs-max-mb" => self.vfs_max_mb = Some(number(&v()?, name)?),
             "--vfs-max-entries" => self.vfs_max_entries = Some(number(&v()?, name)?),
+            "--display-dir" => self.display_dir = Some(v()?),
             "--allow-host" => self.allow_hosts.push(v()?),
             "--secret" => self.secrets.push(v()?),
             "--ca-cert" => self.ca_certs.push(v()?),

@@ -4,6 +4,7 @@
 //! This crate uses only the `eryx` library's public API.
 mod args;
 mod callbacks;
+mod display_dir;
 mod help;
 mod mcp;
 mod program;

@@ -111,6 +111,54 @@ async def output_comes_back_as_text_and_structured_content():
         check(r.structured_content["stdout"] == "awaited\n", r)
 
 
+PNGMAKER = os.path.join(ROOT, "host", "tests", "fixtures", "display", "pngmaker.py")
+
+
+def png_size(data):
+    """(width, height) of a well-formed 8-bit RGB PNG (its image data must
+    inflate to exactly the rows the header announces)."""
+    import struct
+    import zlib
+
+    check(data[:8] == b"\x89PNG\r\n\x1a\n", data[:8])
+    at, size, idat = 8, None, b""
+    while at < len(data):
+        (length,) = struct.unpack(">I", data[at : at + 4])
+        kind, body = data[at + 4 : at + 8], data[at + 8 : at + 8 + length]
+        if kind == b"IHDR":
+            size = struct.unpack(">II", body[:8])
+        elif kind == b"IDAT":
+            idat += body
+        at += 12 + length
+    check(len(zlib.decompress(idat)) == size[1] * (1 + 3 * size[0]), size)
+    return size
+
+
+@test
+async def displays_come_back_as_images_and_resources_and_the_last_value_as_text():
+    import base64
+
+    fixtures = os.path.dirname(PNGMAKER)
+    async with client("--mount", f"{fixtures}:/fixtures:ro") as c:
+        d = {t.name: t for t in (await c.list_tools()).tools}["run_python"].description
+        check("only printed output" not in d and "last expression" in d and "PNG" in d, d)
+        await run(c, "import sys\nsys.path.insert(0, '/fixtures')\nfrom pngmaker import png")
+        r = await run(c, "from IPython.display import display, Image, HTML\n"
+                         "display(Image(png(40, 30)))\ndisplay(HTML('<b>hi</b>'))\n1 + 1")
+        check(not r.is_error, text(r))
+        images = [b for b in r.content if b.type == "image"]
+        check(len(images) == 1 and images[0].mime_type == "image/png", r.content)
+        check(png_size(base64.b64decode(images[0].data)) == (40, 30), images[0].data[:40])
+        docs = [b.resource for b in r.content if b.type == "resource"]
+        check([(x.mime_type, x.text) for x in docs] == [("text/html", "<b>hi</b>")], docs)
+        check("[last expression]\n2\n" in text(r), text(r))
+        outputs = r.structured_content["outputs"]
+        check([o["type"] for o in outputs] == ["display", "display", "result"], outputs)
+        r = await run(c, "from eryx import display\ndisplay({'image/png': bytes(20 << 20)}, raw=True)")
+        check(not any(b.type == "image" for b in r.content), r.content)
+        check("[eryx: display cut: image/png (20971520 bytes)" in text(r), text(r))
+
+
 @test
 async def exceptions_give_type_message_and_traceback():
     async with client() as c:

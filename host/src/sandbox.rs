@@ -260,6 +260,7 @@ impl Sandbox {
         let sink = self.anchors.sink.clone();
         let error = (self.call_execute(code).await.err()).map(|e| e.redact(|t| sink.scrub(t)));
         let (stdout, stderr, truncated_bytes) = self.anchors.sink.take();
+        let outputs = self.anchors.sink.take_displays();
         let (peak_memory, callback_invocations) = match &self.live {
             Some(l) => (l.store.data().limiter.size, l.store.data().callbacks.used()),
             None => (0, 0),
@@ -272,6 +273,7 @@ impl Sandbox {
             peak_memory,
             callback_invocations,
             truncated_bytes,
+            outputs,
         }
     }
 
@@ -394,6 +396,12 @@ impl Sandbox {
     /// that streams each call to a different client sets it per call.
     pub fn set_output_handler(&mut self, handler: Option<crate::OutputHandler>) {
         self.anchors.sink.set_handler(handler);
+    }
+
+    /// Replace the handler that receives display items live (set first by
+    /// [`SandboxBuilder::on_display`]); `None` only collects them.
+    pub fn set_display_handler(&mut self, handler: Option<crate::DisplayHandler>) {
+        self.anchors.sink.set_display_handler(handler);
     }
 
     /// Bytes of guest linear memory currently allocated (for leak checks

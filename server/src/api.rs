@@ -111,6 +111,8 @@ pub struct ExecutionResult {
     pub truncated: bool,
     /// Bytes cut at the capture limit.
     pub truncated_bytes: u64,
+    /// Rich results in order: display items, then the last value.
+    pub outputs: Vec<crate::outputs::DisplayOutput>,
 }
 
 /// Body of every error response.

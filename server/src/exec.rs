@@ -1,7 +1,7 @@
 //! Running one execute: tenant permit, worker slot, then the call in its
 //! own task (so it is never dropped half-way), with the result returned as
-//! JSON or streamed as Server-Sent Events (`stdout` / `stderr` chunks as
-//! written, then `result`). A client that goes away before the result
+//! JSON or streamed as Server-Sent Events (`stdout` / `stderr` chunks and
+//! `display` items as written, then `result`). A client that goes away before the result
 //! cancels the call: the task interrupts the sandbox until the call ends.
 use crate::api::ApiError;
 use crate::scheduler::TenantState;
@@ -10,7 +10,7 @@ use crate::store::{Change, Checkout};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use eryx::{Execution, InterruptHandle, Sandbox, SandboxBuilder, Stream};
+use eryx::{DisplayItem, Execution, InterruptHandle, Sandbox, SandboxBuilder, Stream};
 use serde_json::json;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -30,6 +30,7 @@ pub enum Target {
 /// What the execute task reports.
 enum Msg {
     Output(Stream, String),
+    Display(Box<DisplayItem>),
     Done(Box<Execution>),
     Failed(ApiError),
 }
@@ -67,7 +68,7 @@ pub async fn execute(
                 guard.disarm();
                 return Err(e);
             }
-            Some(Msg::Output(..)) => {}
+            Some(Msg::Output(..) | Msg::Display(_)) => {}
             None => return Err(ApiError::internal("the execute ended without a result")),
         }
     }
@@ -101,6 +102,10 @@ async fn run(
         sandbox.set_output_handler(Some(Arc::new(move |s, text: &str| {
             let _ = tx.send(Msg::Output(s, text.to_string()));
         })));
+        let tx = tx.clone();
+        sandbox.set_display_handler(Some(Arc::new(move |item: &DisplayItem| {
+            let _ = tx.send(Msg::Display(Box::new(item.clone())));
+        })));
     }
     let handle = sandbox.interrupt_handle();
     let exec = tokio::select! {
@@ -109,6 +114,7 @@ async fn run(
     };
     if live.is_some() {
         sandbox.set_output_handler(None);
+        sandbox.set_display_handler(None);
     }
     let outcome = match &exec.error {
         _ if token.is_cancelled() => "cancelled",
@@ -151,6 +157,7 @@ fn sse(rx: UnboundedReceiver<Msg>, guard: DropGuard) -> Response {
                 let data = json!({ "text": text }).to_string();
                 (Event::default().event(name).data(data), Some(guard))
             }
+            Msg::Display(item) => (crate::outputs::display_event(&item), Some(guard)),
             Msg::Done(exec) => {
                 guard.disarm();
                 let data = exec.to_json().to_string();

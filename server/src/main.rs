@@ -13,6 +13,7 @@ mod config;
 mod exec;
 mod metrics;
 mod openapi;
+mod outputs;
 mod routes;
 mod scheduler;
 mod server;

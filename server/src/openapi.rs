@@ -20,7 +20,7 @@ use utoipa::{Modify, OpenApi};
         crate::routes::put_state,
         crate::routes::delete_session,
     ),
-    components(schemas(crate::api::ExecutionResult, crate::api::ExecutionError, crate::api::ErrorBody)),
+    components(schemas(crate::api::ExecutionResult, crate::api::ExecutionError, crate::api::ErrorBody, crate::outputs::DisplayOutput)),
     modifiers(&Bearer)
 )]
 struct Doc;

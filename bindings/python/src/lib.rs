@@ -13,6 +13,7 @@ use pyo3::prelude::*;
 
 mod callbacks;
 mod config;
+mod display;
 mod errors;
 mod execution;
 mod ops;

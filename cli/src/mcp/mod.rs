@@ -8,6 +8,7 @@
 mod http;
 mod network;
 mod options;
+mod outputs;
 mod server;
 mod session;
 mod stdio;

@@ -103,6 +103,7 @@ fn cancelled() -> Execution {
         peak_memory: 0,
         callback_invocations: 0,
         truncated_bytes: 0,
+        outputs: Vec::new(),
     }
 }
 
