@@ -6,7 +6,10 @@ mod common;
 mod png;
 use common::eryx_cli;
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../host/tests/fixtures/display");
+const FIXTURES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../host/tests/fixtures/display"
+);
 
 #[test]
 fn display_items_are_written_as_numbered_files() {
@@ -17,20 +20,35 @@ fn display_items_are_written_as_numbered_files() {
                 from IPython.display import display, Image, HTML\n\
                 print('before')\ndisplay(Image(png(40, 30)))\ndisplay(HTML('<b>x</b>'))\n\
                 import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\n1 + 1";
-    let args = ["--mount", &mount, "--display-dir", dir.to_str().unwrap(), "-c", code];
+    let args = [
+        "--mount",
+        &mount,
+        "--display-dir",
+        dir.to_str().unwrap(),
+        "-c",
+        code,
+    ];
     let o = eryx_cli(&args, b"");
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{stderr}");
     assert_eq!(String::from_utf8_lossy(&o.stdout), "before\n");
     let png1 = std::fs::read(dir.join("display-001.png")).unwrap();
     assert_eq!(png::png_size(&png1), Ok((40, 30)));
-    assert_eq!(std::fs::read_to_string(dir.join("display-002.html")).unwrap(), "<b>x</b>");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("display-002.html")).unwrap(),
+        "<b>x</b>"
+    );
     // The figure left open at the end of the program.
     let png3 = std::fs::read(dir.join("display-003.png")).unwrap();
     assert_eq!(png::png_size(&png3), Ok((30, 20)));
-    let notes: Vec<&str> = stderr.lines().filter(|l| l.starts_with("eryx: display:")).collect();
+    let notes: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("eryx: display:"))
+        .collect();
     assert_eq!(notes.len(), 3, "{stderr}");
-    assert!(notes[0].starts_with("eryx: display: image/png, ") && notes[0].ends_with("display-001.png"));
+    assert!(
+        notes[0].starts_with("eryx: display: image/png, ") && notes[0].ends_with("display-001.png")
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 
     // Without the flag nothing is written and the output is python's.

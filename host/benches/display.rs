@@ -67,13 +67,20 @@ async fn main() -> Result<(), Error> {
     let us = |d: Duration| d.as_secs_f64() * 1e6;
     println!("warm execute('print(1+1)'), median of {ROUNDS} interleaved calls");
     println!("  {:<44} {:>9.1} us", "display hook on (default)", us(a));
-    println!("  {:<44} {:>9.1} us", "display_hook(false).open_figures(false)", us(b));
+    println!(
+        "  {:<44} {:>9.1} us",
+        "display_hook(false).open_figures(false)",
+        us(b)
+    );
     println!("  {:<44} {:>9.1} us", "difference", us(a) - us(b));
     let out = on.execute(IN_GUEST).await?;
     let mut parts = out.split_whitespace();
     let (cap, take) = (parts.next().unwrap_or("?"), parts.next().unwrap_or("?"));
     println!("guest-side steps per call (perf_counter over 20000 runs, loop cost removed)");
     println!("  {:<44} {:>9} us", "capture_last(code of print(1+1))", cap);
-    println!("  {:<44} {:>9} us", "take_last (value None) + figure check", take);
+    println!(
+        "  {:<44} {:>9} us",
+        "take_last (value None) + figure check", take
+    );
     Ok(())
 }

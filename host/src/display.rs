@@ -198,7 +198,12 @@ impl DisplayItem {
     /// character boundary) or left out (binary and JSON data, which a cut
     /// would break), and `text/plain` then says so (also of what the guest
     /// left out, `precut`). Returns the bytes kept.
-    pub(crate) fn cap(&mut self, room: usize, limit_note: &str, precut: &[(String, usize)]) -> usize {
+    pub(crate) fn cap(
+        &mut self,
+        room: usize,
+        limit_note: &str,
+        precut: &[(String, usize)],
+    ) -> usize {
         let total = self.size();
         if total <= room && precut.is_empty() {
             return total;
@@ -251,9 +256,7 @@ impl DisplayItem {
                 }
                 t.push_str(&note);
             }
-            _ => self
-                .data
-                .push(("text/plain".into(), MimeData::Text(note))),
+            _ => self.data.push(("text/plain".into(), MimeData::Text(note))),
         }
         room - left
     }
@@ -354,7 +357,10 @@ mod tests {
         .0;
         assert_eq!(item.bytes("image/png"), Some(&[0x89, 0x50, 0x4e][..]));
         assert_eq!(item.text("text/plain"), Some("x"));
-        assert_eq!(item.get("application/json"), Some(&MimeData::Json(json!({"a": 1}))));
+        assert_eq!(
+            item.get("application/json"),
+            Some(&MimeData::Json(json!({"a": 1})))
+        );
         let back = item.to_json();
         assert_eq!(back["type"], "display");
         assert_eq!(back["data"]["image/png"], "iVBO");
@@ -391,6 +397,9 @@ mod tests {
         assert!(item.get("image/png").is_none());
         assert_eq!(item.text("text/html").unwrap().len(), 16);
         assert_eq!(item.truncated_bytes, 100 + 24);
-        assert!(item.text("text/plain").unwrap().contains("[eryx: display cut: "));
+        assert!(item
+            .text("text/plain")
+            .unwrap()
+            .contains("[eryx: display cut: "));
     }
 }

@@ -134,13 +134,19 @@ impl Sink {
             let Ok((mut item, precut)) = parsed else {
                 drop(s);
                 let why = parsed.err().unwrap_or_default();
-                self.write(Stream::Stderr, &format!("eryx: display item dropped: {why}\n"));
+                self.write(
+                    Stream::Stderr,
+                    &format!("eryx: display item dropped: {why}\n"),
+                );
                 return;
             };
             if !s.redact.is_empty() {
                 item.scrub(&s.redact);
             }
-            let Limits { item: per_item, call } = s.display_limits;
+            let Limits {
+                item: per_item,
+                call,
+            } = s.display_limits;
             let left = call.saturating_sub(s.display_used);
             let note = if left < per_item {
                 format!("the limit of {call} bytes of display data per call")

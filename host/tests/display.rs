@@ -4,8 +4,8 @@
 mod common;
 #[path = "common/png.rs"]
 mod png;
-use png::png_size;
 use eryx::{DisplayKind, Execution, MimeData, Sandbox, SandboxBuilder};
+use png::png_size;
 use std::sync::{Arc, Mutex};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/display");
@@ -67,7 +67,14 @@ async fn the_last_expression_is_the_result() {
     let run = sb.run("y = 7 if x else 0\ny * 6").await;
     assert_eq!(result_text(&run), Some("42"));
     // Nothing: None, a print, a statement, an expression not last.
-    for code in ["None", "print(1 + 1)", "z = 3", "if True:\n    5", "x\nz = 1", "for i in x: i"] {
+    for code in [
+        "None",
+        "print(1 + 1)",
+        "z = 3",
+        "if True:\n    5",
+        "x\nz = 1",
+        "for i in x: i",
+    ] {
         let run = sb.run(code).await;
         assert!(run.is_ok(), "{code}: {:?}", run.error);
         assert!(run.outputs.is_empty(), "{code}: {:?}", run.outputs);
@@ -104,12 +111,20 @@ async fn a_failing_repr_is_the_error_and_a_failing_rich_repr_is_skipped() {
     let mut sb = sandbox().await;
     let code = "class A:\n    def __repr__(self):\n        raise ValueError('no repr')\nA()";
     let run = sb.run(code).await;
-    assert_eq!(run.error.as_ref().map(|e| e.type_name()), Some("ValueError"));
+    assert_eq!(
+        run.error.as_ref().map(|e| e.type_name()),
+        Some("ValueError")
+    );
     let code = "class B:\n    def _repr_html_(self):\n        raise KeyError('k')\n    def __repr__(self):\n        return 'B'\nB()";
     let run = sb.run(code).await;
     assert_eq!(result_text(&run), Some("B"));
     assert!(run.result().unwrap().get("text/html").is_none());
-    assert!(run.stderr.contains("_repr_html_ of B object failed: KeyError"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("_repr_html_ of B object failed: KeyError"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[tokio::test]
@@ -120,22 +135,35 @@ async fn pyplot_show_and_open_figures_become_pngs() {
         .await;
     assert!(run.is_ok(), "{:?}", run.error);
     assert_eq!(run.outputs.len(), 1, "{:?}", run.outputs);
-    assert_eq!(png_size(run.outputs[0].bytes("image/png").unwrap()), Ok((30, 20)));
+    assert_eq!(
+        png_size(run.outputs[0].bytes("image/png").unwrap()),
+        Ok((30, 20))
+    );
     let run = sb.run("import matplotlib\nmatplotlib.backend").await;
     assert_eq!(result_text(&run), Some("'agg'"));
     // Left open at the end of the call: shown (after the result) and closed.
-    let run = sb.run("plt.figure()\nplt.plot([1, 2])\nplt.get_fignums()").await;
+    let run = sb
+        .run("plt.figure()\nplt.plot([1, 2])\nplt.get_fignums()")
+        .await;
     assert_eq!(result_text(&run), Some("[1]"));
     assert_eq!(run.outputs.len(), 2);
-    assert_eq!(png_size(run.outputs[1].bytes("image/png").unwrap()), Ok((20, 20)));
+    assert_eq!(
+        png_size(run.outputs[1].bytes("image/png").unwrap()),
+        Ok((20, 20))
+    );
     assert_eq!(result_text(&sb.run("plt.get_fignums()").await), Some("[]"));
 
     let mut off = builder().open_figures(false).build().await.unwrap();
     let run = off
-        .run(&format!("{SETUP}\nimport matplotlib.pyplot as plt\nplt.plot([1])"))
+        .run(&format!(
+            "{SETUP}\nimport matplotlib.pyplot as plt\nplt.plot([1])"
+        ))
         .await;
     assert!(run.outputs.is_empty(), "{:?}", run.outputs);
-    assert_eq!(result_text(&off.run("plt.get_fignums()").await), Some("[1]"));
+    assert_eq!(
+        result_text(&off.run("plt.get_fignums()").await),
+        Some("[1]")
+    );
 }
 
 #[tokio::test]
@@ -158,12 +186,23 @@ async fn a_20_mib_display_is_cut_with_a_marker() {
     assert!(item.get("image/png").is_none(), "a cut image is left out");
     assert!(item.truncated_bytes > 20 << 20);
     let text = item.text("text/plain").unwrap();
-    assert!(text.starts_with("big\n[eryx: display cut: image/png ("), "{text}");
+    assert!(
+        text.starts_with("big\n[eryx: display cut: image/png ("),
+        "{text}"
+    );
     // Text is cut at the limit, keeping what fits.
-    let run = sb.run("display({'text/html': 'x' * (20 << 20)}, raw=True)").await;
+    let run = sb
+        .run("display({'text/html': 'x' * (20 << 20)}, raw=True)")
+        .await;
     let item = &run.outputs[0];
-    assert_eq!(item.text("text/html").unwrap().len(), eryx::DEFAULT_ITEM_LIMIT);
-    assert!(item.text("text/plain").unwrap().contains("display cut: text/html"));
+    assert_eq!(
+        item.text("text/html").unwrap().len(),
+        eryx::DEFAULT_ITEM_LIMIT
+    );
+    assert!(item
+        .text("text/plain")
+        .unwrap()
+        .contains("display cut: text/html"));
     // Per call: later items get what is left.
     let mut small = builder().display_limits(1000, 1500).build().await.unwrap();
     let run = small
@@ -171,7 +210,10 @@ async fn a_20_mib_display_is_cut_with_a_marker() {
         .await;
     let sizes: Vec<usize> = run.outputs.iter().map(|o| o.truncated_bytes).collect();
     assert_eq!(sizes, [0, 100, 800]);
-    assert!(run.outputs[2].text("text/plain").unwrap().contains("per call"));
+    assert!(run.outputs[2]
+        .text("text/plain")
+        .unwrap()
+        .contains("per call"));
 }
 
 #[tokio::test]
@@ -180,7 +222,11 @@ async fn displays_stream_in_order_with_output() {
     let (a, b) = (log.clone(), log.clone());
     let mut sb = builder()
         .on_output(move |s, t| a.lock().unwrap().push(format!("{s:?}:{t}")))
-        .on_display(move |d| b.lock().unwrap().push(format!("{:?}:{}", d.kind, d.data[0].0)))
+        .on_display(move |d| {
+            b.lock()
+                .unwrap()
+                .push(format!("{:?}:{}", d.kind, d.data[0].0))
+        })
         .build()
         .await
         .unwrap();
@@ -190,7 +236,12 @@ async fn displays_stream_in_order_with_output() {
     assert!(run.is_ok(), "{:?}", run.error);
     assert_eq!(
         *log.lock().unwrap(),
-        ["Stdout:a", "Display:text/html", "Stdout:b\n", "Result:text/plain"]
+        [
+            "Stdout:a",
+            "Display:text/html",
+            "Stdout:b\n",
+            "Result:text/plain"
+        ]
     );
 }
 
@@ -203,8 +254,16 @@ async fn bad_items_from_the_guest_are_dropped_with_a_note() {
     assert!(run.is_ok(), "{:?}", run.error);
     assert!(run.outputs.is_empty());
     assert_eq!(run.stdout, "still here\n");
-    assert!(run.stderr.contains("eryx: display item dropped: not JSON"), "{}", run.stderr);
-    assert!(run.stderr.contains("image/png data is not base64"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("eryx: display item dropped: not JSON"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("image/png data is not base64"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[tokio::test]
@@ -212,6 +271,8 @@ async fn the_display_hook_can_be_switched_off() {
     let mut sb = builder().display_hook(false).build().await.unwrap();
     let run = sb.run("1 + 1\nx = 2\nx").await;
     assert!(run.outputs.is_empty(), "{:?}", run.outputs);
-    let run = sb.run("from eryx import display\ndisplay('still works')").await;
+    let run = sb
+        .run("from eryx import display\ndisplay('still works')")
+        .await;
     assert_eq!(run.outputs[0].text("text/plain"), Some("'still works'"));
 }

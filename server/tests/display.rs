@@ -41,7 +41,9 @@ async fn outputs_carry_displays_and_the_last_value() {
     assert_eq!(outputs[1]["data"]["text/plain"], "2");
 
     let html = "class T:\n    def _repr_html_(self):\n        return '<table/>'\nT()";
-    let r = s.post_ok("/v1/execute", None, json!({ "code": html })).await;
+    let r = s
+        .post_ok("/v1/execute", None, json!({ "code": html }))
+        .await;
     assert_eq!(r["outputs"][0]["data"]["text/html"], "<table/>");
 
     let big = code("display({'image/png': bytes(20 << 20), 'text/plain': 'big'}, raw=True)");

@@ -49,12 +49,14 @@ pub fn blocks(run: &Execution) -> Vec<ContentBlock> {
         }
         for mime in DOCUMENTS {
             if let Some(text) = document(item, mime) {
-                blocks.push(ContentBlock::resource(ResourceContents::TextResourceContents {
-                    uri: format!("eryx://display/{}/{}", i + 1, mime.replace('/', "-")),
-                    mime_type: Some(mime.to_string()),
-                    text,
-                    meta: None,
-                }));
+                blocks.push(ContentBlock::resource(
+                    ResourceContents::TextResourceContents {
+                        uri: format!("eryx://display/{}/{}", i + 1, mime.replace('/', "-")),
+                        mime_type: Some(mime.to_string()),
+                        text,
+                        meta: None,
+                    },
+                ));
             }
         }
     }
