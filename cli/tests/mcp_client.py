@@ -112,26 +112,8 @@ async def output_comes_back_as_text_and_structured_content():
 
 
 PNGMAKER = os.path.join(ROOT, "host", "tests", "fixtures", "display", "pngmaker.py")
-
-
-def png_size(data):
-    """(width, height) of a well-formed 8-bit RGB PNG (its image data must
-    inflate to exactly the rows the header announces)."""
-    import struct
-    import zlib
-
-    check(data[:8] == b"\x89PNG\r\n\x1a\n", data[:8])
-    at, size, idat = 8, None, b""
-    while at < len(data):
-        (length,) = struct.unpack(">I", data[at : at + 4])
-        kind, body = data[at + 4 : at + 8], data[at + 8 : at + 8 + length]
-        if kind == b"IHDR":
-            size = struct.unpack(">II", body[:8])
-        elif kind == b"IDAT":
-            idat += body
-        at += 12 + length
-    check(len(zlib.decompress(idat)) == size[1] * (1 + 3 * size[0]), size)
-    return size
+sys.path.insert(0, os.path.dirname(PNGMAKER))
+from pngread import png_size  # noqa: E402
 
 
 @test

@@ -2,8 +2,7 @@
 by pure Python, decoded back here), Execution.result (the last
 expression), HTML from _repr_html_, the cut of a 20 MiB display."""
 
-import struct
-import zlib
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,24 +11,8 @@ import eryx
 
 FIXTURES = Path(__file__).resolve().parents[3] / "host" / "tests" / "fixtures" / "display"
 SETUP = "import sys\nsys.path.insert(0, '/fixtures')\nfrom pngmaker import png"
-
-
-def png_size(data):
-    """(width, height) of a well-formed 8-bit RGB PNG (its image data must
-    inflate to exactly the rows the header announces)."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    at, size, idat = 8, None, b""
-    while at < len(data):
-        (length,) = struct.unpack(">I", data[at : at + 4])
-        kind, body = data[at + 4 : at + 8], data[at + 8 : at + 8 + length]
-        if kind == b"IHDR":
-            size = struct.unpack(">II", body[:8])
-        elif kind == b"IDAT":
-            idat += body
-        at += 12 + length
-    width, height = size
-    assert len(zlib.decompress(idat)) == height * (1 + 3 * width)
-    return size
+sys.path.insert(0, str(FIXTURES))
+from pngread import png_size  # noqa: E402
 
 
 @pytest.fixture
