@@ -249,8 +249,9 @@ impl DisplayItem {
             keep[i - 1]
         });
         let note = format!("[eryx: display cut: {} over {limit_note}]", cut.join(", "));
-        match self.data.iter_mut().find(|(m, _)| m == "text/plain") {
-            Some((_, MimeData::Text(t))) => {
+        let plain = self.data.iter().position(|(m, _)| m == "text/plain");
+        match plain.map(|i| &mut self.data[i].1) {
+            Some(MimeData::Text(t)) => {
                 if !t.is_empty() {
                     t.push('\n');
                 }

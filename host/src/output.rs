@@ -131,14 +131,14 @@ impl Sink {
             if s.muted {
                 return;
             }
-            let Ok((mut item, precut)) = parsed else {
-                drop(s);
-                let why = parsed.err().unwrap_or_default();
-                self.write(
-                    Stream::Stderr,
-                    &format!("eryx: display item dropped: {why}\n"),
-                );
-                return;
+            let (mut item, precut) = match parsed {
+                Ok(p) => p,
+                Err(why) => {
+                    drop(s);
+                    let note = format!("eryx: display item dropped: {why}\n");
+                    self.write(Stream::Stderr, &note);
+                    return;
+                }
             };
             if !s.redact.is_empty() {
                 item.scrub(&s.redact);
