@@ -21,7 +21,7 @@ const PREFERRED: &[(&str, &str)] = &[
 ];
 
 /// The richest representation of `item` as (MIME type, extension, bytes).
-pub fn best(item: &DisplayItem) -> Option<(&'static str, &'static str, Vec<u8>)> {
+fn best(item: &DisplayItem) -> Option<(&'static str, &'static str, Vec<u8>)> {
     PREFERRED.iter().find_map(|&(mime, ext)| {
         let bytes = match item.get(mime)? {
             MimeData::Bytes(b) => b.clone(),

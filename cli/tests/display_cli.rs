@@ -22,7 +22,7 @@ fn display_items_are_written_as_numbered_files() {
                 import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\n1 + 1";
     let args = [
         "--mount",
-        &mount,
+        mount.as_str(),
         "--display-dir",
         dir.to_str().unwrap(),
         "-c",
