@@ -78,6 +78,10 @@ pub struct Args {
     pub secrets: Vec<String>,
     /// `--ca-cert FILE` (repeatable): extra TLS roots (PEM).
     pub ca_certs: Vec<String>,
+    /// `--upload HOST:GUEST` (repeatable): (host file, guest path).
+    pub uploads: Vec<(String, String)>,
+    /// `--download GUEST:HOST` (repeatable): (guest path, host file).
+    pub downloads: Vec<(String, String)>,
     /// `-h` / `--help`.
     pub help: bool,
     /// `--help-env` (or `--help-all`).
@@ -164,6 +168,14 @@ Sandbox options:
                       environment variable NAME)
   --ca-cert FILE      trust the PEM certificate(s) in FILE for TLS, besides
                       the built-in roots (repeatable)
+  --upload HOST:GUEST copy host file HOST into the sandbox at GUEST before the
+                      program (a copy, no mount; relative GUEST: from
+                      /home/user) (repeatable)
+  --download GUEST:HOST
+                      copy the sandbox's file GUEST to host file HOST after
+                      the program, also when it failed or hit a limit; a
+                      missing GUEST is reported and makes the status 1
+                      (unless the program already failed) (repeatable)
   -h, --help          show this help; --help-env: the environment variables
                       eryx reads; --help-xoptions: the -X options;
                       --help-all: all three
@@ -189,6 +201,8 @@ const VALUED: &[&str] = &[
     "--allow-host",
     "--secret",
     "--ca-cert",
+    "--upload",
+    "--download",
 ];
 
 fn number<T: std::str::FromStr>(v: &str, flag: &str) -> Result<T, String> {
@@ -241,6 +255,8 @@ impl Args {
             "--allow-host" => self.allow_hosts.push(v()?),
             "--secret" => self.secrets.push(v()?),
             "--ca-cert" => self.ca_certs.push(v()?),
+            "--upload" => self.uploads.push(super::transfer::upload_spec(&v()?)?),
+            "--download" => self.downloads.push(super::transfer::download_spec(&v()?)?),
             _ => return Err(format!("unknown option {name}")),
         }
         if value.is_some() && !VALUED.contains(&name) && name != "--trace" {

@@ -9,6 +9,7 @@ mod mcp;
 mod program;
 mod repl;
 mod sandbox;
+mod transfer;
 mod watchdog;
 
 use std::process::ExitCode;

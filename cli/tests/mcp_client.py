@@ -62,7 +62,7 @@ async def tools_are_listed_with_schemas_and_model_facing_descriptions():
     async with client() as c:
         check(c.server_info.name == "eryx", c.server_info)
         tools = {t.name: t for t in (await c.list_tools()).tools}
-        check(set(tools) == {"run_python", "reset_session"}, tools)
+        check(set(tools) == {"run_python", "reset_session", "upload_file", "download_file"}, tools)
         run_tool = tools["run_python"]
         check(run_tool.input_schema["required"] == ["code"], run_tool.input_schema)
         check("timeout_seconds" in run_tool.input_schema["properties"], run_tool.input_schema)
@@ -445,4 +445,10 @@ async def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main(sys.argv[1:])))
+    # The file tools' tests (cli/tests/mcp_files.py) register on this
+    # module's TESTS under its import name.
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import mcp_client
+    import mcp_files  # noqa: F401
+
+    sys.exit(asyncio.run(mcp_client.main(sys.argv[1:])))

@@ -134,7 +134,7 @@ impl Anchors {
 }
 
 /// Guest paths of the host preopens `settings` ask for.
-fn mount_points(settings: &Settings) -> Vec<&str> {
+pub(crate) fn mount_points(settings: &Settings) -> Vec<&str> {
     let mut points = vec![STDLIB_GUEST_PATH];
     if settings.packages.site.is_some() {
         points.push(packages::GUEST_PATH);

@@ -353,6 +353,26 @@ impl Sandbox {
         }
     }
 
+    /// Run `f` on the files API's view of the live tree (see files.rs);
+    /// when it changed the tree, the tree as it is now becomes the last
+    /// good one, so a file put in survives a later fault of the guest.
+    pub(crate) fn with_files<R>(
+        &mut self,
+        f: impl FnOnce(&mut vfs::files::Files<'_>) -> R,
+    ) -> R {
+        let points = instance::mount_points(&self.settings);
+        let mut tree = vfs::lock(&self.anchors.vfs);
+        let before = tree.generation();
+        let r = f(&mut vfs::files::Files {
+            tree: &mut tree,
+            mounts: &points,
+        });
+        if tree.generation() != before && self.settings.keep_state {
+            self.last_good_files = Some((tree.checkpoint(), tree.generation()));
+        }
+        r
+    }
+
     /// Put `tree` in place of the live files (the instance goes on) and
     /// make it the last good one.
     fn set_files(&mut self, tree: Tree) {

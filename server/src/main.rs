@@ -11,6 +11,7 @@ mod api;
 mod callbacks;
 mod config;
 mod exec;
+mod files;
 mod metrics;
 mod openapi;
 mod routes;

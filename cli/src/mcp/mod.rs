@@ -5,6 +5,7 @@
 //! results), `session` (the task that owns one session's sandbox), `server`
 //! (the rmcp handler), `stdio` (the stdio front: parse errors, end of
 //! input), `http` (streamable HTTP).
+mod files;
 mod http;
 mod network;
 mod options;

@@ -242,8 +242,8 @@ impl SessionStore for CachedStore {
                     session.touch();
                     return Ok(());
                 }
-                Change::Executed => match sandbox.snapshot().await {
-                    Ok(b) => (b, true),
+                Change::Executed | Change::Files => match sandbox.snapshot().await {
+                    Ok(b) => (b, matches!(change, Change::Executed)),
                     Err(e) => {
                         tracing::error!(tenant, session = id, error = %e, "snapshot after execute failed");
                         self.live.remove(tenant, id);
