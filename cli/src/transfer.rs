@@ -29,7 +29,8 @@ pub fn download_spec(spec: &str) -> Result<(String, String), String> {
 /// Copy every `(host, guest)` file in; the first failure is the error.
 pub fn upload(sb: &mut Sandbox, files: &[(String, String)]) -> Result<(), String> {
     for (host, guest) in files {
-        let bytes = std::fs::read(host).map_err(|e| format!("--upload: can't read '{host}': {e}"))?;
+        let bytes =
+            std::fs::read(host).map_err(|e| format!("--upload: can't read '{host}': {e}"))?;
         sb.write_file(guest, &bytes)
             .map_err(|e| format!("--upload {host}:{guest}: {e}"))?;
     }
@@ -44,7 +45,9 @@ pub fn download(sb: &mut Sandbox, files: &[(String, String)]) -> bool {
         let r = sb
             .read_file(guest)
             .map_err(|e| e.to_string())
-            .and_then(|b| std::fs::write(host, b).map_err(|e| format!("can't write '{host}': {e}")));
+            .and_then(|b| {
+                std::fs::write(host, b).map_err(|e| format!("can't write '{host}': {e}"))
+            });
         if let Err(msg) = r {
             eprintln!("eryx: --download {guest}:{host}: {msg}");
             ok = false;

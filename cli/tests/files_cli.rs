@@ -37,7 +37,10 @@ fn a_csv_goes_in_and_the_result_comes_out() {
     let o = eryx_cli(&["--upload", &up, "--download", &down, "-c", DOUBLE], b"");
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(text(&o.stdout), "2\n");
-    assert_eq!(std::fs::read(&output).unwrap(), b"name,n\nalpha,2\nbeta,4\n");
+    assert_eq!(
+        std::fs::read(&output).unwrap(),
+        b"name,n\nalpha,2\nbeta,4\n"
+    );
     // After a failing program the download still happens; the status is
     // the program's.
     std::fs::remove_file(&output).unwrap();
@@ -46,16 +49,34 @@ fn a_csv_goes_in_and_the_result_comes_out() {
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o.stderr).contains("ValueError: late"));
     assert_eq!(std::fs::read(&output).unwrap(), b"partial");
-    // And after a time limit too.
-    let code = "open('/tmp/out.csv', 'w').write('before'); import time\nwhile True: pass";
-    let o = eryx_cli(&["--timeout", "1", "--download", &down, "-c", code], b"");
+    // And after a time limit too: the session is back at its last good
+    // state, so the file is the one of the call before.
+    let (first, second) = (
+        "open('/tmp/out.csv', 'w').write('before')",
+        "open('/tmp/out.csv', 'w').write('lost')\nwhile True: pass",
+    );
+    let args = [
+        "--timeout",
+        "1",
+        "--download",
+        &down,
+        "-c",
+        first,
+        "-c",
+        second,
+    ];
+    let o = eryx_cli(&args, b"");
     assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
     assert_eq!(std::fs::read(&output).unwrap(), b"before");
     // A missing file: reported, status 1.
     let missing = format!("/tmp/none.txt:{}", d.join("none.txt").display());
     let o = eryx_cli(&["--download", &missing, "-c", "pass"], b"");
     assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o.stderr).contains("--download /tmp/none.txt"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("--download /tmp/none.txt"),
+        "{}",
+        text(&o.stderr)
+    );
     assert!(!d.join("none.txt").exists());
     std::fs::remove_dir_all(&d).unwrap();
 }
@@ -72,13 +93,23 @@ fn hostile_uploads_are_refused() {
     let cases = [
         (format!("{fs}:../../etc/passwd"), "`..`"),
         (format!("{fs}:/etc/passwd"), "does not exist in the sandbox"),
-        (format!("{fs}:{}", d.join("copy.txt").display()), "does not exist in the sandbox"),
+        (
+            format!("{fs}:{}", d.join("copy.txt").display()),
+            "does not exist in the sandbox",
+        ),
         (format!("{fs}:/mnt/data/f.txt"), "host mount"),
     ];
     for (spec, want) in cases {
-        let o = eryx_cli(&["--mount", &mount, "--upload", &spec, "-c", "print('ran')"], b"");
+        let o = eryx_cli(
+            &["--mount", &mount, "--upload", &spec, "-c", "print('ran')"],
+            b"",
+        );
         assert_eq!(o.status.code(), Some(2), "{spec}");
-        assert!(text(&o.stderr).contains(want), "{spec}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains(want),
+            "{spec}: {}",
+            text(&o.stderr)
+        );
         assert!(o.stdout.is_empty(), "the program must not run");
     }
     let big = d.join("big.bin");
@@ -86,7 +117,11 @@ fn hostile_uploads_are_refused() {
     let spec = format!("{}:/tmp/big.bin", big.display());
     let o = eryx_cli(&["--vfs-max-mb", "1", "--upload", &spec, "-c", "pass"], b"");
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o.stderr).contains("do not fit"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("do not fit"),
+        "{}",
+        text(&o.stderr)
+    );
     let o = eryx_cli(&["--upload", "nocolon", "-c", "pass"], b"");
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("HOST:GUEST"));

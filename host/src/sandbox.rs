@@ -356,10 +356,7 @@ impl Sandbox {
     /// Run `f` on the files API's view of the live tree (see files.rs);
     /// when it changed the tree, the tree as it is now becomes the last
     /// good one, so a file put in survives a later fault of the guest.
-    pub(crate) fn with_files<R>(
-        &mut self,
-        f: impl FnOnce(&mut vfs::files::Files<'_>) -> R,
-    ) -> R {
+    pub(crate) fn with_files<R>(&mut self, f: impl FnOnce(&mut vfs::files::Files<'_>) -> R) -> R {
         let points = instance::mount_points(&self.settings);
         let mut tree = vfs::lock(&self.anchors.vfs);
         let before = tree.generation();

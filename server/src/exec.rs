@@ -91,16 +91,18 @@ async fn run(
         t => (t, None),
     };
     let sandbox: &mut Sandbox = match target {
-        Target::OneShot(builder) | Target::OneShotFiles(builder, _) => match (*builder).build().await {
-            Ok(s) => {
-                own = s;
-                &mut own
+        Target::OneShot(builder) | Target::OneShotFiles(builder, _) => {
+            match (*builder).build().await {
+                Ok(s) => {
+                    own = s;
+                    &mut own
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "building a sandbox failed");
+                    return Msg::Failed(ApiError::internal("creating the sandbox failed"));
+                }
             }
-            Err(e) => {
-                tracing::error!(error = %e, "building a sandbox failed");
-                return Msg::Failed(ApiError::internal("creating the sandbox failed"));
-            }
-        },
+        }
         Target::Session(co) => &mut checkout.insert(*co).sandbox,
     };
     if let Some(job) = &job {

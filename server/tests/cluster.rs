@@ -313,7 +313,11 @@ async fn a_file_uploaded_on_one_replica_is_read_on_another() {
     let b = replica(&redis, &["--live-sessions", "1"]).await;
     let id = a.session(None, json!({})).await;
     let put = a
-        .req(reqwest::Method::PUT, &format!("/v1/sessions/{id}/files/tmp/in.csv"), None)
+        .req(
+            reqwest::Method::PUT,
+            &format!("/v1/sessions/{id}/files/tmp/in.csv"),
+            None,
+        )
         .body(b"x\n1\n2\n".to_vec())
         .send()
         .await
@@ -326,7 +330,11 @@ async fn a_file_uploaded_on_one_replica_is_read_on_another() {
     assert_eq!(stdout(&r), "6\n", "{r}");
     // A's copy is stale: it reloads and serves what B's code wrote.
     let got = a
-        .req(reqwest::Method::GET, &format!("/v1/sessions/{id}/files/tmp/out.txt"), None)
+        .req(
+            reqwest::Method::GET,
+            &format!("/v1/sessions/{id}/files/tmp/out.txt"),
+            None,
+        )
         .send()
         .await
         .unwrap();

@@ -150,9 +150,7 @@ pub async fn upload(session: &Session, args: Option<&JsonObject>) -> CallToolRes
     };
     let n = bytes.len();
     let p = path.clone();
-    let r = session
-        .files(move |sb| sb.write_file(&p, &bytes))
-        .await;
+    let r = session.files(move |sb| sb.write_file(&p, &bytes)).await;
     match r {
         Ok(Ok(_)) => CallToolResult::success(vec![ContentBlock::text(format!(
             "Wrote {n} bytes to {path}; run_python code can open() it now."

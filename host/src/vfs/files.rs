@@ -114,7 +114,11 @@ impl Files<'_> {
             e => from_code(path, e),
         })?;
         if !self.tree.node(ino).is_ok_and(|n| n.is_dir()) {
-            return Err(FileError::new(K::NotDirectory, path, "its parent is not a directory"));
+            return Err(FileError::new(
+                K::NotDirectory,
+                path,
+                "its parent is not a directory",
+            ));
         }
         self.outside_mounts(path, ino)?;
         Ok((ino, name.to_string()))
@@ -123,7 +127,10 @@ impl Files<'_> {
     /// The entry `name` of `dir`, refusing symlinks (the API never follows
     /// a link in the last component).
     fn entry(&self, path: &str, dir: Ino, name: &str) -> Result<Option<Ino>, FileError> {
-        let found = self.tree.lookup(dir, name).map_err(|e| from_code(path, e))?;
+        let found = self
+            .tree
+            .lookup(dir, name)
+            .map_err(|e| from_code(path, e))?;
         if let Some(ino) = found {
             if matches!(self.tree.node(ino).map(|n| &n.kind), Ok(Kind::Symlink(_))) {
                 return Err(FileError::new(
@@ -148,9 +155,7 @@ impl Files<'_> {
             FileError::new(
                 K::NoSpace,
                 path,
-                &format!(
-                    "{len} bytes do not fit: the sandbox's files may hold {max} bytes in all"
-                ),
+                &format!("{len} bytes do not fit: the sandbox's files may hold {max} bytes in all"),
             )
         };
         let ino = match self.entry(path, dir, &name)? {
@@ -187,7 +192,9 @@ impl Files<'_> {
     pub fn read(&mut self, path: &str) -> Result<Vec<u8>, FileError> {
         let p = self.check(path)?;
         let (dir, name) = self.parent(path, &p, false)?;
-        let ino = self.entry(path, dir, &name)?.ok_or_else(|| not_found(path))?;
+        let ino = self
+            .entry(path, dir, &name)?
+            .ok_or_else(|| not_found(path))?;
         let size = self.tree.size(ino).map_err(|e| from_code(path, e))?;
         self.tree
             .read(ino, 0, size as usize)
@@ -256,7 +263,10 @@ impl Files<'_> {
             ));
         }
         let (dir, name) = self.parent(path, &p, false)?;
-        let found = self.tree.lookup(dir, &name).map_err(|e| from_code(path, e))?;
+        let found = self
+            .tree
+            .lookup(dir, &name)
+            .map_err(|e| from_code(path, e))?;
         let ino = found.ok_or_else(|| not_found(path))?;
         let is_dir = self.tree.node(ino).is_ok_and(|n| n.is_dir());
         let r = if is_dir {
