@@ -5,13 +5,11 @@ mod common;
 use common::eryx_cli;
 use std::path::PathBuf;
 
-const CSV: &[u8] = b"name,n\nalpha,1\nbeta,2\n";
-const DOUBLE: &str = "import csv\n\
-    rows = list(csv.DictReader(open('/tmp/in.csv')))\n\
-    with open('/tmp/out.csv', 'w', newline='') as f:\n\
-    \x20   w = csv.writer(f, lineterminator='\\n'); w.writerow(['name', 'n'])\n\
-    \x20   for r in rows: w.writerow([r['name'], int(r['n']) * 2])\n\
-    print(len(rows))";
+/// The shared fixtures (tests/files): the upload, the program that reads
+/// it and writes /tmp/out.csv, and what it writes.
+const CSV: &[u8] = include_bytes!("../../tests/files/in.csv");
+const DOUBLED: &[u8] = include_bytes!("../../tests/files/out.csv");
+const DOUBLE: &str = include_str!("../../tests/files/double.py");
 
 /// A fresh host directory for one test.
 fn scratch(tag: &str) -> PathBuf {

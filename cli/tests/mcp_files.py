@@ -6,19 +6,16 @@ errors. Run by mcp_client.py (its TESTS take these too)."""
 import base64
 import os
 import tempfile
+from pathlib import Path
 
 from mcp_client import ROOT, check, client, run, test, text
 
-CSV = "name,n\nalpha,1\nbeta,2\n"
-DOUBLED = "name,n\nalpha,2\nbeta,4\n"
-DOUBLE = """
-import csv
-rows = list(csv.DictReader(open('/tmp/in.csv')))
-with open('/tmp/out.csv', 'w', newline='') as f:
-    w = csv.writer(f, lineterminator='\\n'); w.writerow(['name', 'n'])
-    for r in rows: w.writerow([r['name'], int(r['n']) * 2])
-print(len(rows))
-"""
+# The shared fixtures (tests/files): the upload, the program that reads it
+# and writes /tmp/out.csv, and what it writes.
+FIXTURES = Path(ROOT) / "tests" / "files"
+CSV = (FIXTURES / "in.csv").read_text()
+DOUBLED = (FIXTURES / "out.csv").read_text()
+DOUBLE = (FIXTURES / "double.py").read_text()
 
 
 @test

@@ -7,16 +7,11 @@ mod common;
 use eryx::{FileErrorKind as K, FileKind, Sandbox};
 use std::time::Duration;
 
-const CSV: &[u8] = b"name,n\nalpha,1\nbeta,2\n";
-
-/// Code that reads `/tmp/in.csv` and writes `/tmp/out.csv` (the rows with
-/// `n` doubled).
-const DOUBLE: &str = "import csv\n\
-    rows = list(csv.DictReader(open('/tmp/in.csv')))\n\
-    with open('/tmp/out.csv', 'w', newline='') as f:\n\
-    \x20   w = csv.writer(f, lineterminator='\\n'); w.writerow(['name', 'n'])\n\
-    \x20   for r in rows: w.writerow([r['name'], int(r['n']) * 2])\n\
-    print(len(rows))";
+/// The shared fixtures (tests/files): the upload, the program that reads
+/// it and writes /tmp/out.csv, and what it writes.
+const CSV: &[u8] = include_bytes!("../../tests/files/in.csv");
+const DOUBLED: &[u8] = include_bytes!("../../tests/files/out.csv");
+const DOUBLE: &str = include_str!("../../tests/files/double.py");
 
 #[tokio::test]
 async fn a_csv_goes_in_and_the_result_comes_out() {
@@ -24,7 +19,7 @@ async fn a_csv_goes_in_and_the_result_comes_out() {
     sb.write_file("/tmp/in.csv", CSV).unwrap();
     assert_eq!(sb.execute(DOUBLE).await.unwrap(), "2\n");
     let out = sb.read_file("/tmp/out.csv").unwrap();
-    assert_eq!(out, b"name,n\nalpha,2\nbeta,4\n");
+    assert_eq!(out, DOUBLED);
     // Relative paths are from the home directory; parents are made there.
     sb.write_file("data/x.bin", &[0, 255, 7]).unwrap();
     let seen = sb
@@ -181,5 +176,5 @@ async fn files_put_in_survive_faults_snapshots_and_moves() {
     let out = other
         .execute("print(open('/tmp/out.csv').read(), end='')")
         .await;
-    assert_eq!(out.unwrap(), "name,n\nalpha,2\nbeta,4\n");
+    assert_eq!(out.unwrap().as_bytes(), DOUBLED);
 }

@@ -20,16 +20,11 @@ api_keys = ["beta-key-4567"]
 const A: Option<&str> = Some("alpha-key-123");
 const B: Option<&str> = Some("beta-key-4567");
 
-const CSV: &[u8] = b"name,n\nalpha,1\nbeta,2\n";
-const DOUBLED: &[u8] = b"name,n\nalpha,2\nbeta,4\n";
-
-/// Reads `/tmp/in.csv`, writes `/tmp/out.csv` with `n` doubled.
-const DOUBLE: &str = "import csv\n\
-    rows = list(csv.DictReader(open('/tmp/in.csv')))\n\
-    with open('/tmp/out.csv', 'w', newline='') as f:\n\
-    \x20   w = csv.writer(f, lineterminator='\\n'); w.writerow(['name', 'n'])\n\
-    \x20   for r in rows: w.writerow([r['name'], int(r['n']) * 2])\n\
-    print(len(rows))";
+/// The shared fixtures (tests/files): the upload, the program that reads
+/// it and writes /tmp/out.csv, and what it writes.
+const CSV: &[u8] = include_bytes!("../../tests/files/in.csv");
+const DOUBLED: &[u8] = include_bytes!("../../tests/files/out.csv");
+const DOUBLE: &str = include_str!("../../tests/files/double.py");
 
 /// `PUT` bytes to a session file.
 async fn put(

@@ -3,7 +3,8 @@ through the Python API (``sb.files.write`` + ``sb.files.read``) and through
 the server API (``PUT`` + ``GET /v1/sessions/{id}/files/...`` on a real
 ``target/release/eryx-server`` on 127.0.0.1, stdlib HTTP client), plus the
 guest reading the uploaded file once (a check, not timed). Run by
-scripts/bench-files.sh; prints a Markdown table (median and min of ROUNDS).
+`scripts/bench-python.sh files_bench` (after cargo +1.95.0 build --release
+-p eryx-server); prints a Markdown table (median and min of ROUNDS).
 """
 
 import http.client

@@ -10,7 +10,7 @@ use crate::runtime::wait;
 use crate::sandbox::Sandbox;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyMemoryView, PyString};
+use pyo3::types::{PyBytes, PyString};
 
 /// What a file call does on the library sandbox.
 enum FileOp {
@@ -58,19 +58,12 @@ fn data_arg(data: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if let Ok(s) = data.cast::<PyString>() {
         return Ok(s.to_str()?.as_bytes().to_vec());
     }
-    if let Ok(b) = data.cast::<PyBytes>() {
-        return Ok(b.as_bytes().to_vec());
-    }
-    if let Ok(b) = data.cast::<PyByteArray>() {
-        return Ok(b.to_vec());
-    }
-    if data.is_instance_of::<PyMemoryView>() {
-        return data.call_method0("tobytes")?.extract();
-    }
-    Err(PyTypeError::new_err(format!(
-        "data must be bytes or str, not {}",
-        crate::config::type_name(data)
-    )))
+    crate::sandbox::state_arg(data).map_err(|_| {
+        PyTypeError::new_err(format!(
+            "data must be bytes or str, not {}",
+            crate::config::type_name(data)
+        ))
+    })
 }
 
 /// `Files.write`: create or replace the file at `path`.

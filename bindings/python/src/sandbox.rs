@@ -34,7 +34,7 @@ fn code_arg(code: &Bound<'_, PyAny>) -> PyResult<String> {
 }
 
 /// The state argument: bytes-like.
-fn state_arg(data: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+pub(crate) fn state_arg(data: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if let Ok(b) = data.cast::<PyBytes>() {
         return Ok(b.as_bytes().to_vec());
     }

@@ -9,16 +9,12 @@ import pytest
 
 import eryx
 
-CSV = b"name,n\nalpha,1\nbeta,2\n"
-DOUBLED = b"name,n\nalpha,2\nbeta,4\n"
-DOUBLE = """
-import csv
-rows = list(csv.DictReader(open('/tmp/in.csv')))
-with open('/tmp/out.csv', 'w', newline='') as f:
-    w = csv.writer(f, lineterminator='\\n'); w.writerow(['name', 'n'])
-    for r in rows: w.writerow([r['name'], int(r['n']) * 2])
-print(len(rows))
-"""
+# The shared fixtures (tests/files): the upload, the program that reads it
+# and writes /tmp/out.csv, and what it writes.
+FIXTURES = Path(__file__).resolve().parents[3] / "tests" / "files"
+CSV = (FIXTURES / "in.csv").read_bytes()
+DOUBLED = (FIXTURES / "out.csv").read_bytes()
+DOUBLE = (FIXTURES / "double.py").read_text()
 
 
 def test_a_csv_goes_in_and_the_result_comes_out(sb):
