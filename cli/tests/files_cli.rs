@@ -53,7 +53,7 @@ fn a_csv_goes_in_and_the_result_comes_out() {
         "open('/tmp/out.csv', 'w').write('before')",
         "open('/tmp/out.csv', 'w').write('lost')\nwhile True: pass",
     );
-    let args = [
+    let args: [&str; 8] = [
         "--timeout",
         "1",
         "--download",

@@ -72,12 +72,13 @@ async fn hostile_paths_are_refused_and_touch_nothing() {
         .await
         .unwrap();
     let before = sb.walk_files("/").unwrap();
+    let host_file = host.join("keep.txt").to_str().unwrap().to_string();
     let refused = [
         ("../../etc/passwd", K::InvalidPath),
         ("/tmp/../../etc/passwd", K::InvalidPath),
         // An absolute host path names nothing in the sandbox.
         ("/etc/passwd", K::NotFound),
-        (host.join("keep.txt").to_str().unwrap(), K::NotFound),
+        (host_file.as_str(), K::NotFound),
         ("/mnt/ro/keep.txt", K::ReadOnly),
         ("/mnt/rw/new.txt", K::ReadOnly),
         ("/lib/python3.14/os.py", K::ReadOnly),

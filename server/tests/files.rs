@@ -134,7 +134,6 @@ async fn hostile_paths_and_sizes_are_refused() {
         )
         .await;
     assert_eq!(all["files"], json!([]));
-    assert!(!std::path::Path::new("/etc/passwd.eryx").exists());
     // The session goes on.
     assert_eq!(stdout(&s.run(None, &id, "print(1)").await), "1\n");
 }
