@@ -5,8 +5,10 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 "$ROOT/scripts/build.sh"
-# C extensions cross-built from pinned PyPI sdists (host/tests/packages.rs).
-"$ROOT/scripts/build-extension.sh" >/dev/null
+# Native packages cross-built from pinned PyPI sdists into WASI wheels
+# (cached by content in ~/.cache/eryx-build; host/tests/packages.rs,
+# host/tests/native_packages.rs).
+"$ROOT/scripts/build-packages.sh" >/dev/null
 # Compile the component and the stdlib bytecode once, before tests run in
 # parallel (they share the on-disk cache): the library's default image
 # (interruptible; the prompt, `-i`, selects it in the CLI) and the CLI's
