@@ -95,8 +95,10 @@ impl Fs<'_> {
     /// (see `links`); a missing `path` is left to the rename to report.
     async fn no_link_out(&mut self, fd: &R, path: &str) -> FsResult<()> {
         let at = || Resource::new_borrow(fd.rep());
-        let stat = HostDescriptor::stat_at(&mut self.host(), at(), PathFlags::empty(), path.into());
-        if !matches!(stat.await, Ok(s) if s.type_ == DescriptorType::SymbolicLink) {
+        let mut host = self.host();
+        let stat = HostDescriptor::stat_at(&mut host, at(), PathFlags::empty(), path.into()).await;
+        drop(host);
+        if !matches!(stat, Ok(s) if s.type_ == DescriptorType::SymbolicLink) {
             return Ok(());
         }
         let target = HostDescriptor::readlink_at(&mut self.host(), at(), path.into()).await?;
