@@ -23,7 +23,7 @@ impl Drop for Server {
 
 /// Start `eryx mcp ARGS` (with `env`) and wait for its address.
 fn serve(args: &[&str], env: &[(&str, &str)]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_eryx"))
+    let child = Command::new(env!("CARGO_BIN_EXE_eryx"))
         .arg("mcp")
         .args(args)
         .env_remove("ERYX_MCP_TOKEN")
@@ -33,7 +33,9 @@ fn serve(args: &[&str], env: &[(&str, &str)]) -> Server {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
+    // Owned by the guard from here on, so a failed start is killed too.
+    let mut server = Server { child, port: 0 };
+    let mut err = BufReader::new(server.child.stderr.take().unwrap());
     let mut line = String::new();
     loop {
         line.clear();
@@ -45,9 +47,9 @@ fn serve(args: &[&str], env: &[(&str, &str)]) -> Server {
                 .rsplit(':')
                 .next()
                 .unwrap();
-            let port = port.parse().unwrap();
+            server.port = port.parse().unwrap();
             std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
-            return Server { child, port };
+            return server;
         }
     }
 }

@@ -35,7 +35,13 @@ async fn a_looping_or_allocating_pickle_is_bounded_by_the_limits() {
     let r = sb
         .restore(&hostile("l = []\nwhile True: l.append(bytearray(1 << 20))"))
         .await;
-    assert!(matches!(r, Err(Error::MemoryLimit(_))), "{r:?}");
+    // The memory cap refuses the growth, so the load ends in the guest's
+    // own MemoryError (reported as a failed restore) or in the cap itself.
+    assert!(
+        matches!(&r, Err(Error::MemoryLimit(_)))
+            || matches!(&r, Err(Error::State(m)) if m.contains("MemoryError")),
+        "{r:?}"
+    );
     assert_eq!(sb.execute("print(keep)").await.unwrap(), "alive\n");
     // The same container with a harmless payload is read to its end (the
     // pickle ran; it just holds no variable table): the two above failed by

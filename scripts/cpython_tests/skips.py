@@ -10,7 +10,7 @@ Keys are fnmatch patterns over test ids without the leading ``test.``
   (componentize-py's 3.14.0, run against the 3.14.x test suite);
 - ``sandbox``: a deliberate limit of the eryx sandbox.
 
-Every entry is listed in docs/cpython-suite.md.
+Every entry is listed in README.md ("CPython's regression suite").
 """
 
 # The embedded interpreter is componentize-py 0.25.1's CPython 3.14.0;

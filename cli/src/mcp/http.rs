@@ -32,11 +32,12 @@ pub async fn serve(shared: Arc<Shared>, addr: &str, access: &Access) -> Result<(
     };
     let service: StreamableHttpService<Server, LocalSessionManager> =
         StreamableHttpService::new(factory, Arc::new(LocalSessionManager::default()), config);
-    let mut app = axum::Router::new()
-        .nest_service("/mcp", service)
-        .layer(axum::middleware::from_fn(
-            super::termination::session_deleted_is_ok,
-        ));
+    let mut app =
+        axum::Router::new()
+            .nest_service("/mcp", service)
+            .layer(axum::middleware::from_fn(
+                super::termination::session_deleted_is_ok,
+            ));
     if let Some(token) = &access.token {
         let token: access::Token = Arc::new(token.as_bytes().to_vec());
         app = app.layer(axum::middleware::from_fn_with_state(

@@ -95,9 +95,10 @@ impl Fs<'_> {
     /// (see `links`); a missing `path` is left to the rename to report.
     async fn no_link_out(&mut self, fd: &R, path: &str) -> FsResult<()> {
         let at = || Resource::new_borrow(fd.rep());
-        let mut host = self.host();
-        let stat = HostDescriptor::stat_at(&mut host, at(), PathFlags::empty(), path.into()).await;
-        drop(host);
+        let stat = {
+            let mut host = self.host();
+            HostDescriptor::stat_at(&mut host, at(), PathFlags::empty(), path.into()).await
+        };
         if !matches!(stat, Ok(s) if s.type_ == DescriptorType::SymbolicLink) {
             return Ok(());
         }
