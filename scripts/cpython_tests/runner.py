@@ -1,11 +1,13 @@
 """Run one CPython regression-test module inside the eryx sandbox.
 
 Called by scripts/cpython-tests.sh as ``runner.main(NAME)`` with the test
-tree mounted read-only at /cpython-tests, this directory at /eryx-suite and
-a writable scratch directory at /tmp. Tests listed in skips.py are skipped
+tree mounted read-only at /cpython-tests, this directory at /eryx-suite, a
+host directory at /eryx-run (the running test's name) and /tmp either the
+sandbox's virtual tree or a host scratch directory. Tests listed in skips.py are skipped
 with their reason (WASI platform limits, limits of the CPython-for-WASI
 build); everything else runs under plain unittest. The last line printed is
-``ERYX-SUITE {json}`` with the counts and every failure's id and summary.
+``ERYX-SUITE {json}`` with the counts, every failure's id and summary and
+the skips.py patterns that matched a test.
 """
 
 import fnmatch
@@ -28,16 +30,18 @@ def _tests(suite):
 
 
 def _skip_listed(suite, name):
-    """Skip every test of `suite` that skips.py lists for module `name`."""
+    """Skip every test of `suite` that skips.py lists for module `name`;
+    returns {pattern: tests it skipped} for the patterns that matched (the
+    gate reports the others as stale)."""
     # Test ids need not start with the module's name (test_datetime runs
     # datetimetester's classes): every rule is tried.
     rules = [(pat, why) for pat, (_, why) in skips.SKIPS.items()]
-    if not rules:
-        return
+    matched = {}
     for test in _tests(suite):
         test_id = test.id().removeprefix("test.")
         for pattern, why in rules:
             if fnmatch.fnmatchcase(test_id, pattern):
+                matched[pattern] = matched.get(pattern, 0) + 1
                 method = getattr(test, "_testMethodName", None)
                 if method:
 
@@ -46,14 +50,20 @@ def _skip_listed(suite, name):
 
                     setattr(test, method, skipped)
                 break
+    return matched
+
+
+# Where the running test is noted: a host directory the driver mounts (so
+# it survives a crash even when /tmp is the sandbox's virtual tree).
+_CURRENT = "/eryx-run/.current-test" if os.path.isdir("/eryx-run") else "/tmp/.current-test"
 
 
 class _Result(unittest.TextTestResult):
-    """Notes the running test in /tmp/.current-test: if the interpreter
-    crashes, the driver names the test that did it."""
+    """Notes the running test in _CURRENT: if the interpreter crashes, the
+    driver names the test that did it."""
 
     def startTest(self, test):
-        with open("/tmp/.current-test", "w") as f:
+        with open(_CURRENT, "w") as f:
             f.write(test.id().removeprefix("test."))
         super().startTest(test)
 
@@ -75,9 +85,8 @@ def _short(text):
     return lines[-1][:300] if lines else ""
 
 
-def main(name, verbose=False):
-    """Run test module `name`; `verbose` lists each test on stderr."""
-    start = time.perf_counter()
+def _prepare():
+    """What every run needs before test.support is imported."""
     sys.path.insert(0, "/cpython-tests")
     os.chdir("/tmp")
     os.environ["TMPDIR"] = "/tmp"
@@ -97,6 +106,24 @@ def main(name, verbose=False):
     # on WASI"); eryx sizes its stacks so that they pass (docs/stacks.md):
     # run them.
     support.skip_wasi_stack_overflow = lambda: (lambda test: test)
+
+
+def one(test_ids):
+    """Run the given tests (ids without ``test.``) verbosely on stderr,
+    skips.py NOT applied: how a listed skip is re-checked
+    (`scripts/cpython-tests.sh --one ID...`)."""
+    _prepare()
+    loader = unittest.defaultTestLoader
+    suite = unittest.TestSuite(loader.loadTestsFromName("test." + t) for t in test_ids)
+    result = unittest.TextTestRunner(stream=sys.stderr, verbosity=2).run(suite)
+    bad = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+    print(f"ERYX-ONE run={result.testsRun} bad={bad} skipped={len(result.skipped)}")
+
+
+def main(name, verbose=False):
+    """Run test module `name`; `verbose` lists each test on stderr."""
+    start = time.perf_counter()
+    _prepare()
     import importlib
 
     try:
@@ -109,7 +136,7 @@ def main(name, verbose=False):
         print("\nERYX-SUITE " + json.dumps(report))
         return
     suite = unittest.defaultTestLoader.loadTestsFromModule(module)
-    _skip_listed(suite, name)
+    matched = _skip_listed(suite, name)
     stream = sys.stderr if verbose else io.StringIO()
     runner = unittest.TextTestRunner(
         stream=stream, verbosity=2 if verbose else 0, resultclass=_Result
@@ -135,6 +162,8 @@ def main(name, verbose=False):
         "skipped": len(result.skipped),
         "seconds": round(time.perf_counter() - start, 2),
         "failures": failures,
+        "skips_matched": sorted(matched),
+        "listed": sum(matched.values()),
     }
     sys.stdout.flush()
     print("\nERYX-SUITE " + json.dumps(report))
