@@ -80,7 +80,9 @@ async def the_description_states_the_network_policy():
         d = {t.name: t for t in (await c.list_tools()).tools}["run_python"].description
         check("No network access" in d and "Secret" not in d, d)
         r = await run(c, "import socket\nsocket.create_connection(('example.com', 80))")
-        check(r.is_error and "PermissionError" in text(r), text(r))
+        e = r.structured_content["error"]
+        check(r.is_error and e["type"] == "PermissionError" and "network access is off" in e["message"], r)
+        check("PermissionError" in text(r), text(r))
     args = ["--allow-host", "api.example.com", "--allow-host", "127.0.0.1:8080",
             "--secret", "API_TOKEN=tok-value-not-shown@api.example.com"]
     async with client(*args) as c:
@@ -126,7 +128,8 @@ async def exceptions_give_type_message_and_traceback():
         r = await run(c, "raise SystemExit(3)")
         check(r.is_error and r.structured_content["exit_code"] == 3, r)
         r = await run(c, "import socket\nsocket.create_connection(('127.0.0.1', 9))")
-        check(r.is_error, r)  # no network
+        e = r.structured_content["error"]  # no network
+        check(r.is_error and e["type"] == "PermissionError" and "network access is off" in e["message"], r)
 
 
 async def state_and_reset(mode):
@@ -167,7 +170,8 @@ async def timeouts_stop_the_code_and_keep_the_session():
         t = time.monotonic()
         r = await run(c, "while True: pass", timeout_seconds=100)
         took = time.monotonic() - t
-        check(r.is_error and 2.5 < took < 6, f"took {took:.2f} s")
+        check(r.is_error and r.structured_content["error"]["kind"] == "timeout", r)
+        check(2.5 < took < 6, f"took {took:.2f} s")
         check("above this server's limit" in text(r), text(r))
         r = await run(c, "print(kept)")
         check(r.structured_content["stdout"] == "yes\n", r)
@@ -258,7 +262,7 @@ async def writable_mounts_and_callbacks_are_described_and_work():
             check(not r.is_error and r.structured_content["stdout"] == "s\n", r)
             check(sorted(os.listdir(d)) == ["out.txt"], os.listdir(d))
             r = await run(c, "open('/lib/python3.14/x.txt', 'w')")
-            check(r.is_error, r)
+            check(r.is_error and r.structured_content["error"]["type"] == "PermissionError", r)
 
 
 @test

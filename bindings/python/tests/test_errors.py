@@ -174,6 +174,8 @@ def test_hostile_code_does_not_hurt_the_host(sb):
     with pytest.raises(eryx.PythonError) as e:
         sb.execute("def r(n):\n    return r(n + 1)\nr(0)")
     assert e.value.type_name == "RecursionError"
-    with pytest.raises(eryx.SandboxError):
+    with pytest.raises(eryx.PythonError) as e:
         sb.execute("import os\nos._exit(9)")
+    assert (e.value.type_name, e.value.message, e.value.kind) == ("SystemExit", "9", "exit")
+    assert e.value.execution.exit_code == 9
     assert sb.execute("print('alive')").stdout == "alive\n"
