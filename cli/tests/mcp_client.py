@@ -429,6 +429,15 @@ async def bench(spawns=10, calls=200):
           f"p90 {ms(q[-1])}, min {ms(min(per_call))} ({calls} calls, one session)")
 
 
+def leaves(e):
+    """The exceptions inside `e` (the SDK's task groups wrap a failed check)."""
+    if isinstance(e, BaseExceptionGroup):
+        for sub in e.exceptions:
+            yield from leaves(sub)
+    else:
+        yield e
+
+
 async def main(argv):
     if "--bench" in argv:
         await bench()
@@ -443,7 +452,8 @@ async def main(argv):
             print(f"ok   {t.__name__} ({time.monotonic() - start:.1f} s)", flush=True)
         except BaseException as e:  # noqa: BLE001 - report every failure
             failed += 1
-            print(f"FAIL {t.__name__}: {type(e).__name__}: {e}", flush=True)
+            why = "; ".join(f"{type(x).__name__}: {str(x)[:500]}" for x in leaves(e))
+            print(f"FAIL {t.__name__}: {why}", flush=True)
     print(f"mcp: {passed} passed, {failed} failed")
     return 1 if failed or not passed else 0
 
