@@ -52,7 +52,7 @@ esac
 # running test's name (it survives a crash also when /tmp is virtual) and,
 # with host scratch, $scratch at /tmp. Runs the Python in $code.
 sandbox() {
-  local code=$1 out=$2 err=$3 tmp_mount=()
+  local code=$1 tmp_mount=()
   [ "$scratch_mode" = host ] && tmp_mount=(--mount "$scratch:/tmp")
   timeout -k 5 $((TIMEOUT + 30)) "$ERYX" \
     --mount "$DEPS/cpython-tests:/cpython-tests:ro" \
@@ -60,8 +60,7 @@ sandbox() {
     --mount "$run:/eryx-run" \
     "${tmp_mount[@]}" \
     --timeout "$TIMEOUT" \
-    -c "import sys; sys.path.insert(0, '/eryx-suite'); import runner; $code" \
-    > "$out" 2> "$err"
+    -c "import sys; sys.path.insert(0, '/eryx-suite'); import runner; $code"
 }
 
 if [ $one -eq 1 ]; then
@@ -70,7 +69,7 @@ if [ $one -eq 1 ]; then
   run=$(mktemp -d)
   ids=$(printf "'%s'," "${modules[@]}")
   set +e
-  sandbox "runner.one([$ids])" /dev/stdout /dev/stderr
+  sandbox "runner.one([$ids])"
   rc=$?
   set -e
   rm -rf "$scratch" "$run"
@@ -92,7 +91,7 @@ for m in "${modules[@]}"; do
   run=$(mktemp -d)
   start=$(date +%s.%N)
   set +e
-  sandbox "runner.main('$m')" "$OUT/$m.out" "$OUT/$m.err"
+  sandbox "runner.main('$m')" > "$OUT/$m.out" 2> "$OUT/$m.err"
   rc=$?
   set -e
   end=$(date +%s.%N)

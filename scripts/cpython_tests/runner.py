@@ -118,6 +118,8 @@ def one(test_ids):
     result = unittest.TextTestRunner(stream=sys.stderr, verbosity=2).run(suite)
     bad = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
     print(f"ERYX-ONE run={result.testsRun} bad={bad} skipped={len(result.skipped)}")
+    if bad:
+        raise SystemExit(1)
 
 
 def main(name, verbose=False):
