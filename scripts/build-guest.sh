@@ -14,8 +14,9 @@ export RUSTC_BOOTSTRAP=1
 # Clear flags a parent cargo (e.g. the host build) may have set.
 unset CARGO_ENCODED_RUSTFLAGS RUSTFLAGS CARGO_TARGET_DIR CARGO_BUILD_TARGET
 cd "$ROOT"
+# panic=abort here only (wasm has no unwinding; the host profile unwinds).
 cargo +"$TOOLCHAIN" build --release --target wasm32-wasip1 -p eryx-wasm-runtime \
-  -Zbuild-std=panic_abort,std --target-dir "$ROOT/target/guest" >&2
+  --config 'profile.release.panic="abort"' -Zbuild-std=panic_abort,std --target-dir "$ROOT/target/guest" >&2
 mkdir -p "$ART"
 LIB="$ROOT/target/guest/wasm32-wasip1/release/liberyx_wasm_runtime.a"
 C="$DEPS/cpython"
