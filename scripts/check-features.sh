@@ -12,27 +12,26 @@ cd "$ROOT"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-features() { # selection... -> "name version features" lines, sorted
-  cargo +1.95.0 tree "$@" -e normal,build --prefix none -f '{p} {f}' |
+features() { # edge kinds, selection... -> "name version features" lines, sorted
+  local edges=$1
+  shift
+  cargo +1.95.0 tree "$@" -e "$edges" --prefix none -f '{p} {f}' |
     sed 's/ (\*)$//; s/ (proc-macro)//' | sort -u
 }
 
 # The library's own closure: these are the crates whose features matter.
-features -p eryx | grep -v '^eryx ' >"$TMP/lib"
+features normal,build -p eryx | grep -v '^eryx ' >"$TMP/lib"
 status=0
-for sel in "-p eryx-cli" "-p eryx-server" "-p eryx-python" "--workspace" "--workspace -e dev"; do
-  # shellcheck disable=SC2086 # the selection is several words on purpose
-  if [ "$sel" = "--workspace -e dev" ]; then
-    cargo +1.95.0 tree --workspace -e normal,build,dev --prefix none -f '{p} {f}' |
-      sed 's/ (\*)$//; s/ (proc-macro)//' | sort -u >"$TMP/sel"
-  else
-    features $sel >"$TMP/sel"
-  fi
+# Each entry: the edge kinds, then the selection (`cargo test` adds dev).
+for sel in "normal,build -p eryx-cli" "normal,build -p eryx-server" "normal,build -p eryx-python" \
+  "normal,build --workspace" "normal,build,dev --workspace"; do
+  # shellcheck disable=SC2086 # the entry is several words on purpose
+  features $sel >"$TMP/sel"
   missing=$(comm -23 "$TMP/lib" "$TMP/sel")
   if [ -n "$missing" ]; then
     echo "check-features: '$sel' builds these library dependencies with other features than '-p eryx':" >&2
     echo "$missing" | sed 's/^/  -p eryx: /' >&2
-    for crate in $(echo "$missing" | awk '{print $1"@"$2}' | sed 's/@v/ /' | awk '{print $1}'); do
+    for crate in $(echo "$missing" | awk '{print $1}'); do
       grep "^$crate " "$TMP/sel" | sed "s/^/  $sel: /" >&2
     done
     status=1
