@@ -3,7 +3,8 @@
 Loaded at start-up by the Rust runtime (src/python.rs) and called through
 the C API. Owns what is easier to say in Python: compiling user code (with
 top-level ``await``), streaming and capturing its output, driving its
-coroutine on the eryx event loop, and formatting tracebacks.
+coroutine on the eryx event loop, reporting the last expression's value
+(through _eryx_display) and formatting tracebacks.
 
 User code never sees this module: it runs in its own namespace.
 """
@@ -11,6 +12,7 @@ User code never sees this module: it runs in its own namespace.
 import sys
 
 import _eryx_callbacks
+import _eryx_display
 import _eryx_trace
 import eryx
 
@@ -118,6 +120,7 @@ def _install_site_builtins():
 
 
 _install_site_builtins()
+_eryx_display.install()
 
 
 class _Stream:
@@ -231,6 +234,10 @@ class Job:
         self.task = None
         self.exc = None
         self._saved = None
+        # How the last expression's value is captured (_eryx_display) and
+        # the value the code returned.
+        self.capture = None
+        self.value = None
 
     def _enter(self):
         self._saved = sys.stdout, sys.stderr
@@ -246,7 +253,9 @@ class Job:
 
 def _compile(code):
     """Compile user code; in interactive mode (the REPL) a lone statement is
-    compiled like Python's prompt does, so expression values are echoed."""
+    compiled like Python's prompt does, so expression values are echoed.
+    Returns (code object, how its last value is captured: see
+    _eryx_display.capture_last)."""
     global _interactive
     if _interactive is None:
         import os
@@ -254,12 +263,14 @@ def _compile(code):
         _interactive = os.environ.get("ERYX_INTERACTIVE") == "1"
     if _interactive:
         try:
-            return compile(
+            single = compile(
                 code, _FILENAME, "single", flags=_TOP_LEVEL_AWAIT, dont_inherit=True, optimize=optimize
             )
+            return single, None
         except SyntaxError:
             pass  # several statements: run them as a block
-    return compile(code, _FILENAME, "exec", flags=_TOP_LEVEL_AWAIT, dont_inherit=True, optimize=optimize)
+    compiled = compile(code, _FILENAME, "exec", flags=_TOP_LEVEL_AWAIT, dont_inherit=True, optimize=optimize)
+    return _eryx_display.capture_last(compiled)
 
 
 def start(code, namespace):
@@ -269,13 +280,16 @@ def start(code, namespace):
     job._enter()
     try:
         _eryx_callbacks.install(namespace)
-        compiled = _compile(code)
+        compiled, job.capture = _compile(code)
         pending_main = None
         result = eval(compiled, namespace)
         if not compiled.co_flags & _CO_COROUTINE:
+            job.value = result
             result, pending_main = pending_main, None
         if result is not None:
             job.task = _get_loop().create_task(result)
+        else:
+            _conclude(job)
     except BaseException as e:  # noqa: BLE001 - everything goes back to the host
         job.exc = e
     finally:
@@ -307,12 +321,25 @@ def drive(job, host_pending):
             _sleep(state)
         if not job.task.cancelled() and job.task.exception() is not None:
             job.exc = job.task.exception()
+        else:
+            if not job.task.cancelled():
+                job.value = job.task.result()
+            _conclude(job)
         return True
     except BaseException as e:  # noqa: BLE001
         job.exc = e
         return True
     finally:
         job._leave()
+
+
+def _conclude(job):
+    """The code ran to its end: report its last value and the figures it
+    left open (both inside the job's streams, so in order with its output)."""
+    value, job.value = job.value, None
+    _eryx_display.take_last(value, job.code, job.capture)
+    if _eryx_display.show_open_figures:
+        _eryx_display.flush_figures()
 
 
 def _sleep(seconds):
@@ -513,6 +540,7 @@ def after_restore(environ, argv):
     optimize = int(environ.pop("ERYX_OPTIMIZE", "-1"))
     _unbuffered = environ.pop("ERYX_UNBUFFERED", None) == "1"
     _apply_options(environ.pop("ERYX_WARNOPTIONS", None), environ.pop("ERYX_XOPTIONS", None))
+    _eryx_display.configure(environ)
 
     if environ or os.environ:
         for key in [k for k in os.environ if k not in environ]:

@@ -71,6 +71,8 @@ pub struct Args {
     pub vfs_max_mb: Option<u64>,
     /// `--vfs-max-entries N`: cap on the virtual tree's entries.
     pub vfs_max_entries: Option<u64>,
+    /// `--display-dir DIR`: write display items there as numbered files.
+    pub display_dir: Option<String>,
     /// `--allow-host PATTERN[:PORT]` (repeatable).
     pub allow_hosts: Vec<String>,
     /// `--secret NAME=VALUE@HOST[,HOST...]` or `--secret NAME@HOST...`
@@ -78,6 +80,10 @@ pub struct Args {
     pub secrets: Vec<String>,
     /// `--ca-cert FILE` (repeatable): extra TLS roots (PEM).
     pub ca_certs: Vec<String>,
+    /// `--upload HOST:GUEST` (repeatable): (host file, guest path).
+    pub uploads: Vec<(String, String)>,
+    /// `--download GUEST:HOST` (repeatable): (guest path, host file).
+    pub downloads: Vec<(String, String)>,
     /// `-h` / `--help`.
     pub help: bool,
     /// `--help-env` (or `--help-all`).
@@ -148,6 +154,9 @@ Sandbox options:
                       are linked into the sandbox (compiled once, cached)
   --vfs-max-mb MB     cap on the bytes of the sandbox's scratch files (default 64)
   --vfs-max-entries N cap on its files, directories and symlinks (default 10000)
+  --display-dir DIR   write display items (display(), plt.show(), figures left
+                      open) to DIR as display-001.png, display-002.html, ...
+                      with one line each on stderr (default: dropped)
   --preimport MODULE  import MODULE into the pre-initialised image (repeatable),
                       so importing it costs nothing; each distinct set is
                       its own image, built once and cached
@@ -164,6 +173,14 @@ Sandbox options:
                       environment variable NAME)
   --ca-cert FILE      trust the PEM certificate(s) in FILE for TLS, besides
                       the built-in roots (repeatable)
+  --upload HOST:GUEST copy host file HOST into the sandbox at GUEST before the
+                      program (a copy, no mount; relative GUEST: from
+                      /home/user) (repeatable)
+  --download GUEST:HOST
+                      copy the sandbox's file GUEST to host file HOST after
+                      the program, also when it failed or hit a limit; a
+                      missing GUEST is reported and makes the status 1
+                      (unless the program already failed) (repeatable)
   -h, --help          show this help; --help-env: the environment variables
                       eryx reads; --help-xoptions: the -X options;
                       --help-all: all three
@@ -186,9 +203,12 @@ const VALUED: &[&str] = &[
     "--preimport",
     "--vfs-max-mb",
     "--vfs-max-entries",
+    "--display-dir",
     "--allow-host",
     "--secret",
     "--ca-cert",
+    "--upload",
+    "--download",
 ];
 
 /// eryx's own options that `python` does not have: after the program they
@@ -242,9 +262,12 @@ impl Args {
             "--preimport" => self.preimports.push(v()?),
             "--vfs-max-mb" => self.vfs_max_mb = Some(number(&v()?, name)?),
             "--vfs-max-entries" => self.vfs_max_entries = Some(number(&v()?, name)?),
+            "--display-dir" => self.display_dir = Some(v()?),
             "--allow-host" => self.allow_hosts.push(v()?),
             "--secret" => self.secrets.push(v()?),
             "--ca-cert" => self.ca_certs.push(v()?),
+            "--upload" => self.uploads.push(super::transfer::upload_spec(&v()?)?),
+            "--download" => self.downloads.push(super::transfer::download_spec(&v()?)?),
             _ => return Err(format!("unknown option {name}")),
         }
         if value.is_some() && !VALUED.contains(&name) && name != "--trace" {

@@ -4,11 +4,13 @@
 //! This crate uses only the `eryx` library's public API.
 mod args;
 mod callbacks;
+mod display_dir;
 mod help;
 mod mcp;
 mod program;
 mod repl;
 mod sandbox;
+mod transfer;
 mod watchdog;
 
 use std::process::ExitCode;

@@ -197,7 +197,8 @@ async fn run(
     // CPU-bound code): Ctrl-C then ends the process, and so does a time
     // limit (the watchdog). The prompt and --save-state need the session
     // after an interrupt or timeout, so they keep the checks.
-    let interruptible = repl || args.save_state.is_some();
+    // --download too: it reads the session after a timeout.
+    let interruptible = repl || args.save_state.is_some() || !args.downloads.is_empty();
     let watchdog = match args.time_limit() {
         Some(t) if !interruptible => {
             Some(Watchdog::start(t).map_err(|e| format!("cannot start the time limit: {e}"))?)
@@ -225,6 +226,10 @@ async fn run(
         sb.restore(&bytes)
             .await
             .map_err(|e| format!("can't load state '{path}': {e}"))?;
+    }
+    if let Err(msg) = super::transfer::upload(&mut sb, &args.uploads) {
+        eprintln!("eryx: {msg}");
+        return Ok(2);
     }
     // Ctrl-C interrupts the running code. The handler is registered now,
     // before the prompt's line editor saves (and later restores) SIGINT's.
@@ -271,6 +276,9 @@ async fn run(
         status = super::repl::run(&mut sb, args.quiet).await;
     }
     let _ = std::io::stdout().flush();
+    if !super::transfer::download(&mut sb, &args.downloads) && status == 0 {
+        status = 1;
+    }
     if let Some(path) = &args.save_state {
         let bytes = sb.snapshot().await.map_err(|e| e.to_string())?;
         std::fs::write(path, bytes).map_err(|e| format!("can't write state '{path}': {e}"))?;

@@ -117,6 +117,9 @@ pub fn builder(args: &Args, timed: bool) -> Result<SandboxBuilder, String> {
         });
     }
     builder = network(builder, args)?;
+    if let Some(dir) = &args.display_dir {
+        builder = builder.on_display(super::display_dir::writer(dir)?);
+    }
     // Python's own options (see guest/_eryx_runtime.py `after_restore`).
     if args.optimize > 0 {
         builder = builder.env("ERYX_OPTIMIZE", &args.optimize.to_string());

@@ -62,7 +62,7 @@ async def tools_are_listed_with_schemas_and_model_facing_descriptions():
     async with client() as c:
         check(c.server_info.name == "eryx", c.server_info)
         tools = {t.name: t for t in (await c.list_tools()).tools}
-        check(set(tools) == {"run_python", "reset_session"}, tools)
+        check(set(tools) == {"run_python", "reset_session", "upload_file", "download_file"}, tools)
         run_tool = tools["run_python"]
         check(run_tool.input_schema["required"] == ["code"], run_tool.input_schema)
         check("timeout_seconds" in run_tool.input_schema["properties"], run_tool.input_schema)
@@ -111,6 +111,36 @@ async def output_comes_back_as_text_and_structured_content():
         check("no output" in text(r) and r.structured_content["stdout"] == "", r)
         r = await run(c, "import asyncio\nawait asyncio.sleep(0.01)\nprint('awaited')")
         check(r.structured_content["stdout"] == "awaited\n", r)
+
+
+PNGMAKER = os.path.join(ROOT, "host", "tests", "fixtures", "display", "pngmaker.py")
+sys.path.insert(0, os.path.dirname(PNGMAKER))
+from pngread import png_size  # noqa: E402
+
+
+@test
+async def displays_come_back_as_images_and_resources_and_the_last_value_as_text():
+    import base64
+
+    fixtures = os.path.dirname(PNGMAKER)
+    async with client("--mount", f"{fixtures}:/fixtures:ro") as c:
+        d = {t.name: t for t in (await c.list_tools()).tools}["run_python"].description
+        check("only printed output" not in d and "last expression" in d and "PNG" in d, d)
+        await run(c, "import sys\nsys.path.insert(0, '/fixtures')\nfrom pngmaker import png")
+        r = await run(c, "from IPython.display import display, Image, HTML\n"
+                         "display(Image(png(40, 30)))\ndisplay(HTML('<b>hi</b>'))\n1 + 1")
+        check(not r.is_error, text(r))
+        images = [b for b in r.content if b.type == "image"]
+        check(len(images) == 1 and images[0].mime_type == "image/png", r.content)
+        check(png_size(base64.b64decode(images[0].data)) == (40, 30), images[0].data[:40])
+        docs = [b.resource for b in r.content if b.type == "resource"]
+        check([(x.mime_type, x.text) for x in docs] == [("text/html", "<b>hi</b>")], docs)
+        check("[last expression]\n2\n" in text(r), text(r))
+        outputs = r.structured_content["outputs"]
+        check([o["type"] for o in outputs] == ["display", "display", "result"], outputs)
+        r = await run(c, "from eryx import display\ndisplay({'image/png': bytes(20 << 20)}, raw=True)")
+        check(not any(b.type == "image" for b in r.content), r.content)
+        check("[eryx: display cut: image/png (20971520 bytes)" in text(r), text(r))
 
 
 @test
@@ -459,4 +489,10 @@ async def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main(sys.argv[1:])))
+    # The file tools' tests (cli/tests/mcp_files.py) register on this
+    # module's TESTS under its import name.
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import mcp_client
+    import mcp_files  # noqa: F401
+
+    sys.exit(asyncio.run(mcp_client.main(sys.argv[1:])))

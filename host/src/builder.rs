@@ -54,6 +54,10 @@ pub(crate) struct Settings {
     pub vfs_limits: crate::vfs::Limits,
     /// Outbound network policy and secrets (see `net/`).
     pub network: Arc<crate::net::Policy>,
+    /// Live display items (see [`SandboxBuilder::on_display`]).
+    pub on_display: Option<crate::display::DisplayHandler>,
+    /// Caps on display data (see [`SandboxBuilder::display_limits`]).
+    pub display_limits: crate::display::Limits,
 }
 
 impl Settings {

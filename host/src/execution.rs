@@ -2,6 +2,7 @@
 //! front end (the CLI, `eryx-server`, `eryx mcp`, the Python bindings)
 //! reports an execute through it, and renders it to JSON through
 //! [`Execution::to_json`] so they all say the same thing the same way.
+use crate::display::{DisplayItem, DisplayKind};
 use crate::error::Error;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -29,6 +30,10 @@ pub struct Execution {
     /// Bytes of stdout and stderr written past the capture limit and so not
     /// kept in `stdout`/`stderr` (0: nothing was cut).
     pub truncated_bytes: usize,
+    /// Rich results in the order they were produced: `display()` items
+    /// (MIME bundles) and, last, the value of the code's final expression
+    /// when it is not None ([`DisplayKind::Result`]).
+    pub outputs: Vec<DisplayItem>,
 }
 
 impl Execution {
@@ -46,6 +51,18 @@ impl Execution {
             None => 0,
             Some(e) => e.exit_code(),
         }
+    }
+
+    /// The display items (`display()`, figures), without the last value.
+    pub fn displays(&self) -> impl Iterator<Item = &DisplayItem> {
+        self.outputs
+            .iter()
+            .filter(|o| o.kind == DisplayKind::Display)
+    }
+
+    /// The value of the code's last expression, if it was not None.
+    pub fn result(&self) -> Option<&DisplayItem> {
+        self.outputs.iter().find(|o| o.kind == DisplayKind::Result)
     }
 
     /// Whether some output was cut at the capture limit.
@@ -66,7 +83,10 @@ impl Execution {
     /// The canonical JSON form every front end serves:
     /// `{"stdout", "stderr", "error": null | {"type", "kind", "message",
     /// "traceback"}, "exit_code", "duration_ms", "peak_memory_bytes",
-    /// "callback_invocations", "truncated", "truncated_bytes"}`.
+    /// "callback_invocations", "truncated", "truncated_bytes", "outputs":
+    /// [{"type": "display"|"result", "data": {mime: value},
+    /// "truncated_bytes"}]}` (see [`DisplayItem::to_json`]: binary data is
+    /// base64).
     pub fn to_json(&self) -> Value {
         json!({
             "stdout": self.stdout,
@@ -78,6 +98,7 @@ impl Execution {
             "callback_invocations": self.callback_invocations,
             "truncated": self.truncated(),
             "truncated_bytes": self.truncated_bytes,
+            "outputs": self.outputs.iter().map(DisplayItem::to_json).collect::<Vec<_>>(),
         })
     }
 }
@@ -170,6 +191,7 @@ mod tests {
             peak_memory: 1 << 20,
             callback_invocations: 0,
             truncated_bytes: 0,
+            outputs: Vec::new(),
         }
     }
 

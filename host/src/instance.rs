@@ -124,6 +124,8 @@ impl Anchors {
             settings.capture_limit,
         );
         sink.set_redactions(settings.network.redactions());
+        sink.set_display_handler(settings.on_display.clone());
+        sink.set_display_limits(settings.display_limits);
         Anchors {
             interrupt: Arc::new(AtomicBool::new(false)),
             interrupt_wake: Arc::new(tokio::sync::Notify::new()),
@@ -134,7 +136,7 @@ impl Anchors {
 }
 
 /// Guest paths of the host preopens `settings` ask for.
-fn mount_points(settings: &Settings) -> Vec<&str> {
+pub(crate) fn mount_points(settings: &Settings) -> Vec<&str> {
     let mut points = vec![STDLIB_GUEST_PATH];
     if settings.packages.site.is_some() {
         points.push(packages::GUEST_PATH);
@@ -229,6 +231,10 @@ fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     })?;
     root.func_wrap("output", |mut store, (fd, text): (u32, String)| {
         let data = store.data_mut();
+        if fd == crate::display::DISPLAY_FD {
+            data.sink.display(&text);
+            return Ok(());
+        }
         if !data.sink.write(Sink::stream_of(fd), &text) {
             data.fault = Some(Fault::OutputLimit);
             return Err(wasmtime::Error::msg("output limit exceeded"));
@@ -326,6 +332,11 @@ fn wasi_ctx(
     if settings.interactive {
         wasi.env("ERYX_INTERACTIVE", "1");
     }
+    // Binary display data over this is left out in the guest already.
+    wasi.env(
+        "ERYX_DISPLAY_ITEM_LIMIT",
+        &settings.display_limits.item.to_string(),
+    );
     if preinit {
         wasi.env("ERYX_PREINIT", "1");
     } else {

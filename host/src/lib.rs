@@ -14,7 +14,8 @@
 //! read-only stdlib mount), `preinit` (the pre-initialised image: CPython
 //! started and snapshotted once), `builder` (configuration), `instance` (one
 //! store + instance and the imports), `sandbox` (calls, limits, recovery),
-//! `execution` (the one result type of a call), `output` and `callbacks`; `net` (outbound network under a host policy, secrets); `packages` (user packages: the merged site
+//! `execution` (the one result type of a call), `display` (its rich
+//! results: display items and the last value), `output` and `callbacks`; `net` (outbound network under a host policy, secrets); `packages` (user packages: the merged site
 //! directory and the native extensions to link), `extension` (is a `.so` a
 //! WASI shared library?), `wheel` (reading `.whl` archives).
 #![cfg(not(target_family = "wasm"))]
@@ -22,11 +23,13 @@
 mod builder;
 mod cache;
 mod callbacks;
+mod display;
 mod embedded;
 mod engine;
 mod error;
 mod execution;
 mod extension;
+mod files;
 mod instance;
 mod link;
 mod net;
@@ -42,8 +45,12 @@ mod wheel;
 
 pub use builder::SandboxBuilder;
 pub use callbacks::{Callback, CallbackFuture, TraceEvent};
+pub use display::{
+    DisplayHandler, DisplayItem, DisplayKind, MimeData, DEFAULT_CALL_LIMIT, DEFAULT_ITEM_LIMIT,
+};
 pub use error::Error;
 pub use execution::Execution;
+pub use files::{FileEntry, FileError, FileErrorKind, FileKind};
 pub use net::NetworkLimits;
 pub use output::{OutputHandler, Stream};
 pub use sandbox::{InterruptHandle, Sandbox};

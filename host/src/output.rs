@@ -3,6 +3,9 @@
 //! descriptors 1/2 (WASI streams), lands in one `Sink`. The sink keeps the
 //! stdout of the current call and forwards every piece, live, to the
 //! user's output handler. Nothing reaches the host process's own streams.
+//! Display items (fd 3 of the `output` import, see `display`) go through
+//! the same sink, so they keep their order with stdout and stderr.
+use crate::display::{DisplayHandler, DisplayItem, Limits};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -42,6 +45,12 @@ struct SinkState {
     muted: bool,
     /// Texts replaced by `[REDACTED]` (secrets and their placeholders).
     redact: Vec<String>,
+    /// Display items of the current call, their live handler, the bytes
+    /// they hold and the caps.
+    displays: Vec<DisplayItem>,
+    display_handler: Option<DisplayHandler>,
+    display_used: usize,
+    display_limits: Limits,
 }
 
 impl Sink {
@@ -108,6 +117,64 @@ impl Sink {
         s.dropped = 0;
         s.stdout.clear();
         s.stderr.clear();
+        s.displays.clear();
+        s.display_used = 0;
+    }
+
+    /// Record one display item sent by the guest (its JSON wire text):
+    /// checked, capped (per item and per call) and passed to the display
+    /// handler. A malformed item is dropped with a note on stderr.
+    pub fn display(&self, text: &str) {
+        let parsed = DisplayItem::parse(text);
+        let (item, handler) = {
+            let mut s = self.lock();
+            if s.muted {
+                return;
+            }
+            let (mut item, precut) = match parsed {
+                Ok(p) => p,
+                Err(why) => {
+                    drop(s);
+                    let note = format!("eryx: display item dropped: {why}\n");
+                    self.write(Stream::Stderr, &note);
+                    return;
+                }
+            };
+            if !s.redact.is_empty() {
+                item.scrub(&s.redact);
+            }
+            let Limits {
+                item: per_item,
+                call,
+            } = s.display_limits;
+            let left = call.saturating_sub(s.display_used);
+            let note = if left < per_item {
+                format!("the limit of {call} bytes of display data per call")
+            } else {
+                format!("the limit of {per_item} bytes per display item")
+            };
+            s.display_used += item.cap(left.min(per_item), &note, &precut);
+            s.displays.push(item.clone());
+            (item, s.display_handler.clone())
+        };
+        if let Some(h) = handler {
+            h(&item);
+        }
+    }
+
+    /// Take the display items collected since the call started.
+    pub fn take_displays(&self) -> Vec<DisplayItem> {
+        std::mem::take(&mut self.lock().displays)
+    }
+
+    /// Replace the live display handler (`None`: items are only collected).
+    pub fn set_display_handler(&self, handler: Option<DisplayHandler>) {
+        self.lock().display_handler = handler;
+    }
+
+    /// Set the caps on display data.
+    pub fn set_display_limits(&self, limits: Limits) {
+        self.lock().display_limits = limits;
     }
 
     /// Replace the live output handler (`None`: output is only collected).

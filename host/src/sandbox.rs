@@ -260,6 +260,7 @@ impl Sandbox {
         let sink = self.anchors.sink.clone();
         let error = (self.call_execute(code).await.err()).map(|e| e.redact(|t| sink.scrub(t)));
         let (stdout, stderr, truncated_bytes) = self.anchors.sink.take();
+        let outputs = self.anchors.sink.take_displays();
         let (peak_memory, callback_invocations) = match &self.live {
             Some(l) => (l.store.data().limiter.size, l.store.data().callbacks.used()),
             None => (0, 0),
@@ -272,6 +273,7 @@ impl Sandbox {
             peak_memory,
             callback_invocations,
             truncated_bytes,
+            outputs,
         }
     }
 
@@ -353,6 +355,23 @@ impl Sandbox {
         }
     }
 
+    /// Run `f` on the files API's view of the live tree (see files.rs);
+    /// when it changed the tree, the tree as it is now becomes the last
+    /// good one, so a file put in survives a later fault of the guest.
+    pub(crate) fn with_files<R>(&mut self, f: impl FnOnce(&mut vfs::files::Files<'_>) -> R) -> R {
+        let points = instance::mount_points(&self.settings);
+        let mut tree = vfs::lock(&self.anchors.vfs);
+        let before = tree.generation();
+        let r = f(&mut vfs::files::Files {
+            tree: &mut tree,
+            mounts: &points,
+        });
+        if tree.generation() != before && self.settings.keep_state {
+            self.last_good_files = Some((tree.checkpoint(), tree.generation()));
+        }
+        r
+    }
+
     /// Put `tree` in place of the live files (the instance goes on) and
     /// make it the last good one.
     fn set_files(&mut self, tree: Tree) {
@@ -394,6 +413,12 @@ impl Sandbox {
     /// that streams each call to a different client sets it per call.
     pub fn set_output_handler(&mut self, handler: Option<crate::OutputHandler>) {
         self.anchors.sink.set_handler(handler);
+    }
+
+    /// Replace the handler that receives display items live (set first by
+    /// [`SandboxBuilder::on_display`]); `None` only collects them.
+    pub fn set_display_handler(&mut self, handler: Option<crate::DisplayHandler>) {
+        self.anchors.sink.set_display_handler(handler);
     }
 
     /// Bytes of guest linear memory currently allocated (for leak checks

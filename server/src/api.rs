@@ -19,6 +19,14 @@ pub struct ExecuteRequest {
     pub timeout_ms: Option<u64>,
     /// Cap on guest memory in bytes (capped by the server maximum).
     pub max_memory_bytes: Option<u64>,
+    /// Files written into the sandbox before the code runs.
+    #[serde(default)]
+    pub files: Vec<crate::files::InputFile>,
+    /// Files to return after the code ran (also when it failed): guest
+    /// paths or globs (`/tmp/*.csv`, `/tmp/**/*.png`), as `files` of the
+    /// result.
+    #[serde(default)]
+    pub output_files: Vec<String>,
 }
 
 /// `POST /v1/sessions/{id}/execute`: run code in the session.
@@ -111,6 +119,12 @@ pub struct ExecutionResult {
     pub truncated: bool,
     /// Bytes cut at the capture limit.
     pub truncated_bytes: u64,
+    /// Rich results in order: display items, then the last value.
+    pub outputs: Vec<crate::outputs::DisplayOutput>,
+    /// Only with `output_files` (`POST /v1/execute`): the files asked for,
+    /// each path once, in the order asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<Vec<crate::files::OutputFile>>,
 }
 
 /// Body of every error response.
@@ -125,6 +139,7 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Machine-readable: `bad_request`, `unauthorized`, `not_found`,
     /// `session_busy`, `lost_update`, `too_large`, `saturated`, `not_ready`,
+    /// `bad_path`, `file_not_found`,
     /// `store_unavailable`, `state_unreadable`, `internal`.
     pub code: String,
     /// What went wrong, for people.

@@ -34,6 +34,10 @@ pub struct Flags {
     /// Cap on request bodies in bytes.
     #[arg(long, env = "ERYX_SERVER_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
+    /// Cap on one uploaded file (`PUT .../files/...`) and on the output
+    /// files of one `/v1/execute`, in bytes (default 16 MiB).
+    #[arg(long, env = "ERYX_SERVER_MAX_FILE_BYTES")]
+    pub max_file_bytes: Option<usize>,
     /// Idle sessions expire after this many seconds (default for new sessions).
     #[arg(long, env = "ERYX_SERVER_SESSION_TTL")]
     pub session_ttl_s: Option<u64>,
@@ -68,6 +72,7 @@ pub struct FileConfig {
     pub queue: Option<usize>,
     pub log_json: Option<bool>,
     pub max_body_bytes: Option<usize>,
+    pub max_file_bytes: Option<usize>,
     pub shutdown_grace_ms: Option<u64>,
     pub session_store: Option<String>,
     pub live_sessions: Option<usize>,
@@ -216,6 +221,8 @@ pub struct Config {
     pub queue: usize,
     pub log_json: bool,
     pub max_body_bytes: usize,
+    /// Cap on one uploaded file and on one execute's output files.
+    pub max_file_bytes: usize,
     pub shutdown_grace: Duration,
     pub limits: Limits,
     /// API key → tenant. Empty: one default tenant, no authentication.
@@ -286,6 +293,10 @@ impl Config {
                 .max_body_bytes
                 .or(file.max_body_bytes)
                 .unwrap_or(4 << 20),
+            max_file_bytes: flags
+                .max_file_bytes
+                .or(file.max_file_bytes)
+                .unwrap_or(16 << 20),
             shutdown_grace: Duration::from_millis(
                 flags
                     .shutdown_grace_ms

@@ -1,16 +1,17 @@
 //! Running one execute: tenant permit, worker slot, then the call in its
 //! own task (so it is never dropped half-way), with the result returned as
-//! JSON or streamed as Server-Sent Events (`stdout` / `stderr` chunks as
-//! written, then `result`). A client that goes away before the result
+//! JSON or streamed as Server-Sent Events (`stdout` / `stderr` chunks and
+//! `display` items as written, then `result`). A client that goes away before the result
 //! cancels the call: the task interrupts the sandbox until the call ends.
 use crate::api::ApiError;
+use crate::files::{FileJob, OutputFile};
 use crate::scheduler::TenantState;
 use crate::state::AppState;
 use crate::store::{Change, Checkout};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use eryx::{Execution, InterruptHandle, Sandbox, SandboxBuilder, Stream};
+use eryx::{DisplayItem, Execution, InterruptHandle, Sandbox, SandboxBuilder, Stream};
 use serde_json::json;
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -22,6 +23,8 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 pub enum Target {
     /// A fresh sandbox from this builder, dropped afterwards.
     OneShot(Box<SandboxBuilder>),
+    /// The same, with files put in before and taken out after the code.
+    OneShotFiles(Box<SandboxBuilder>, Box<FileJob>),
     /// A session, already locked by this request (its new state is
     /// committed to the store after the call).
     Session(Box<Checkout>),
@@ -30,7 +33,8 @@ pub enum Target {
 /// What the execute task reports.
 enum Msg {
     Output(Stream, String),
-    Done(Box<Execution>),
+    Display(Box<DisplayItem>),
+    Done(Box<Execution>, Option<Vec<OutputFile>>),
     Failed(ApiError),
 }
 
@@ -59,15 +63,15 @@ pub async fn execute(
     }
     loop {
         match rx.recv().await {
-            Some(Msg::Done(exec)) => {
+            Some(Msg::Done(exec, files)) => {
                 guard.disarm();
-                return Ok(Json(exec.to_json()).into_response());
+                return Ok(Json(result_json(&exec, files)).into_response());
             }
             Some(Msg::Failed(e)) => {
                 guard.disarm();
                 return Err(e);
             }
-            Some(Msg::Output(..)) => {}
+            Some(Msg::Output(..) | Msg::Display(_)) => {}
             None => return Err(ApiError::internal("the execute ended without a result")),
         }
     }
@@ -83,23 +87,38 @@ async fn run(
 ) -> Msg {
     let mut own;
     let mut checkout: Option<Checkout> = None;
+    let (target, job) = match target {
+        Target::OneShotFiles(builder, job) => (Target::OneShot(builder), Some(job)),
+        t => (t, None),
+    };
     let sandbox: &mut Sandbox = match target {
-        Target::OneShot(builder) => match (*builder).build().await {
-            Ok(s) => {
-                own = s;
-                &mut own
+        Target::OneShot(builder) | Target::OneShotFiles(builder, _) => {
+            match (*builder).build().await {
+                Ok(s) => {
+                    own = s;
+                    &mut own
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "building a sandbox failed");
+                    return Msg::Failed(ApiError::internal("creating the sandbox failed"));
+                }
             }
-            Err(e) => {
-                tracing::error!(error = %e, "building a sandbox failed");
-                return Msg::Failed(ApiError::internal("creating the sandbox failed"));
-            }
-        },
+        }
         Target::Session(co) => &mut checkout.insert(*co).sandbox,
     };
+    if let Some(job) = &job {
+        if let Err(e) = job.put_inputs(sandbox) {
+            return Msg::Failed(e);
+        }
+    }
     if let Some(tx) = &live {
-        let tx = tx.clone();
+        let out = tx.clone();
         sandbox.set_output_handler(Some(Arc::new(move |s, text: &str| {
-            let _ = tx.send(Msg::Output(s, text.to_string()));
+            let _ = out.send(Msg::Output(s, text.to_string()));
+        })));
+        let tx = tx.clone();
+        sandbox.set_display_handler(Some(Arc::new(move |item: &DisplayItem| {
+            let _ = tx.send(Msg::Display(Box::new(item.clone())));
         })));
     }
     let handle = sandbox.interrupt_handle();
@@ -109,7 +128,9 @@ async fn run(
     };
     if live.is_some() {
         sandbox.set_output_handler(None);
+        sandbox.set_display_handler(None);
     }
+    let files = job.map(|j| j.outputs(sandbox));
     let outcome = match &exec.error {
         _ if token.is_cancelled() => "cancelled",
         _ if exec.is_ok() => "ok",
@@ -123,7 +144,17 @@ async fn run(
             return Msg::Failed(e);
         }
     }
-    Msg::Done(Box::new(exec))
+    Msg::Done(Box::new(exec), files)
+}
+
+/// The result as JSON: `Execution::to_json()`, plus `files` when the
+/// request asked for output files.
+fn result_json(exec: &Execution, files: Option<Vec<OutputFile>>) -> serde_json::Value {
+    let mut v = exec.to_json();
+    if let (Some(files), Some(obj)) = (files, v.as_object_mut()) {
+        obj.insert("files".into(), json!(files));
+    }
+    v
 }
 
 /// Once `token` is cancelled, interrupt the sandbox's call, again and again
@@ -151,9 +182,10 @@ fn sse(rx: UnboundedReceiver<Msg>, guard: DropGuard) -> Response {
                 let data = json!({ "text": text }).to_string();
                 (Event::default().event(name).data(data), Some(guard))
             }
-            Msg::Done(exec) => {
+            Msg::Display(item) => (crate::outputs::display_event(&item), Some(guard)),
+            Msg::Done(exec, files) => {
                 guard.disarm();
-                let data = exec.to_json().to_string();
+                let data = result_json(&exec, files).to_string();
                 (Event::default().event("result").data(data), None)
             }
             Msg::Failed(e) => {

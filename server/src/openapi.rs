@@ -19,8 +19,14 @@ use utoipa::{Modify, OpenApi};
         crate::routes::get_state,
         crate::routes::put_state,
         crate::routes::delete_session,
+        crate::files::list_files,
+        crate::files::get_file,
+        crate::files::put_file,
+        crate::files::delete_file,
     ),
-    components(schemas(crate::api::ExecutionResult, crate::api::ExecutionError, crate::api::ErrorBody)),
+    components(schemas(crate::api::ExecutionResult, crate::api::ExecutionError, crate::api::ErrorBody,
+        crate::outputs::DisplayOutput,
+        crate::files::FileList, crate::files::FileInfo, crate::files::InputFile, crate::files::OutputFile)),
     modifiers(&Bearer)
 )]
 struct Doc;

@@ -33,6 +33,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/v1/sessions/{id}/execute", post(session_execute))
         .route("/v1/sessions/{id}/state", get(get_state).put(put_state))
+        .merge(crate::files::routes(state.config.max_file_bytes))
         .fallback(|| async { ApiError::no_endpoint() })
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
@@ -79,6 +80,8 @@ pub async fn openapi() -> Response {
 
 /// Run code once in a fresh sandbox. With `Accept: text/event-stream`,
 /// `stdout`/`stderr` events (`{"text"}`) stream as written, then `result`.
+/// `files` are written in first (a refused one is a 400); `output_files`
+/// come back as the result's `files` (base64).
 #[utoipa::path(post, path = "/v1/execute", request_body = ExecuteRequest,
     security(("bearer" = [])),
     responses(
@@ -95,8 +98,12 @@ pub async fn execute(
 ) -> Result<Response, ApiError> {
     state.check_ready()?;
     let limits = state.limits(req.timeout_ms, req.max_memory_bytes)?;
-    let builder = state.builder(limits, &tenant.tenant.name, None);
-    let target = Target::OneShot(Box::new(builder));
+    let builder = Box::new(state.builder(limits, &tenant.tenant.name, None));
+    let cap = state.config.max_file_bytes;
+    let target = match crate::files::FileJob::new(req.files, req.output_files, cap)? {
+        Some(job) => Target::OneShotFiles(builder, Box::new(job)),
+        None => Target::OneShot(builder),
+    };
     exec::execute(
         state.clone(),
         &tenant,
@@ -162,7 +169,7 @@ pub async fn list_sessions(
 }
 
 /// Lock a session for one request (409 while another one runs on it).
-async fn checkout(
+pub(crate) async fn checkout(
     state: &AppState,
     tenant: &str,
     id: &str,

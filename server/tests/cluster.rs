@@ -312,3 +312,42 @@ async fn an_abandoned_tenants_set_expires_and_listing_prunes_it() {
     let exists: bool = conn.exists(set).await.unwrap();
     assert!(!exists);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_uploaded_on_one_replica_is_read_on_another() {
+    let redis = Redis::start();
+    let a = replica(&redis, &[]).await;
+    let b = replica(&redis, &["--live-sessions", "1"]).await;
+    let id = a.session(None, json!({})).await;
+    let put = a
+        .req(
+            reqwest::Method::PUT,
+            &format!("/v1/sessions/{id}/files/tmp/in.csv"),
+            None,
+        )
+        .body(b"x\n1\n2\n".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 204);
+    // B restores the session from the store: the upload is in it.
+    let r = b
+        .run(None, &id, "t = open('/tmp/in.csv').read()\nopen('/tmp/out.txt', 'w').write(t.upper() + 'b')\nprint(len(t))")
+        .await;
+    assert_eq!(stdout(&r), "6\n", "{r}");
+    // A's copy is stale: it reloads and serves what B's code wrote.
+    let got = a
+        .req(
+            reqwest::Method::GET,
+            &format!("/v1/sessions/{id}/files/tmp/out.txt"),
+            None,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.bytes().await.unwrap().as_ref(), b"X\n1\n2\nb");
+    // An upload does not count as an execute.
+    let list = b.get_json("/v1/sessions", None).await;
+    assert_eq!(list["sessions"][0]["executes"], 1);
+}

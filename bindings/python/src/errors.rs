@@ -96,3 +96,18 @@ pub fn to_pyerr(py: Python<'_>, e: &eryx::Error, execution: Option<Py<Execution>
 pub fn sandbox_error(py: Python<'_>, message: &str) -> PyErr {
     make(py, "SandboxError", (message,), "sandbox", None)
 }
+
+/// `eryx.FileError(message, path=..., reason=..., kind=...)` for a refused
+/// files API call (`kind`: `invalid_path`, `not_found`, `read_only`,
+/// `no_space`, `is_directory`, `not_directory`).
+pub fn file_error(py: Python<'_>, e: &eryx::FileError) -> PyErr {
+    let build = || -> PyResult<PyErr> {
+        let kw = PyDict::new(py);
+        kw.set_item("kind", e.kind.as_str())?;
+        kw.set_item("path", &e.path)?;
+        kw.set_item("reason", &e.reason)?;
+        let exc = class(py, "FileError")?.call((e.to_string(),), Some(&kw))?;
+        Ok(PyErr::from_value(exc))
+    };
+    build().unwrap_or_else(|e| e)
+}

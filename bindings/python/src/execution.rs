@@ -78,6 +78,20 @@ impl Execution {
         json_to_py(py, &self.inner.to_json()["error"])
     }
 
+    /// The display items (`display()`, matplotlib figures) in order, each a
+    /// dict `{mime: data}` (images as bytes).
+    #[getter]
+    fn displays<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        crate::display::displays(py, &self.inner)
+    }
+
+    /// The value of the code's last expression as `{mime: data}`
+    /// (`text/plain` is its repr), or None when it ended otherwise.
+    #[getter]
+    fn result<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        crate::display::result(py, &self.inner)
+    }
+
     /// The canonical result object every eryx front end serves, as a dict.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         json_to_py(py, &self.inner.to_json())

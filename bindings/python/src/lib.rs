@@ -8,13 +8,16 @@
 //! Ctrl-C checks), `ops` (one call on a sandbox, cancellable), `config`
 //! (constructor arguments -> `eryx::SandboxBuilder`), `callbacks` (Python
 //! callables as eryx callbacks, the output handler), `errors` (eryx errors ->
-//! Python exceptions), `execution` (the result class), `sandbox` (the class).
+//! Python exceptions), `execution` (the result class), `sandbox` (the class),
+//! `files` (the files API behind `sb.files`).
 use pyo3::prelude::*;
 
 mod callbacks;
 mod config;
+mod display;
 mod errors;
 mod execution;
+mod files;
 mod ops;
 mod runtime;
 mod sandbox;
@@ -74,6 +77,10 @@ fn _eryx(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<execution::Execution>()?;
     m.add_function(wrap_pyfunction!(prepare, m)?)?;
     m.add_function(wrap_pyfunction!(_rust_warm_execute, m)?)?;
+    m.add_function(wrap_pyfunction!(files::_files_write, m)?)?;
+    m.add_function(wrap_pyfunction!(files::_files_read, m)?)?;
+    m.add_function(wrap_pyfunction!(files::_files_list, m)?)?;
+    m.add_function(wrap_pyfunction!(files::_files_remove, m)?)?;
     m.add("DEFAULT_TIMEOUT", config::DEFAULT_TIMEOUT)?;
     m.add("DEFAULT_MAX_MEMORY", config::DEFAULT_MAX_MEMORY)?;
     Ok(())

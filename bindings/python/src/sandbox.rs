@@ -34,7 +34,7 @@ fn code_arg(code: &Bound<'_, PyAny>) -> PyResult<String> {
 }
 
 /// The state argument: bytes-like.
-fn state_arg(data: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+pub(crate) fn state_arg(data: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if let Ok(b) = data.cast::<PyBytes>() {
         return Ok(b.as_bytes().to_vec());
     }
@@ -73,8 +73,13 @@ fn done_to_py(py: Python<'_>, done: Done) -> PyResult<Py<PyAny>> {
 }
 
 impl Sandbox {
+    /// What this sandbox shares with its calls (for `files.rs`).
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
     /// Refuse a call made from inside one of this sandbox's callbacks.
-    fn check_reentry(&self, py: Python<'_>) -> PyResult<()> {
+    pub(crate) fn check_reentry(&self, py: Python<'_>) -> PyResult<()> {
         let inside: bool = helpers(py)?
             .getattr("inside")?
             .call1((self.shared.key,))?

@@ -5,11 +5,14 @@
 //! results), `session` (the task that owns one session's sandbox), `server`
 //! (the rmcp handler), `stdio` (the stdio front: parse errors, end of
 //! input), `http` (streamable HTTP), `termination` (its DELETE answer),
-//! `access` (who may use it: bearer token, `Origin` and `Host` allow-lists).
+//! `access` (who may use it: bearer token, `Origin` and `Host` allow-lists),
+//! `files` (upload/download tools).
 mod access;
+mod files;
 mod http;
 mod network;
 mod options;
+mod outputs;
 mod server;
 mod session;
 mod stdio;

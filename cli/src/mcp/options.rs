@@ -15,7 +15,9 @@ usage: eryx mcp [--stateless] [--listen ADDR [--token TOKEN] [--allow-origin ORI
 
 Serve the sandbox as a Model Context Protocol server: over stdin/stdout
 (what MCP clients launch), or over streamable HTTP at http://ADDR/mcp with
---listen. Tools: run_python(code, timeout_seconds?) and reset_session().
+--listen. Tools: run_python(code, timeout_seconds?), reset_session(), and
+(unless --stateless) upload_file(path, content, encoding?) and
+download_file(path, encoding?) for files in the session's scratch filesystem.
 
   --stateless           every run_python call gets a fresh interpreter
                         (default: state persists within one MCP session)

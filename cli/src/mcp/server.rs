@@ -3,6 +3,7 @@
 //! protocol error (-32602); bad arguments and failing code are tool results
 //! with `isError: true`, which is what the MCP spec asks for, so the model
 //! sees what went wrong and can fix its call.
+use super::files::{self, DOWNLOAD_FILE, UPLOAD_FILE};
 use super::options::Options;
 use super::session::Session;
 use super::tools::{self, Environment, RESET_SESSION, RUN_PYTHON};
@@ -25,7 +26,10 @@ pub struct Shared {
 impl Shared {
     /// Definitions written for `env` (what the sandbox offers).
     pub fn new(options: Arc<Options>, env: &Environment) -> Shared {
-        let tools = tools::definitions(&options, env);
+        let mut tools = tools::definitions(&options, env);
+        if !options.stateless {
+            tools.extend(files::definitions());
+        }
         Shared { options, tools }
     }
 }
@@ -120,9 +124,20 @@ impl ServerHandler for Server {
         let result = match request.name.as_ref() {
             RUN_PYTHON => self.run_python(request, context).await,
             RESET_SESSION => self.reset_session(request).await,
+            UPLOAD_FILE | DOWNLOAD_FILE if self.shared.options.stateless => {
+                return Err(McpError::invalid_params(
+                    format!("{} is not offered by a --stateless server", request.name),
+                    None,
+                ))
+            }
+            UPLOAD_FILE => files::upload(&self.session, request.arguments.as_ref()).await,
+            DOWNLOAD_FILE => files::download(&self.session, request.arguments.as_ref()).await,
             other => {
                 return Err(McpError::invalid_params(
-                    format!("unknown tool {other:?} (tools: {RUN_PYTHON}, {RESET_SESSION})"),
+                    format!(
+                        "unknown tool {other:?} (tools: {RUN_PYTHON}, {RESET_SESSION}, \
+                         {UPLOAD_FILE}, {DOWNLOAD_FILE})"
+                    ),
                     None,
                 ))
             }

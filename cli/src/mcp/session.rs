@@ -16,6 +16,8 @@ enum Request {
     Run(String, Duration),
     /// Replace the interpreter by a fresh one.
     Reset,
+    /// A files API call on the sandbox (it sends its own answer).
+    Files(Box<dyn FnOnce(&mut Sandbox) + Send>),
 }
 
 /// A request, its cancellation and where the answer goes.
@@ -66,6 +68,22 @@ impl Session {
             .map(|_| ())
     }
 
+    /// Run `f` on the session's sandbox, in turn with the tool calls (no
+    /// code runs; see `files.rs`).
+    pub async fn files<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Sandbox) -> T + Send + 'static,
+    ) -> Result<T, String> {
+        let (tx, rx) = oneshot::channel();
+        let call = move |sb: &mut Sandbox| {
+            let _ = tx.send(f(sb));
+        };
+        self.submit(Request::Files(Box::new(call)), CancellationToken::new())
+            .await?;
+        rx.await
+            .map_err(|_| "the Python session has ended".to_string())
+    }
+
     /// The connection is gone: interrupt the code running now and skip
     /// every job still queued.
     pub fn close(&self) {
@@ -103,6 +121,7 @@ fn cancelled() -> Execution {
         peak_memory: 0,
         callback_invocations: 0,
         truncated_bytes: 0,
+        outputs: Vec::new(),
     }
 }
 
@@ -158,6 +177,10 @@ async fn run_job(
                 // it is ready before the next request arrives).
                 sandbox = fresh(options, sandbox).await;
             }
+        }
+        Request::Files(call) => {
+            call(&mut sandbox);
+            let _ = job.reply.send(Ok(None));
         }
         Request::Reset => {
             let answer = match options.build_sandbox().await {

@@ -117,8 +117,11 @@ fn run_description(o: &Options, env: &Environment) -> String {
     };
     format!(
         "Run Python code in a sandboxed CPython {python} interpreter (WebAssembly) and get back what it printed \
-         (stdout, stderr) and, if it failed, the exception type, message and traceback.\n\
-         Use print() to see values: only printed output is returned. Top-level `await` works (asyncio).\n\
+         (stdout, stderr), the value of the last expression (like a notebook cell) and, if it failed, \
+         the exception type, message and traceback.\n\
+         Rich output: display(obj) (from IPython.display import display, HTML, Image, Markdown, JSON) and \
+         matplotlib's plt.show() return images as PNG and HTML/SVG/JSON as embedded resources; each display \
+         item keeps at most {item_mib} MiB. Top-level `await` works (asyncio).\n\
          {state}\n\
          {packages}\n\
          {network}\n\
@@ -131,6 +134,7 @@ fn run_description(o: &Options, env: &Environment) -> String {
         timeout = secs(o.timeout),
         memory = o.max_memory_mb,
         output = o.max_output,
+        item_mib = eryx::DEFAULT_ITEM_LIMIT >> 20,
     )
 }
 
@@ -221,10 +225,11 @@ fn execution_schema() -> Value {
             "peak_memory_bytes": {"type": "integer"},
             "callback_invocations": {"type": "integer"},
             "truncated": {"type": "boolean"},
-            "truncated_bytes": {"type": "integer"}
+            "truncated_bytes": {"type": "integer"},
+            "outputs": super::outputs::schema()
         },
         "required": ["stdout", "stderr", "error", "exit_code", "duration_ms", "peak_memory_bytes",
-                     "callback_invocations", "truncated", "truncated_bytes"]
+                     "callback_invocations", "truncated", "truncated_bytes", "outputs"]
     })
 }
 
@@ -351,6 +356,10 @@ pub fn text(run: &Execution, args: &RunArgs, cap: usize, stateless: bool) -> Str
             push_block(&mut text, &cut_marker(run.truncated_bytes, cap));
         }
     }
+    let outputs = super::outputs::text(run);
+    if !outputs.is_empty() {
+        push_block(&mut text, &outputs);
+    }
     if let Some(e) = run.error.as_ref().filter(|_| !run.is_ok()) {
         push_block(&mut text, &error_text(e, args, stateless));
     }
@@ -371,7 +380,8 @@ pub fn text(run: &Execution, args: &RunArgs, cap: usize, stateless: bool) -> Str
 
 /// The whole `run_python` result.
 pub fn result(run: &Execution, args: &RunArgs, cap: usize, stateless: bool) -> CallToolResult {
-    let content = vec![ContentBlock::text(text(run, args, cap, stateless))];
+    let mut content = vec![ContentBlock::text(text(run, args, cap, stateless))];
+    content.extend(super::outputs::blocks(run));
     let mut r = if run.is_ok() {
         CallToolResult::success(content)
     } else {
@@ -428,6 +438,7 @@ mod tests {
             peak_memory: 0,
             callback_invocations: 0,
             truncated_bytes: 90,
+            outputs: Vec::new(),
         };
         let t = text(&run, &args, 10, false);
         assert!(

@@ -9,7 +9,8 @@
 //! - `routing`: the `wasi:filesystem/{types,preopens}` host traits, routing
 //!   each descriptor to the tree or to wasmtime-wasi;
 //! - `streams`: `wasi:io` streams over virtual files;
-//! - `snapshot`: the tree inside a sandbox snapshot.
+//! - `snapshot`: the tree inside a sandbox snapshot;
+//! - `files`: the host's files API on the tree (`Sandbox::write_file`, ...).
 //!
 //! The tree is mounted at `/` in the guest: whatever is not under a host
 //! preopen is the tree. It starts with `/tmp`, the home directory
@@ -18,6 +19,7 @@
 //! The tree belongs to the sandbox, not to an instance: it outlives
 //! faults and is checkpointed after every good call (see sandbox.rs).
 mod data;
+pub(crate) mod files;
 mod links;
 mod ops;
 mod routing;

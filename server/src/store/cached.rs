@@ -237,13 +237,14 @@ impl SessionStore for CachedStore {
                 return Ok(());
             };
             let (tenant, id) = (session.tenant.as_str(), session.id.as_str());
+            let ran = matches!(change, Change::Executed);
             let (bytes, executed) = match change {
                 Change::Nothing => {
                     session.touch();
                     return Ok(());
                 }
-                Change::Executed => match sandbox.snapshot().await {
-                    Ok(b) => (b, true),
+                Change::Executed | Change::Files => match sandbox.snapshot().await {
+                    Ok(b) => (b, ran),
                     Err(e) => {
                         tracing::error!(tenant, session = id, error = %e, "snapshot after execute failed");
                         self.live.remove(tenant, id);

@@ -82,7 +82,7 @@ impl SessionStore for MemoryStore {
         Box::pin(async move {
             match change {
                 Change::Executed => checkout.session.count_execute(),
-                Change::Nothing | Change::Restored(_) => checkout.session.touch(),
+                Change::Nothing | Change::Restored(_) | Change::Files => checkout.session.touch(),
             }
             Ok(())
         })

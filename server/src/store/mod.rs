@@ -56,6 +56,8 @@ pub enum Change {
     Executed,
     /// Its state was replaced by these snapshot bytes (already restored).
     Restored(Vec<u8>),
+    /// Its files changed through the files API (no code ran).
+    Files,
 }
 
 /// Where sessions are kept. Every lookup is by tenant and id: another

@@ -20,6 +20,7 @@ Note: inside the sandbox, ``import eryx`` is the guest's own small C module
 from . import _eryx
 from ._eryx import DEFAULT_MAX_MEMORY, DEFAULT_TIMEOUT, Execution, prepare
 from ._errors import (
+    FileError,
     InterruptError,
     MemoryLimitError,
     OutputLimitError,
@@ -29,11 +30,15 @@ from ._errors import (
     StateError,
     TimeoutError,
 )
+from ._files import FileInfo, Files
 
 __all__ = [
     "DEFAULT_MAX_MEMORY",
     "DEFAULT_TIMEOUT",
     "Execution",
+    "FileError",
+    "FileInfo",
+    "Files",
     "InterruptError",
     "MemoryLimitError",
     "OutputLimitError",
@@ -83,6 +88,12 @@ class Sandbox(_eryx.Sandbox):
     run concurrently from one loop. Calls on one sandbox are served one at
     a time, in order: a second concurrent call waits for the first.
     """
+
+    @property
+    def files(self):
+        """The sandbox's files: ``write``, ``read``, ``list``, ``remove``
+        (see ``eryx._files.Files``)."""
+        return Files(self)
 
     async def _call_async(self, kind, arg):
         import asyncio

@@ -63,6 +63,19 @@ class SetupError(SandboxError):
     """Building or starting the sandbox failed (bad mount, package, ...)."""
 
 
+class FileError(SandboxError):
+    """A ``sb.files`` call was refused. ``kind`` says why (``invalid_path``,
+    ``not_found``, ``read_only``, ``no_space``, ``is_directory``,
+    ``not_directory``), ``path`` is the path as given, ``reason`` the why
+    for people; nothing in the sandbox changed.
+    """
+
+    def __init__(self, message="", *, kind="invalid_path", path="", reason="", execution=None):
+        super().__init__(message, kind=kind, execution=execution)
+        self.path = path
+        self.reason = reason
+
+
 for _cls in (
     SandboxError,
     PythonError,
@@ -72,6 +85,7 @@ for _cls in (
     InterruptError,
     StateError,
     SetupError,
+    FileError,
 ):
     _cls.__module__ = "eryx"
 del _cls
