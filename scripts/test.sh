@@ -51,6 +51,9 @@ lap "Python package"
 # `eryx mcp` with the official MCP Python SDK as client (pinned venv).
 "$ROOT/scripts/test-mcp.sh"
 lap "MCP SDK"
+# The same server through the MCP Inspector's CLI (pinned npm package).
+"$ROOT/scripts/test-mcp-inspector.sh"
+lap "MCP Inspector"
 # CPython's own regression tests in the sandbox: the CI subset (~5 min;
 # the full run is `scripts/cpython-tests.sh`, its table in docs/cpython-suite.md).
 "$ROOT/scripts/cpython-tests.sh" --ci

@@ -105,7 +105,8 @@ pub struct ExecutionResult {
     pub stdout: String,
     /// Everything written to stderr (up to the capture limit).
     pub stderr: String,
-    /// `null` on success.
+    /// `null` on success (always present).
+    #[schema(required = true)]
     pub error: Option<ExecutionError>,
     /// 0 ok, 1 exception, n for `SystemExit(n)`, 3 a limit, 130 interrupted.
     pub exit_code: i32,

@@ -72,15 +72,25 @@ async fn result_json_matches_the_openapi_schema() {
             "{p} missing from the OpenAPI document"
         );
     }
-    let props = doc["components"]["schemas"]["ExecutionResult"]["properties"]
+    let schema = &doc["components"]["schemas"]["ExecutionResult"];
+    let props = schema["properties"]
         .as_object()
         .expect("ExecutionResult schema");
     let r = s.post_ok("/v1/execute", None, json!({"code": "1/0"})).await;
-    let mut documented: Vec<_> = props.keys().cloned().collect();
+    // Served: exactly the required properties (`files` is optional: only
+    // for a one-shot execute that asks for output files).
+    let mut required: Vec<String> = schema["required"]
+        .as_array()
+        .expect("required list")
+        .iter()
+        .map(|k| k.as_str().unwrap().to_string())
+        .collect();
     let mut served: Vec<_> = r.as_object().unwrap().keys().cloned().collect();
-    documented.sort();
+    required.sort();
     served.sort();
-    assert_eq!(documented, served);
+    assert_eq!(required, served);
+    let optional: Vec<_> = props.keys().filter(|k| !required.contains(k)).collect();
+    assert_eq!(optional, ["files"]);
     let err_props = doc["components"]["schemas"]["ExecutionError"]["properties"]
         .as_object()
         .unwrap();
