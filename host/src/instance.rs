@@ -335,7 +335,7 @@ fn wasi_ctx(
     // Binary display data over this is left out in the guest already.
     wasi.env(
         "ERYX_DISPLAY_ITEM_LIMIT",
-        &settings.display_limits.item.to_string(),
+        settings.display_limits.item.to_string(),
     );
     if preinit {
         wasi.env("ERYX_PREINIT", "1");

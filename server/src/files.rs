@@ -204,7 +204,7 @@ async fn change(
 ) -> Result<(), ApiError> {
     let mut co = checkout(state, tenant, id).await?;
     let _slot = state.scheduler.acquire().await?;
-    match f(&mut *co.sandbox) {
+    match f(&mut co.sandbox) {
         Ok(()) => state.sessions.commit(co, Change::Files).await,
         Err(e) => {
             state.sessions.commit(co, Change::Nothing).await?;

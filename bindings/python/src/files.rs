@@ -34,9 +34,7 @@ fn run(py: Python<'_>, sb: &Sandbox, op: FileOp) -> PyResult<FileDone> {
     let cancel = Cancel::default();
     let fut = async move {
         let mut guard = shared.sandbox.lock().await;
-        let Some(sb) = guard.as_mut() else {
-            return None;
-        };
+        let sb = guard.as_mut()?;
         Some(match op {
             FileOp::Write(p, b) => sb.write_file(&p, &b).map(|()| FileDone::Unit),
             FileOp::Read(p) => sb.read_file(&p).map(FileDone::Bytes),
@@ -56,7 +54,7 @@ fn run(py: Python<'_>, sb: &Sandbox, op: FileOp) -> PyResult<FileDone> {
 /// The data argument: bytes-like, or `str` (written as UTF-8).
 fn data_arg(data: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if let Ok(s) = data.cast::<PyString>() {
-        return Ok(s.to_str()?.as_bytes().to_vec());
+        return Ok(s.to_cow()?.as_bytes().to_vec());
     }
     crate::sandbox::state_arg(data).map_err(|_| {
         PyTypeError::new_err(format!(
