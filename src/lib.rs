@@ -27,6 +27,11 @@ mod tasks;
 /// Name of the guest path where the host mounts the Python standard library.
 pub const STDLIB_GUEST_PATH: &str = "/lib/python3.14";
 
+/// The installation prefix (`sys.prefix`, CPython's `home`): the stdlib is
+/// `PREFIX/lib/python3.14` ([`STDLIB_GUEST_PATH`]), the layout CPython's
+/// `getpath` derives `sys._stdlib_dir` and `sysconfig`'s paths from.
+pub const PREFIX_GUEST_PATH: &str = "/";
+
 /// Guest path where the host mounts installed packages (pure Python files
 /// and WASI extension modules) read-only; it is on `sys.path` after the
 /// stdlib. Extension modules are linked into the component under their full

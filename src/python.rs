@@ -74,7 +74,7 @@ fn describe(e: &PyErr) -> String {
 
 /// Start CPython and load the helpers.
 pub fn initialize() -> Result<(), String> {
-    py::initialize(crate::STDLIB_GUEST_PATH)?;
+    py::initialize(crate::PREFIX_GUEST_PATH, crate::STDLIB_GUEST_PATH)?;
     let load = || -> PyResult<Runtime> {
         let mut last = None;
         for (name, source) in MODULES {

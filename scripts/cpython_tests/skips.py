@@ -30,11 +30,6 @@ SLOW = "build", (
 )
 VERSION = "build", "expects a fix or change made after 3.14.0"
 NO_LOCALE = "wasi", "WASI has no locales"
-STDLIB_DIR = "ours", (
-    "eryx's embedding (src/ffi/py.rs initialize) sets PyConfig.home to the stdlib "
-    "directory /lib/python3.14 instead of its prefix /: sys._stdlib_dir is None "
-    "(sys.prefix /lib/python3.14, frozen stdlib modules without __file__)"
-)
 SOCKET_SHIM = "ours", (
     "the guest's socket layer (guest/_eryx_net.py install()) sets socket.socket and "
     "socket.SocketType to its own class _eryx_net.socket, which is not _socket.socket "
@@ -380,7 +375,6 @@ SKIPS = {
     "test_struct.StructTest.test_Struct_reinitialization": VERSION,
     "test_struct.StructTest.test_operations_on_half_initialized_Struct": VERSION,
     "test_sys.SysModuleTest.test_thread_info": VERSION,
-    "test_sys.SysModuleTest.test_stdlib_dir": STDLIB_DIR,
     "test_types.CoroutineTests.test_wrapper_object": VERSION,
     "test_types.CoroutineTests.test_duck_gen": VERSION,
     "test_types.CoroutineTests.test_gen": VERSION,

@@ -293,9 +293,10 @@ fn check(status: sys::PyStatus, what: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Initialise CPython (isolated config, stdlib at `stdlib`, packages at
-/// `crate::PACKAGES_GUEST_PATH`, the `eryx` module on the inittab). Idempotent.
-pub fn initialize(stdlib: &str) -> Result<(), String> {
+/// Initialise CPython (isolated config, installation prefix `home`, stdlib
+/// at `stdlib`, packages at `crate::PACKAGES_GUEST_PATH`, the `eryx` module
+/// on the inittab). Idempotent.
+pub fn initialize(home: &str, stdlib: &str) -> Result<(), String> {
     // SAFETY: standard embedding sequence on a single thread; the config is
     // cleared on every path.
     unsafe {
@@ -306,6 +307,14 @@ pub fn initialize(stdlib: &str) -> Result<(), String> {
         if sys::PyImport_AppendInittab(c"eryx".as_ptr(), Some(PyInit_eryx)) < 0 {
             return Err("PyImport_AppendInittab(eryx) failed".into());
         }
+        // UTF-8 mode (PEP 540): the isolated pre-config leaves the C locale
+        // as is, whose codeset is ASCII here (no LANG in the guest), so
+        // `open()` and file names would be ASCII; CPython under a UTF-8
+        // locale (and python.wasm, which sets the locale) uses UTF-8.
+        let mut pre: sys::PyPreConfig = std::mem::zeroed();
+        sys::PyPreConfig_InitIsolatedConfig(&mut pre);
+        pre.utf8_mode = 1;
+        check(sys::Py_PreInitialize(&pre), "Py_PreInitialize")?;
         let mut config: sys::PyConfig = std::mem::zeroed();
         sys::PyConfig_InitIsolatedConfig(&mut config);
         config.install_signal_handlers = 0;
@@ -313,15 +322,22 @@ pub fn initialize(stdlib: &str) -> Result<(), String> {
         config.site_import = 0;
         config.user_site_directory = 0;
         config.buffered_stdio = 0;
-        let home = wide(stdlib);
+        let home = wide(home);
+        let stdlib = wide(stdlib);
         let result = (|| {
             check(
                 sys::PyConfig_SetString(&mut config, &mut config.home, home.as_ptr()),
                 "PyConfig home",
             )?;
+            // Given, not derived: with `home` set, getpath finds no stdlib
+            // directory (sys._stdlib_dir would be None) unless told.
+            check(
+                sys::PyConfig_SetString(&mut config, &mut config.stdlib_dir, stdlib.as_ptr()),
+                "PyConfig stdlib_dir",
+            )?;
             config.module_search_paths_set = 1;
             check(
-                sys::PyWideStringList_Append(&mut config.module_search_paths, home.as_ptr()),
+                sys::PyWideStringList_Append(&mut config.module_search_paths, stdlib.as_ptr()),
                 "PyConfig module_search_paths",
             )?;
             // Packages after the stdlib, like site-packages (may be absent).
