@@ -123,6 +123,38 @@ async fn unicode_round_trips() {
 }
 
 #[tokio::test]
+async fn text_files_and_file_names_are_utf8_by_default() {
+    // As CPython under a UTF-8 locale: open() without an encoding, and
+    // non-ASCII file names (the guest has no LANG; UTF-8 mode, PEP 540).
+    let mut sb = sandbox().await;
+    let out = sb
+        .execute(
+            "import os, sys\n\
+             open('/tmp/é.txt', 'w').write('héllo ✓')\n\
+             print(open('/tmp/é.txt').read(), os.listdir('/tmp'), open('/tmp/é.txt', 'rb').read())\n\
+             print(sys.flags.utf8_mode, sys.getfilesystemencoding())",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        "héllo ✓ ['é.txt'] b'h\\xc3\\xa9llo \\xe2\\x9c\\x93'\n1 utf-8\n"
+    );
+}
+
+#[tokio::test]
+async fn the_installation_layout_is_cpythons() {
+    // prefix / with the stdlib at /lib/python3.14, as getpath lays it out.
+    let mut sb = sandbox().await;
+    let out = sb
+        .execute("import sys
+print(sys.prefix, sys.exec_prefix, sys._stdlib_dir, sys.path[0])")
+        .await
+        .unwrap();
+    assert_eq!(out, "/ / /lib/python3.14 /lib/python3.14\n");
+}
+
+#[tokio::test]
 async fn sysconfig_config_args_is_whole() {
     // CPython's test.support runs shlex.split(CONFIG_ARGS) at import; the
     // build shipped it cut mid-quote (scripts/fix_sysconfigdata.py).
