@@ -240,26 +240,17 @@ def capture_last(code):
 
 
 def _return_stands_alone(code, n):
-    """Whether the final return (its `n` code units) starts after the end of
-    the instruction before it: then it carries the location of a last
-    statement that compiled to nothing."""
-    import collections
-
-    last = collections.deque(code.co_positions(), maxlen=n + 1)
-    if len(last) <= n:
+    """Whether the final return (its `n` code units) is a line of its own,
+    after the code before it: then it carries the line of a last statement
+    that compiled to nothing. (``co_lines`` is the cheap table: one entry
+    per run of a line, where ``co_positions`` has one per code unit.)"""
+    lines = list(code.co_lines())
+    if len(lines) < 2:
         return False
-    before, ret = last[0], last[-1]
-    if code.co_code[-2 * (n + 1)] == _resume():
-        return True
-    if None in before or None in ret:
+    (_, _, before), (start, _, line) = lines[-2], lines[-1]
+    if start != len(code.co_code) - 2 * n or line is None:
         return False
-    return (ret[0], ret[2]) >= (before[1], before[3])
-
-
-def _resume():
-    import opcode
-
-    return opcode.opmap["RESUME"]
+    return before is None or line > before
 
 
 def _last_expression(source):
