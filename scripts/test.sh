@@ -54,6 +54,10 @@ lap "MCP SDK"
 # The same server through the MCP Inspector's CLI (pinned npm package).
 "$ROOT/scripts/test-mcp-inspector.sh"
 lap "MCP Inspector"
+# Every fenced block marked `tested` in README.md and docs/ (run, output
+# compared), so the guide cannot rot.
+"$ROOT/scripts/test-docs.sh"
+lap "docs"
 # CPython's own regression tests in the sandbox: the CI subset (~5 min;
 # the full run is `scripts/cpython-tests.sh`, its table in docs/cpython-suite.md).
 "$ROOT/scripts/cpython-tests.sh" --ci

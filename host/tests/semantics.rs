@@ -147,8 +147,10 @@ async fn the_installation_layout_is_cpythons() {
     // prefix / with the stdlib at /lib/python3.14, as getpath lays it out.
     let mut sb = sandbox().await;
     let out = sb
-        .execute("import sys
-print(sys.prefix, sys.exec_prefix, sys._stdlib_dir, sys.path[0])")
+        .execute(
+            "import sys
+print(sys.prefix, sys.exec_prefix, sys._stdlib_dir, sys.path[0])",
+        )
         .await
         .unwrap();
     assert_eq!(out, "/ / /lib/python3.14 /lib/python3.14\n");
