@@ -286,17 +286,7 @@ async fn sse_streams_output_in_order_as_it_is_written() {
 
     // Sessions stream too, and a later plain request is not streamed.
     let id = s.session(None, json!({})).await;
-    let body = s
-        .req(Method::POST, &format!("/v1/sessions/{id}/execute"), None)
-        .header("accept", "text/event-stream")
-        .json(&json!({"code": "for i in range(3): print(i)"}))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let events = sse_events(&body);
+    let events = s.sse_exec(None, &id, "for i in range(3): print(i)").await;
     let out: String = events
         .iter()
         .filter(|(e, _)| e == "stdout")

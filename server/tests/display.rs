@@ -6,8 +6,7 @@ mod common;
 #[path = "../../host/tests/common/png.rs"]
 mod png;
 use base64::Engine as _;
-use common::{sse_events, Server};
-use reqwest::Method;
+use common::Server;
 use serde_json::{json, Value};
 
 /// The pure-Python PNG maker the library tests use (a real file, sent as
@@ -73,22 +72,18 @@ async fn outputs_carry_displays_and_the_last_value() {
 async fn sse_streams_displays_in_order_with_output() {
     let s = Server::start("", &[]).await;
     let id = s.session(None, json!({})).await;
-    let body = s
-        .req(Method::POST, &format!("/v1/sessions/{id}/execute"), None)
-        .header("accept", "text/event-stream")
-        .json(&json!({"code": code("print('one')\ndisplay({'image/png': png(2, 2)}, raw=True)\nprint('two')\n6 * 7")}))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let events = sse_events(&body);
+    let events = s
+        .sse_exec(
+            None,
+            &id,
+            &code("print('one')\ndisplay({'image/png': png(2, 2)}, raw=True)\nprint('two')\n6 * 7"),
+        )
+        .await;
     let names: Vec<&str> = events.iter().map(|(e, _)| e.as_str()).collect();
     assert_eq!(
         names,
         ["stdout", "display", "stdout", "display", "result"],
-        "{body}"
+        "{events:?}"
     );
     assert_eq!(events[0].1["text"], "one\n");
     assert_eq!(events[1].1["type"], "display");

@@ -8,17 +8,9 @@ use common::{failure, stdout, Server};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-const TENANTS: &str = r#"
-[[tenants]]
-name = "alpha"
-api_keys = ["alpha-key-123"]
-
-[[tenants]]
-name = "beta"
-api_keys = ["beta-key-4567"]
-"#;
-const A: Option<&str> = Some("alpha-key-123");
-const B: Option<&str> = Some("beta-key-4567");
+const TENANTS: &str = common::TWO_TENANTS;
+const A: Option<&str> = common::ALPHA;
+const B: Option<&str> = common::BETA;
 
 /// The shared fixtures (tests/files): the upload, the program that reads
 /// it and writes /tmp/out.csv, and what it writes.

@@ -8,22 +8,16 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 
-const TENANTS: &str = r#"
-[[tenants]]
-name = "alpha"
-api_keys = ["alpha-key-123"]
-
-[[tenants]]
-name = "beta"
-api_keys = ["beta-key-4567"]
-max_sessions = 2
-"#;
-const A: Option<&str> = Some("alpha-key-123");
-const B: Option<&str> = Some("beta-key-4567");
+/// The shared two tenants, beta capped at two sessions.
+fn tenants() -> String {
+    format!("{}max_sessions = 2\n", common::TWO_TENANTS)
+}
+const A: Option<&str> = common::ALPHA;
+const B: Option<&str> = common::BETA;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn tenants_see_only_their_own_sessions() {
-    let s = Server::start(TENANTS, &[]).await;
+    let s = Server::start(&tenants(), &[]).await;
     let a = s.session(A, json!({})).await;
     s.run(A, &a, "secret = 'alpha'").await;
     // Beta cannot reach alpha's session in any way.
@@ -368,9 +362,10 @@ async fn operator_callbacks_are_http_posts_with_identity() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let base = callback_server(seen.clone()).await;
     let config = format!(
-        "{TENANTS}\n[[callbacks]]\nname = \"add\"\nurl = \"{base}/add\"\n\
+        "{}\n[[callbacks]]\nname = \"add\"\nurl = \"{base}/add\"\n\
          [[callbacks]]\nname = \"fail\"\nurl = \"{base}/fail\"\n\
-         [[callbacks]]\nname = \"slow\"\nurl = \"{base}/slow\"\ntimeout_ms = 300\n"
+         [[callbacks]]\nname = \"slow\"\nurl = \"{base}/slow\"\ntimeout_ms = 300\n",
+        tenants()
     );
     let s = Server::start(&config, &[]).await;
     let id = s.session(A, json!({})).await;

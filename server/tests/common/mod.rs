@@ -255,6 +255,40 @@ impl Drop for Server {
     }
 }
 
+/// Two tenants, alpha and beta, for the isolation tests ([`ALPHA`] and
+/// [`BETA`] are their keys); `security.rs` appends beta's session cap.
+pub const TWO_TENANTS: &str = r#"
+[[tenants]]
+name = "alpha"
+api_keys = ["alpha-key-123"]
+
+[[tenants]]
+name = "beta"
+api_keys = ["beta-key-4567"]
+"#;
+/// Alpha's API key in [`TWO_TENANTS`].
+pub const ALPHA: Option<&str> = Some("alpha-key-123");
+/// Beta's API key in [`TWO_TENANTS`].
+pub const BETA: Option<&str> = Some("beta-key-4567");
+
+impl Server {
+    /// Execute `code` in session `id` with `Accept: text/event-stream`;
+    /// the events as [`sse_events`] parses them.
+    pub async fn sse_exec(&self, key: Option<&str>, id: &str, code: &str) -> Vec<(String, Value)> {
+        let body = self
+            .req(Method::POST, &format!("/v1/sessions/{id}/execute"), key)
+            .header("accept", "text/event-stream")
+            .json(&serde_json::json!({ "code": code }))
+            .send()
+            .await
+            .expect("SSE execute")
+            .text()
+            .await
+            .expect("SSE body");
+        sse_events(&body)
+    }
+}
+
 /// Parse an SSE body into (event, data JSON) pairs.
 pub fn sse_events(body: &str) -> Vec<(String, Value)> {
     let mut out = Vec::new();
