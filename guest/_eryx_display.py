@@ -224,10 +224,11 @@ def capture_last(code):
         tail = _tails[none] = _tail(none)
     raw = code.co_code
     at = raw.find(tail)
+    ending = len(tail) // 2 - 1  # code units of the implicit return
     if at < 0:
-        return code, ("constant" if _return_stands_alone(code, len(tail) // 2 - 1) else None)
+        return code, ("constant" if _return_stands_alone(code, ending) else None)
     how = "returned"
-    if raw.endswith(tail) and _return_stands_alone(code, len(tail) // 2 - 1):
+    if raw.endswith(tail) and _return_stands_alone(code, ending):
         # `print(x)` then `1 + 1`: the final POP_TOP is print's, and the
         # return after it carries the dropped constant statement's location.
         how = "constant"
