@@ -6,6 +6,7 @@
 //! worker thread; `async def` functions run on the caller's event loop
 //! during `execute_async` and on a private loop (`asyncio.run` on a worker
 //! thread) during a blocking `execute`.
+use crate::attach::from_worker;
 use crate::ops::{lock, LoopSlot};
 use eryx::{SandboxBuilder, Stream};
 use pyo3::prelude::*;
@@ -17,6 +18,9 @@ use tokio::sync::oneshot;
 
 /// A callback's answer: JSON text of the result, or the guest's error message.
 type Answer = Result<String, String>;
+
+/// The guest's error when a callback is called while the host exits.
+const EXITING: &str = "the host program is exiting";
 
 /// `eryx._callbacks`.
 pub fn helpers(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
@@ -57,24 +61,29 @@ pub fn register(
         async move {
             let args = args.to_string();
             let caller_loop = if is_async {
-                Python::attach(|py| lock(&slot).as_ref().map(|l| l.clone_ref(py)))
+                from_worker(|py| lock(&slot).as_ref().map(|l| l.clone_ref(py))).flatten()
             } else {
                 None
             };
             let answer = match caller_loop {
                 Some(lp) => on_loop(lp, key, &name, &func, &args).await,
                 None => tokio::task::spawn_blocking(move || {
-                    Python::attach(|py| {
-                        let r = helpers(py)?.getattr("call_sync")?.call1((
-                            key,
-                            name.as_str(),
-                            func.bind(py),
-                            args.as_str(),
-                        ))?;
-                        r.extract::<(bool, String)>()
+                    from_worker(|py| {
+                        let r = helpers(py).and_then(|h| {
+                            h.getattr("call_sync")?.call1((
+                                key,
+                                name.as_str(),
+                                func.bind(py),
+                                args.as_str(),
+                            ))
+                        });
+                        match r.and_then(|r| r.extract::<(bool, String)>()) {
+                            Ok((true, text)) => Ok(text),
+                            Ok((false, text)) => Err(text),
+                            Err(e) => Err(describe(py, &e)),
+                        }
                     })
-                    .map_err(|e| describe(&e))
-                    .and_then(|(ok, text)| if ok { Ok(text) } else { Err(text) })
+                    .unwrap_or_else(|| Err(EXITING.to_string()))
                 })
                 .await
                 .unwrap_or_else(|e| Err(format!("callback failed: {e}"))),
@@ -88,44 +97,46 @@ pub fn register(
 /// Run the `async def` callback on the caller's loop and await its answer.
 async fn on_loop(lp: Py<PyAny>, key: u64, name: &str, func: &Py<PyAny>, args: &str) -> Answer {
     let (tx, rx) = oneshot::channel();
-    let scheduled = Python::attach(|py| -> PyResult<()> {
-        let coro = helpers(py)?
-            .getattr("call_async")?
-            .call1((key, name, func.bind(py), args))?;
-        let asyncio = py.import("asyncio")?;
-        match asyncio
-            .getattr("run_coroutine_threadsafe")?
-            .call1((&coro, lp.bind(py)))
-        {
-            Ok(cf) => {
-                let resolver = Resolver {
-                    tx: Mutex::new(Some(tx)),
-                };
-                cf.call_method1("add_done_callback", (resolver,))?;
-                Ok(())
+    let scheduled = from_worker(|py| {
+        let r = (|| -> PyResult<()> {
+            let coro =
+                helpers(py)?
+                    .getattr("call_async")?
+                    .call1((key, name, func.bind(py), args))?;
+            let asyncio = py.import("asyncio")?;
+            match asyncio
+                .getattr("run_coroutine_threadsafe")?
+                .call1((&coro, lp.bind(py)))
+            {
+                Ok(cf) => {
+                    let resolver = Resolver {
+                        tx: Mutex::new(Some(tx)),
+                    };
+                    cf.call_method1("add_done_callback", (resolver,))?;
+                    Ok(())
+                }
+                Err(e) => {
+                    let _ = coro.call_method0("close");
+                    Err(e)
+                }
             }
-            Err(e) => {
-                let _ = coro.call_method0("close");
-                Err(e)
-            }
-        }
+        })();
+        r.map_err(|e| describe(py, &e))
     });
-    scheduled.map_err(|e| describe(&e))?;
+    scheduled.unwrap_or_else(|| Err(EXITING.to_string()))?;
     rx.await
         .unwrap_or_else(|_| Err("the callback was abandoned".to_string()))
 }
 
 /// The guest-facing message for a Python exception raised outside the
 /// helper's own handling (e.g. the caller's loop is closed).
-fn describe(e: &PyErr) -> String {
-    Python::attach(|py| {
-        let name = e
-            .get_type(py)
-            .name()
-            .map(|n| n.to_string())
-            .unwrap_or_else(|_| "Exception".into());
-        format!("{name}: {}", e.value(py))
-    })
+fn describe(py: Python<'_>, e: &PyErr) -> String {
+    let name = e
+        .get_type(py)
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "Exception".into());
+    format!("{name}: {}", e.value(py))
 }
 
 /// Done-callback of the `concurrent.futures.Future` an async callback runs
@@ -137,14 +148,14 @@ struct Resolver {
 
 #[pymethods]
 impl Resolver {
-    fn __call__(&self, cf: &Bound<'_, PyAny>) {
+    fn __call__(&self, py: Python<'_>, cf: &Bound<'_, PyAny>) {
         let answer = match cf
             .call_method0("result")
             .and_then(|r| r.extract::<(bool, String)>())
         {
             Ok((true, text)) => Ok(text),
             Ok((false, text)) => Err(text),
-            Err(e) => Err(describe(&e)),
+            Err(e) => Err(describe(py, &e)),
         };
         if let Some(tx) = lock(&self.tx).take() {
             let _ = tx.send(answer);
@@ -161,10 +172,11 @@ pub fn output_handler(func: Py<PyAny>) -> impl Fn(Stream, &str) + Send + Sync + 
             Stream::Stdout => "stdout",
             Stream::Stderr => "stderr",
         };
-        Python::attach(|py| {
+        // Output after the interpreter began exiting is dropped.
+        let _ = from_worker(|py| {
             if let Err(e) = func.call1(py, (name, text)) {
                 e.write_unraisable(py, Some(func.bind(py)));
             }
-        })
+        });
     }
 }

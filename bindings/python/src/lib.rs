@@ -4,7 +4,8 @@
 //! `callback` decorator, `execute_async` and the helpers that call the
 //! user's callables.
 //!
-//! Modules: `runtime` (the process-wide tokio runtime and waiting with
+//! Modules: `attach` (entering Python from worker threads; the exit
+//! barrier), `runtime` (the process-wide tokio runtime and waiting with
 //! Ctrl-C checks), `ops` (one call on a sandbox, cancellable), `config`
 //! (constructor arguments -> `eryx::SandboxBuilder`), `callbacks` (Python
 //! callables as eryx callbacks, the output handler), `errors` (eryx errors ->
@@ -12,6 +13,7 @@
 //! `files` (the files API behind `sb.files`).
 use pyo3::prelude::*;
 
+mod attach;
 mod callbacks;
 mod config;
 mod display;
@@ -72,6 +74,7 @@ fn _rust_warm_execute(py: Python<'_>, code: String, n: usize) -> PyResult<Vec<f6
 
 #[pymodule]
 fn _eryx(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    attach::register(m)?;
     m.add_class::<sandbox::Sandbox>()?;
     m.add_class::<sandbox::Ticket>()?;
     m.add_class::<execution::Execution>()?;

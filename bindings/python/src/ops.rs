@@ -129,6 +129,7 @@ pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// Release a Python reference from a thread that may not hold the GIL.
 fn drop_py(obj: Option<Py<PyAny>>) {
     if let Some(obj) = obj {
-        Python::attach(move |_py| drop(obj));
+        // Refused while exiting: pyo3 then queues the release.
+        let _ = crate::attach::from_worker(move |_py| drop(obj));
     }
 }

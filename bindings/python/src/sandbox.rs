@@ -3,6 +3,7 @@
 //! One call at a time per sandbox: a second call from another thread (or
 //! task) waits for its turn; a call from inside one of the sandbox's own
 //! callbacks raises `SandboxError` instead of waiting for itself forever.
+use crate::attach;
 use crate::callbacks::helpers;
 use crate::config::{self, type_name, Options, DEFAULT_MAX_MEMORY, DEFAULT_TIMEOUT};
 use crate::errors::{sandbox_error, to_pyerr};
@@ -287,7 +288,8 @@ impl Sandbox {
         let c = cancel.clone();
         runtime().spawn(async move {
             let done = ops::run(shared, op, Some(for_callbacks), c).await;
-            Python::attach(|py| {
+            // Nobody is waiting once the interpreter is exiting.
+            let _ = attach::from_worker(|py| {
                 let (value, exc) = match done_to_py(py, done) {
                     Ok(v) => (v, None),
                     Err(e) => (py.None(), Some(e.into_value(py))),
