@@ -34,7 +34,10 @@ wasm-ld-16 -shared --experimental-pic --export=write -o "$ART/liberyx_write.so.t
 mv "$ART/liberyx_write.so.tmp" "$ART/liberyx_write.so"
 for f in libpython3.14.so libc.so libc++.so libc++abi.so libwasi-emulated-mman.so \
          libwasi-emulated-process-clocks.so libwasi-emulated-getpid.so \
-         libwasi-emulated-signal.so wasi_snapshot_preview1.reactor.wasm python-stdlib.tar; do
+         libwasi-emulated-signal.so wasi_snapshot_preview1.reactor.wasm; do
   cmp -s "$C/$f" "$ART/$f" 2>/dev/null || cp "$C/$f" "$ART/$f"
 done
+# The stdlib, plus the pure-Python stdlib modules eryx adds (guest/stdlib/).
+python3 "$ROOT/scripts/stdlib_tar.py" "$C/python-stdlib.tar" "$ROOT/guest/stdlib" \
+  "$ART/python-stdlib.tar"
 echo "build-guest: $(du -h "$ART/liberyx_runtime.so" | cut -f1) $ART/liberyx_runtime.so" >&2
