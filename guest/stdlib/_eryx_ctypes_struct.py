@@ -11,15 +11,27 @@ from _ctypes import _CData, _CDataType, PyCSimpleType, _get, _is_ctype, _set
 
 
 class CField:
-    """A field of a Structure or Union (the class attribute)."""
+    """A field of a Structure or Union (the class attribute), with the
+    attributes CPython 3.14's CField has; made by ctypes/_layout.py."""
 
-    def __init__(self, name, type, offset, size, index, bit_size=None, bit_offset=0):
-        self.name, self.type, self.offset, self.byte_size = name, type, offset, size
-        self.byte_offset, self.index = offset, index
-        self.bit_size, self.bit_offset = bit_size, bit_offset
+    def __init__(self, *, name, type, byte_size, byte_offset, index, _internal_use=False,
+                 bit_size=None, bit_offset=None):
+        if not _internal_use:
+            raise TypeError("cannot create 'CField' instances")
+        self.name, self.type, self.index = name, type, index
+        self.byte_size, self.byte_offset, self.offset = byte_size, byte_offset, byte_offset
         self.is_bitfield = bit_size is not None
+        self.bit_size = bit_size if self.is_bitfield else byte_size * 8
+        self.bit_offset = bit_offset if self.is_bitfield else 0
         self.is_anonymous = False
-        self.size = (bit_size << 16 | bit_offset) if bit_size is not None else size
+        self.size = (self.bit_size << 16 | self.bit_offset) if self.is_bitfield else byte_size
+
+    def _moved(self, by):
+        """This field seen from a struct that has it `by` bytes further in."""
+        return CField(name=self.name, type=self.type, byte_size=self.byte_size,
+                      byte_offset=self.byte_offset + by, index=self.index, _internal_use=True,
+                      bit_size=self.bit_size if self.is_bitfield else None,
+                      bit_offset=self.bit_offset if self.is_bitfield else None)
 
     def __get__(self, obj, owner=None):
         if obj is None:
@@ -77,52 +89,39 @@ class _StructMeta(_CDataType):
         type.__setattr__(cls, name, value)
 
     def _layout(cls, fields):
+        """Lay the fields out with CPython's own algorithm (ctypes/_layout.py,
+        gcc-sysv or ms with _pack_), after CPython's checks of _fields_."""
+        from ctypes._layout import get_layout
+
         base = next((b for b in cls.__mro__[1:] if "_size_" in b.__dict__), None)
-        size = base._size_ if base is not None and not cls._union else 0
-        align = base._align_ if base is not None else 1
-        pack = cls.__dict__.get("_pack_", 0)
-        all_fields = list(base._all_fields_) if base is not None else []
-        bits_unit = None  # (offset, type, bits used) of the open bit-field unit
+        if not isinstance(fields, (list, tuple)):
+            raise TypeError("'_fields_' must be a sequence of pairs")
         for i, spec in enumerate(fields):
             if not isinstance(spec, tuple) or len(spec) not in (2, 3):
                 raise TypeError("'_fields_' must be a sequence of (name, C type) pairs")
-            fname, ftype = spec[0], spec[1]
+            ftype = spec[1]
             if not _is_ctype(ftype):
                 raise TypeError(f"second item in _fields_ tuple (index {i}) must be a C type")
-            falign = min(ftype._align_, pack) if pack else ftype._align_
-            bit_size = spec[2] if len(spec) == 3 else None
-            if bit_size is not None:
-                if not (isinstance(ftype, PyCSimpleType) and ftype._type_ in _INTS + "?"):
-                    raise TypeError(f"bit fields not allowed for type {ftype.__name__}")
-                if not 0 < bit_size <= 8 * ftype._size_:
-                    raise ValueError(f"number of bits invalid for bit field {fname!r}")
-            if cls._union:
-                off, bit_off = 0, 0
-            elif bit_size is not None and bits_unit is not None and bits_unit[1]._size_ == \
-                    ftype._size_ and bits_unit[2] + bit_size <= 8 * ftype._size_:
-                off, bit_off = bits_unit[0], bits_unit[2]
-            else:
-                off = (size + falign - 1) // falign * falign
-                bit_off = 0
-            if bit_size is not None and not cls._union:
-                bits_unit = (off, ftype, bit_off + bit_size)
-            else:
-                bits_unit = None
-            field = CField(fname, ftype, off, ftype._size_, len(all_fields), bit_size, bit_off)
-            type.__setattr__(cls, fname, field)
-            all_fields.append(field)
-            size = max(size, off + ftype._size_)
-            align = max(align, falign)
+            if len(spec) == 3 and not (isinstance(ftype, PyCSimpleType)
+                                       and ftype._type_ in _INTS + "?"):
+                raise TypeError(f"bit fields not allowed for type {ftype.__name__}")
+        layout = get_layout(cls, fields, not cls._union, base)
+        for field in layout.fields:
+            if not isinstance(field.name, str):
+                raise TypeError(f"field name must be a string, not {type(field.name).__name__}")
+            type.__setattr__(cls, field.name, field)
+        all_fields = list(base._all_fields_) if base is not None else []
+        all_fields.extend(layout.fields)
         for anon in cls.__dict__.get("_anonymous_", ()):
-            field = cls.__dict__[anon]
+            field = cls.__dict__.get(anon)
+            if not isinstance(field, CField):
+                raise AttributeError(f"'{anon}' is specified in _anonymous_ but not in _fields_")
             field.is_anonymous = True
             for sub in field.type._all_fields_:
-                proxy = CField(sub.name, sub.type, field.offset + sub.offset, sub.byte_size,
-                               sub.index, sub.bit_size, sub.bit_offset)
-                type.__setattr__(cls, sub.name, proxy)
-        size = (size + align - 1) // align * align
-        type.__setattr__(cls, "_size_", size)
-        type.__setattr__(cls, "_align_", align)
+                type.__setattr__(cls, sub.name, sub._moved(field.byte_offset))
+        type.__setattr__(cls, "_size_", layout.size)
+        type.__setattr__(cls, "_align_", layout.align)
+        type.__setattr__(cls, "_b_format_", layout.format_spec)
         type.__setattr__(cls, "_all_fields_", tuple(all_fields))
         type.__setattr__(cls, "_final_", True)
 
@@ -135,23 +134,29 @@ class UnionType(_StructMeta):
     _union = True
 
 
-class _StructBase(_CData):
-    def __init__(self, *args, **kwargs):
-        self._fresh()
-        fields = type(self)._all_fields_
-        if len(args) > len(fields):
-            raise TypeError("too many initializers")
-        for field, value in zip(fields, args):
-            setattr(self, field.name, value)
-        for name, value in kwargs.items():
-            setattr(self, name, value)
+def _init_fields(self, *args, **kwargs):
+    """Structure/Union __init__: positional values in field order, then keywords."""
+    self._fresh()
+    fields = type(self)._all_fields_
+    if len(args) > len(fields):
+        raise TypeError("too many initializers")
+    for field, value in zip(fields, args):
+        setattr(self, field.name, value)
+    for name, value in kwargs.items():
+        setattr(self, name, value)
 
 
-class Structure(_StructBase, metaclass=PyCStructType):
+# Both derive from _CData directly, as CPython's do (Structure.__base__ is
+# _CData; test_ctypes checks it).
+class Structure(_CData, metaclass=PyCStructType):
     """Structure base class"""
 
+    __init__ = _init_fields
 
-class Union(_StructBase, metaclass=UnionType):
+
+class Union(_CData, metaclass=UnionType):
     """Union base class"""
+
+    __init__ = _init_fields
 
 
