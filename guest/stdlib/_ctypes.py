@@ -40,6 +40,13 @@ class ArgumentError(Exception):
     pass
 
 
+def _finalize(cls):
+    """A Structure/Union type's _fields_ can no longer be set (CPython: once
+    set, or the type is instantiated, used as a field type or subclassed)."""
+    if hasattr(cls, "_all_fields_") and not cls.__dict__.get("_final_"):
+        type.__setattr__(cls, "_final_", True)
+
+
 class _CData:
     """What every ctypes instance has: a memory, an offset, kept objects."""
 
@@ -48,6 +55,7 @@ class _CData:
 
     @classmethod
     def _at(cls, mem, off, base=None):
+        _finalize(cls)
         self = cls.__new__(cls)
         self._mem, self._off, self._b_base_ = mem, off, base
         self._b_needsfree_ = False
@@ -55,6 +63,7 @@ class _CData:
         return self
 
     def _fresh(self):
+        _finalize(type(self))
         self._mem = _alloc(type(self)._size_)
         self._off = 0
         self._objects = None
@@ -169,7 +178,16 @@ def _set(ftype, mem, off, value, owner, key):
     if isinstance(ftype, PyCSimpleType):
         target.value = value
     elif isinstance(ftype, PyCArrayType):
-        if _kind(ftype._type_) and isinstance(value, (bytes, str)):
+        if _kind(ftype._type_) == "c" and isinstance(value, bytes):
+            # CPython's field setter for char arrays ("s"): up to the first
+            # NUL, plus the NUL when it fits.
+            data = value.split(b"\0", 1)[0]
+            if len(data) > ftype._length_:
+                raise ValueError(f"bytes too long ({len(data)}, maximum length {ftype._length_})")
+            if len(data) < ftype._length_:
+                data += b"\0"
+            mem.buf[off:off + len(data)] = data
+        elif _kind(ftype._type_) and isinstance(value, (bytes, str)):
             target.value = value
         else:
             if len(value) > ftype._length_:

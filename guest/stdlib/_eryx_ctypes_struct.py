@@ -7,7 +7,7 @@ CField descriptors that read and write the fields.
 import struct as _struct
 
 from _eryx_ctypes_memory import _INTS, _wrap
-from _ctypes import _CData, _CDataType, PyCSimpleType, _get, _is_ctype, _set
+from _ctypes import _CData, _CDataType, PyCSimpleType, _finalize, _get, _is_ctype, _set
 
 
 class CField:
@@ -18,6 +18,12 @@ class CField:
                  bit_size=None, bit_offset=None):
         if not _internal_use:
             raise TypeError("cannot create 'CField' instances")
+        if byte_size != type._size_:
+            raise ValueError(f"byte size of field {name!r} ({byte_size}) does not match "
+                             f"type size ({type._size_})")
+        if bit_size is not None and bit_offset + bit_size > byte_size * 8:
+            raise ValueError(f"bit field {name!r} overflows its type "
+                             f"({bit_offset} + {bit_size} > {byte_size * 8})")
         self.name, self.type, self.index = name, type, index
         self.byte_size, self.byte_offset, self.offset = byte_size, byte_offset, byte_offset
         self.is_bitfield = bit_size is not None
@@ -36,6 +42,9 @@ class CField:
     def __get__(self, obj, owner=None):
         if obj is None:
             return self
+        if not isinstance(obj, _CData):
+            raise TypeError(f"descriptor works only on ctypes instances, not "
+                            f"{_typename(obj)}")
         off = obj._off + self.offset
         if self.is_bitfield:
             raw = _struct.unpack_from(self.type._fmt_, obj._mem.buf, off)[0]
@@ -47,6 +56,9 @@ class CField:
         return _get(self.type, obj._mem, off, obj)
 
     def __set__(self, obj, value):
+        if not isinstance(obj, _CData):
+            raise TypeError(f"descriptor works only on ctypes instances, not "
+                            f"{_typename(obj)}")
         off = obj._off + self.offset
         if self.is_bitfield:
             fmt = self.type._fmt_
@@ -64,11 +76,18 @@ class CField:
         return f"<Field type={self.type.__name__}, ofs={self.offset}, size={self.byte_size}>"
 
 
+def _typename(obj):
+    return type(obj).__name__
+
+
 class _StructMeta(_CDataType):
     _union = False
 
     def __init__(cls, name, bases, ns, **kw):
         super().__init__(name, bases, ns, **kw)
+        for b in bases:
+            if isinstance(b, _StructMeta) and b not in (Structure, Union):
+                type.__setattr__(b, "_final_", True)
         if "_fields_" in ns:
             # Through __setattr__, as CPython does: ctypes/_endian.py's
             # metaclass swaps the field types there.
@@ -102,6 +121,8 @@ class _StructMeta(_CDataType):
             ftype = spec[1]
             if not _is_ctype(ftype):
                 raise TypeError(f"second item in _fields_ tuple (index {i}) must be a C type")
+            if isinstance(ftype, _StructMeta):
+                type.__setattr__(ftype, "_final_", True)
             if len(spec) == 3 and not (isinstance(ftype, PyCSimpleType)
                                        and ftype._type_ in _INTS + "?"):
                 raise TypeError(f"bit fields not allowed for type {ftype.__name__}")
