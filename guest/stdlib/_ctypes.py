@@ -189,20 +189,36 @@ def _set(ftype, mem, off, value, owner, key):
             mem.buf[off:off + len(data)] = data
         elif _kind(ftype._type_) and isinstance(value, (bytes, str)):
             target.value = value
+        elif isinstance(value, tuple):
+            _set_from_tuple(ftype, mem, off, value)
         else:
-            if len(value) > ftype._length_:
-                raise IndexError("too many initializers")
-            for i, v in enumerate(value):
-                target[i] = v
-    elif isinstance(ftype, PyCPointerType):
-        target.contents = value
+            raise TypeError(f"incompatible types, {type(value).__name__} instance instead of "
+                            f"{ftype.__name__} instance")
+    elif isinstance(ftype, PyCPointerType) and value is None:
+        _struct.pack_into("<I", mem.buf, off, 0)
+    elif isinstance(ftype, PyCPointerType) and isinstance(value, Array) \
+            and type(value)._type_ is getattr(ftype, "_type_", None):
+        # An array of the pointed-to type: the pointer to its first item.
+        _struct.pack_into("<I", mem.buf, off, value._address)
+        owner._keep(key, value)
+        return
     elif isinstance(value, tuple):
-        mem.buf[off:off + ftype._size_] = ftype(*value)._view()
+        _set_from_tuple(ftype, mem, off, value)
     else:
         raise TypeError(f"incompatible types, {type(value).__name__} instance instead of "
                         f"{ftype.__name__} instance")
     if target._objects:
         owner._keep(key, target._objects)
+
+
+def _set_from_tuple(ftype, mem, off, value):
+    """A field set from a tuple: the field type called with it; its errors
+    become RuntimeError naming the type, as CPython's."""
+    try:
+        made = ftype(*value)
+    except Exception as e:
+        raise RuntimeError(f"({ftype.__name__}) {type(e).__name__}: {e}") from e
+    mem.buf[off:off + ftype._size_] = made._view()
 
 
 # -- simple types -------------------------------------------------------------
