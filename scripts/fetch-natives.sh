@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fetch the C library sources of the builtin stdlib modules eryx adds to the
-# guest (c/natives/: `_bz2`, later `_lzma`): the crates.io crates bzip2-sys
+# guest (c/natives/: `_bz2`, `_lzma`): the crates.io crates bzip2-sys
 # (vendors bzip2 1.0.8) and lzma-sys (vendors xz 5.2), downloaded by cargo
 # from scripts/natives/Cargo.lock (cargo checks the index checksums), checked
 # again against the sha256 pinned below, and unpacked into $DEPS/natives.
