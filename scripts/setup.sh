@@ -39,6 +39,12 @@ fi
 # CPython 3.14 regression tests for scripts/cpython-tests.sh (Debian sid),
 # also on machines set up before they were needed (idempotent).
 "$ROOT/scripts/fetch-cpython-tests.sh" "$DEPS"
+# The pinned tzdata package, added to the sandbox's stdlib (zoneinfo works
+# without flags); idempotent.
+"$ROOT/scripts/fetch-tzdata.sh" "$DEPS"
+# Pure-Python wheels of packages with optional C speedups and no pure wheel
+# on PyPI (markupsafe for jinja2, pyyaml) into the wheelhouse; idempotent.
+"$ROOT/scripts/build-pure-wheels.sh" >/dev/null
 
 # The guest's sysconfig data with whole values (scripts/fix_sysconfigdata.py
 # says what the build cut), also on machines set up before (idempotent).
