@@ -56,7 +56,7 @@ fn first_packages_import_and_work() {
     let out = ok(&cmd.arg(here("first_packages.py")).output().unwrap());
     let expected = [
         "bs4 there",
-        "tabulate | 1 | 2 |",
+        "tabulate |   1 |   2 |",
         "dateutil 2025-02-28",
         "pytz +0200",
         "jinja2 OK!",
@@ -186,6 +186,23 @@ fn sympy_by_name() {
         .output()
         .unwrap();
     assert_eq!(ok(&o), "(x - 1)*(x + 1)\n");
+}
+
+/// networkx imports `bz2` at top level: this passes once the sandbox has
+/// `_bz2` (the natives work of issue 23).
+#[test]
+#[ignore = "needs _bz2 in the sandbox (issue 23, natives branch)"]
+fn networkx_by_name() {
+    let o = eryx()
+        .args([
+            "--with",
+            "networkx",
+            "-c",
+            "import networkx as nx; print(nx.shortest_path(nx.path_graph(4), 0, 3))",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(ok(&o), "[0, 1, 2, 3]\n");
 }
 
 /// tzdata is in the stdlib of every sandbox: no flags, no packages.

@@ -24,7 +24,17 @@ fn unsatisfied(stderr: &str) -> Option<String> {
     })
 }
 
-fn unreachable(stderr: &str) -> bool {
+/// Whether pip failed to reach an index: its stderr shows this only while
+/// it retries, its debug log (`--log`) always (`Could not fetch URL ...:
+/// connection error`). Returns the line that says so.
+fn unreachable(text: &str) -> Option<String> {
+    if let Some(l) = text.lines().find(|l| l.contains("Could not fetch URL")) {
+        let l = l.trim();
+        // The log's lines start with a timestamp.
+        let l = l.split_once(" Could not").map_or(l, |(_, r)| r);
+        let l = l.trim_start_matches("Could not").trim();
+        return Some(format!("could not {}", l.trim_end_matches(" - skipping")));
+    }
     [
         "NewConnectionError",
         "Connection refused",
@@ -34,7 +44,8 @@ fn unreachable(stderr: &str) -> bool {
         "ConnectTimeoutError",
     ]
     .iter()
-    .any(|s| stderr.contains(s))
+    .any(|s| text.contains(s))
+    .then(|| last_error(text))
 }
 
 /// The version pip would pick for `req` on native platforms, if any.
@@ -63,13 +74,13 @@ fn native_version(pip: &Pip, req: &str) -> Option<String> {
     pins.into_iter().next().map(|p| p.version)
 }
 
-/// One line explaining why pip could not resolve.
-pub fn explain(pip: &Pip, stderr: &str, wheelhouse: Option<&Path>) -> String {
-    if unreachable(stderr) {
+/// One line explaining why pip could not resolve, from its stderr and its
+/// debug log.
+pub fn explain(pip: &Pip, stderr: &str, log: &str, wheelhouse: Option<&Path>) -> String {
+    if let Some(why) = unreachable(log).or_else(|| unreachable(stderr)) {
         return format!(
-            "pip could not reach the package index ({}); a second run with the same \
-             requirements needs no network",
-            last_error(stderr)
+            "pip could not reach the package index ({why}); a second run with the same \
+             requirements needs no network"
         );
     }
     let Some(req) = unsatisfied(stderr) else {
@@ -109,7 +120,16 @@ mod tests {
         let e = "ERROR: Could not find a version that satisfies the requirement pandas (from \
                  versions: none)\nERROR: No matching distribution found for pandas\n";
         assert_eq!(unsatisfied(e).as_deref(), Some("pandas"));
-        assert!(!unreachable(e));
-        assert!(unreachable("WARNING: Retrying ... NewConnectionError(...)"));
+        assert!(unreachable(e).is_none());
+        assert!(unreachable("WARNING: Retrying ... NewConnectionError(...)").is_some());
+        let log = "2026-12-02T21:41:48,591 Could not fetch URL http://127.0.0.1:9/six/: \
+                   connection error: [Errno 111] Connection refused - skipping\n";
+        assert_eq!(
+            unreachable(log).as_deref(),
+            Some(
+                "could not fetch URL http://127.0.0.1:9/six/: connection error: \
+                 [Errno 111] Connection refused"
+            )
+        );
     }
 }

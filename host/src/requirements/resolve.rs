@@ -21,6 +21,8 @@ pub fn resolve(
     let work = cache::tmp_sibling(&cache::dir().join("resolve"));
     std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
     let report = work.join("report.json");
+    // pip's debug log: how an unreachable index shows when pip does not retry.
+    let log = work.join("pip.log");
     let mut cmd = pip.command([
         "install",
         "--dry-run",
@@ -31,7 +33,9 @@ pub fn resolve(
         .arg("--target")
         .arg(work.join("target"))
         .arg("--report")
-        .arg(&report);
+        .arg(&report)
+        .arg("--log")
+        .arg(&log);
     if let Some(w) = wheelhouse {
         cmd.arg("--find-links").arg(w);
     }
@@ -43,11 +47,12 @@ pub fn resolve(
     cmd.arg("--").args(requirements);
     let out = pip.run(cmd);
     let text = std::fs::read_to_string(&report);
+    let log = std::fs::read_to_string(&log).unwrap_or_default();
     let _ = std::fs::remove_dir_all(&work);
     let out = out?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
-        return Err(diagnose::explain(pip, &stderr, wheelhouse));
+        return Err(diagnose::explain(pip, &stderr, &log, wheelhouse));
     }
     super::lock::from_report(&text.map_err(|e| format!("pip wrote no report: {e}"))?)
 }

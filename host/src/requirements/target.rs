@@ -35,7 +35,7 @@ pub fn wheelhouse(explicit: Option<&PathBuf>) -> Option<PathBuf> {
         return Some(PathBuf::from(d));
     }
     let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/wheelhouse");
-    d.is_dir().then_some(d)
+    d.canonicalize().ok().filter(|d| d.is_dir())
 }
 
 /// The wheelhouse's wheels as (file name, size, mtime in ns), sorted: part
