@@ -219,3 +219,45 @@ fn zoneinfo_works_without_flags() {
         .unwrap();
     assert_eq!(ok(&o), "2:00:00\n");
 }
+
+/// `eryx mcp --with`: the tool description lists each distribution with
+/// its version and import names.
+#[test]
+fn mcp_description_lists_the_with_packages() {
+    use std::io::{BufRead, BufReader, Write};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_eryx"))
+        .args(["mcp", "--with", "tabulate", "--with", "requests"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for msg in [
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#,
+    ] {
+        writeln!(stdin, "{msg}").unwrap();
+    }
+    let list = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map(Result::unwrap)
+        .find(|l| l.contains(r#""id":2"#))
+        .expect("a tools/list answer");
+    drop(stdin);
+    let _ = child.kill();
+    let _ = child.wait();
+    let v: serde_json::Value = serde_json::from_str(&list).unwrap();
+    let desc = v["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "run_python")
+        .and_then(|t| t["description"].as_str())
+        .unwrap_or_else(|| panic!("no run_python in {list}"))
+        .to_string();
+    for want in ["tabulate 0.", "(import tabulate)", "requests 2.", "idna 3."] {
+        assert!(desc.contains(want), "{want:?} not in {desc}");
+    }
+}
