@@ -142,6 +142,37 @@ fn unreachable_index_and_native_packages_are_one_clear_line() {
         "{err}"
     );
     assert!(!err.contains("Traceback"), "{err}");
+
+    // A native-only dependency of every candidate (pip's
+    // ResolutionImpossible) is named, with its version and its dependent.
+    let dep = eryx()
+        .args(["--with", "pydantic>=2", "-c", "import pydantic"])
+        .env("ERYX_WHEELHOUSE", &empty)
+        .output()
+        .unwrap();
+    let err = text(&dep.stderr);
+    assert_eq!(dep.status.code(), Some(1), "{err}");
+    let last = err.lines().last().unwrap_or("");
+    assert!(
+        last.contains("pydantic-core 2.")
+            && last.contains("(needed by pydantic 2.")
+            && last.contains("has only CPython-native wheels"),
+        "{err}"
+    );
+
+    // No such project on the index: not "unreachable", one line saying so.
+    let missing = eryx()
+        .args(["--with", "eryx-test-no-such-project-on-pypi", "-c", "pass"])
+        .output()
+        .unwrap();
+    let err = text(&missing.stderr);
+    assert_eq!(missing.status.code(), Some(1), "{err}");
+    let last = err.lines().last().unwrap_or("");
+    assert!(
+        last.contains("no wheel of eryx-test-no-such-project-on-pypi for CPython 3.14"),
+        "{err}"
+    );
+    assert!(!err.contains("could not reach"), "{err}");
 }
 
 #[test]

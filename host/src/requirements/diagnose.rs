@@ -16,19 +16,40 @@ const NATIVE_PLATFORMS: &[&str] = &[
     "win_amd64",
 ];
 
-/// The requirement pip could not satisfy, from its stderr.
-fn unsatisfied(stderr: &str) -> Option<String> {
-    stderr.lines().find_map(|l| {
+/// The requirement pip could not satisfy, from its stderr: the one it
+/// names (`No matching distribution found for X`), or, when a dependency
+/// of every candidate is missing (`ResolutionImpossible`), the first pin
+/// of that dependency pip lists (`pydantic 2.12.5 depends on
+/// pydantic-core==2.41.5`, newest first), with the dependent.
+fn unsatisfied(stderr: &str) -> Option<(String, Option<String>)> {
+    if let Some(r) = stderr.lines().find_map(|l| {
         l.split_once("No matching distribution found for ")
             .map(|(_, r)| r.trim().to_string())
-    })
+    }) {
+        return Some((r, None));
+    }
+    let mut lines = stderr.lines();
+    lines.find(|l| l.contains("have no matching distributions available"))?;
+    let missing = lines.next()?.trim().to_string();
+    let norm = |s: &str| s.to_ascii_lowercase().replace('_', "-");
+    stderr
+        .lines()
+        .find_map(|l| {
+            let (parent, dep) = l.trim().split_once(" depends on ")?;
+            norm(dep)
+                .starts_with(&norm(&missing))
+                .then(|| (dep.trim().to_string(), Some(parent.trim().to_string())))
+        })
+        .or(Some((missing, None)))
 }
 
 /// Whether pip failed to reach an index: its stderr shows this only while
 /// it retries, its debug log (`--log`) always (`Could not fetch URL ...:
 /// connection error`). Returns the line that says so.
 fn unreachable(text: &str) -> Option<String> {
-    if let Some(l) = text.lines().find(|l| l.contains("Could not fetch URL")) {
+    // Only connection failures: a 404 (no such project) is not one.
+    let fetch = |l: &&str| l.contains("Could not fetch URL") && l.contains("connection error");
+    if let Some(l) = text.lines().find(fetch) {
         let l = l.trim();
         // The log's lines start with a timestamp.
         let l = l.split_once(" Could not").map_or(l, |(_, r)| r);
@@ -74,19 +95,19 @@ fn native_version(pip: &Pip, req: &str) -> Option<String> {
     pins.into_iter().next().map(|p| p.version)
 }
 
-/// One line explaining why pip could not resolve, from its stderr and its
+/// One line explaining why pip could not resolve, from its output and its
 /// debug log.
-pub fn explain(pip: &Pip, stderr: &str, log: &str, wheelhouse: Option<&Path>) -> String {
-    if let Some(why) = unreachable(log).or_else(|| unreachable(stderr)) {
+pub fn explain(pip: &Pip, output: &str, log: &str, wheelhouse: Option<&Path>) -> String {
+    if let Some(why) = unreachable(log).or_else(|| unreachable(output)) {
         return format!(
             "pip could not reach the package index ({why}); a second run with the same \
              requirements needs no network"
         );
     }
-    let Some(req) = unsatisfied(stderr) else {
+    let Some((req, parent)) = unsatisfied(output) else {
         return format!(
             "pip could not resolve the requirements: {}",
-            last_error(stderr)
+            last_error(output)
         );
     };
     let name = req
@@ -98,9 +119,10 @@ pub fn explain(pip: &Pip, stderr: &str, log: &str, wheelhouse: Option<&Path>) ->
         Some(d) => format!("no WASI build of it in the wheelhouse {}", d.display()),
         None => "no wheelhouse of WASI builds (set ERYX_WHEELHOUSE)".to_string(),
     };
+    let needed = parent.map_or(String::new(), |p| format!(" (needed by {p})"));
     match native_version(pip, &req) {
         Some(v) => format!(
-            "{name} {v} has only CPython-native wheels (no pure-Python py3-none-any wheel) and \
+            "{name} {v}{needed} has only CPython-native wheels (no pure-Python py3-none-any wheel) and \
              {house}; it needs a wasm32 WASI build (a cp314-cp314-wasi_0_0_0_wasm32 wheel) \
              in the wheelhouse — see docs/packages-by-name.md"
         ),
@@ -119,11 +141,25 @@ mod tests {
     fn finds_the_unsatisfied_requirement() {
         let e = "ERROR: Could not find a version that satisfies the requirement pandas (from \
                  versions: none)\nERROR: No matching distribution found for pandas\n";
-        assert_eq!(unsatisfied(e).as_deref(), Some("pandas"));
+        assert_eq!(unsatisfied(e), Some(("pandas".into(), None)));
+        let conflict = "The conflict is caused by:\n    pydantic 2.12.5 depends on \
+                        pydantic-core==2.41.5\n    pydantic 2.0 depends on pydantic-core==2.0.1\n\n\
+                        Additionally, some packages in these conflicts have no matching \
+                        distributions available for your environment:\n    pydantic-core\n";
+        assert_eq!(
+            unsatisfied(conflict),
+            Some((
+                "pydantic-core==2.41.5".into(),
+                Some("pydantic 2.12.5".into())
+            ))
+        );
         assert!(unreachable(e).is_none());
         assert!(unreachable("WARNING: Retrying ... NewConnectionError(...)").is_some());
         let log = "2026-12-02T21:41:48,591 Could not fetch URL http://127.0.0.1:9/six/: \
                    connection error: [Errno 111] Connection refused - skipping\n";
+        let missing = "2026-12-02T21:41:48,591 Could not fetch URL https://pypi.org/simple/x/: \
+                       404 Client Error: Not Found for url: https://pypi.org/simple/x/ - skipping\n";
+        assert!(unreachable(missing).is_none());
         assert_eq!(
             unreachable(log).as_deref(),
             Some(

@@ -187,8 +187,9 @@ impl Resolver {
                 list.join(", ")
             );
         }
+        let done = finish(pins);
         crate::cache::enforce_cap();
-        Ok(finish(pins))
+        Ok(done)
     }
 }
 
@@ -212,7 +213,12 @@ pub(crate) fn preimport_failure_marker(resolved: &[ResolvedPackage]) -> PathBuf 
         .join(format!("preimport-failed-{hex}.txt"))
 }
 
+/// The resolved packages of `pins`, their wheels marked used (so that LRU
+/// eviction takes them last, and never while this process reads them).
 fn finish(pins: Vec<lock::Locked>) -> Vec<ResolvedPackage> {
+    for p in &pins {
+        crate::cache::use_entry(&resolve::cached_wheel(p));
+    }
     pins.into_iter()
         .map(|p| ResolvedPackage {
             wheel: resolve::cached_wheel(&p),

@@ -51,8 +51,9 @@ pub fn resolve(
     let _ = std::fs::remove_dir_all(&work);
     let out = out?;
     if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        return Err(diagnose::explain(pip, &stderr, &log, wheelhouse));
+        // pip prints a conflict's explanation on stdout, its errors on stderr.
+        let output = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+        return Err(diagnose::explain(pip, &output, &log, wheelhouse));
     }
     super::lock::from_report(&text.map_err(|e| format!("pip wrote no report: {e}"))?)
 }
