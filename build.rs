@@ -73,15 +73,105 @@ fn main() {
     // Emscripten triple (other OSes are forced to the static relocation
     // model), so C is compiled with that triple but WASI's headers and
     // predefined macros; the object code is the same wasm32 C ABI.
+    let mut build = pic_build();
+    build
+        .files(["c/eryx_module.c", "c/traceback.c", "c/stubs.c"])
+        .include(&include)
+        .warnings(true);
+    build.compile("eryx_c");
+
+    natives(&deps, &include);
+}
+
+/// Compile the builtin stdlib modules eryx adds (`c/natives/`) and the C
+/// libraries under them, whose sources scripts/fetch-natives.sh unpacks.
+fn natives(deps: &std::path::Path, include: &std::path::Path) {
+    let src = deps.join("natives");
+    println!("cargo:rerun-if-changed={}", src.display());
+    let bzip2 = src.join("bzip2-1.0.8");
+    if !bzip2.join("bzlib.c").exists() {
+        panic!(
+            "bzip2 sources not found at {}: run scripts/setup.sh first",
+            bzip2.display()
+        );
+    }
+    let mut lib = pic_build();
+    lib.warnings(false).include(&bzip2);
+    for f in [
+        "blocksort.c",
+        "huffman.c",
+        "crctable.c",
+        "randtable.c",
+        "compress.c",
+        "decompress.c",
+        "bzlib.c",
+    ] {
+        lib.file(bzip2.join(f));
+    }
+    lib.compile("eryx_bzip2");
+
+    let xz = src.join("xz-5.2/src");
+    let api = xz.join("liblzma/api");
+    let mut lzma = pic_build();
+    lzma.warnings(false)
+        .define("HAVE_CONFIG_H", "1")
+        .flag("-std=c99")
+        .include("c/natives/liblzma")
+        .include(&api)
+        .include(xz.join("common"));
+    for dir in LZMA_DIRS {
+        lzma.include(xz.join("liblzma").join(dir));
+        let mut files: Vec<_> = std::fs::read_dir(xz.join("liblzma").join(dir))
+            .unwrap_or_else(|e| panic!("xz sources ({}): {e}: run scripts/setup.sh", xz.display()))
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                let name = p.file_name().unwrap().to_string_lossy();
+                name.ends_with(".c") && !LZMA_SKIP.iter().any(|s| name.contains(s))
+            })
+            .collect();
+        files.sort();
+        lzma.files(files);
+    }
+    lzma.file(xz.join("common/tuklib_physmem.c"))
+        .file(xz.join("common/tuklib_cpucores.c"));
+    lzma.compile("eryx_lzma");
+
+    let mut modules = pic_build();
+    modules
+        .include(include)
+        .include(&bzip2)
+        .include(&api)
+        .warnings(true)
+        .flag("-Werror=implicit-function-declaration")
+        .file("c/natives/bz2module.c")
+        .file("c/natives/lzmamodule.c")
+        .file("c/natives/lzma_filters.c");
+    modules.compile("eryx_natives");
+}
+
+/// liblzma's source directories (under xz-5.2/src/liblzma).
+const LZMA_DIRS: &[&str] = &[
+    "common",
+    "check",
+    "lz",
+    "lzma",
+    "rangecoder",
+    "delta",
+    "simple",
+];
+
+/// liblzma sources left out: table generators, the small CRC variants (the
+/// fast ones are used) and the threaded encoder (WASI has no threads).
+const LZMA_SKIP: &[&str] = &["tablegen", "_small.c", "stream_encoder_mt.c", "outqueue.c"];
+
+/// A cc build for position-independent wasm32-wasi objects (see above).
+fn pic_build() -> cc::Build {
     let mut build = cc::Build::new();
     build
         .compiler("clang-16")
         .archiver("llvm-ar-16")
-        .files(["c/eryx_module.c", "c/traceback.c", "c/stubs.c"])
-        .include(&include)
         .pic(true)
-        .flag("-O2")
-        .warnings(true);
+        .flag("-O2");
     for f in WASI_CFLAGS {
         build.flag(f);
     }
@@ -89,8 +179,14 @@ fn main() {
         "--target=wasm32-unknown-emscripten",
         "-U__EMSCRIPTEN__",
         "-D__wasi__",
+        // The emscripten target rewrites integer-only printf-family calls
+        // to emscripten's `fiprintf`/`__small_fprintf`, which WASI's libc
+        // lacks (bzip2's error paths call fprintf).
+        "-fno-builtin-printf",
+        "-fno-builtin-fprintf",
+        "-fno-builtin-sprintf",
     ] {
         build.flag(f);
     }
-    build.compile("eryx_c");
+    build
 }

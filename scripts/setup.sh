@@ -39,6 +39,8 @@ fi
 # CPython 3.14 regression tests for scripts/cpython-tests.sh (Debian sid),
 # also on machines set up before they were needed (idempotent).
 "$ROOT/scripts/fetch-cpython-tests.sh" "$DEPS"
+# C library sources of the builtin stdlib modules (c/natives/), from crates.io.
+"$ROOT/scripts/fetch-natives.sh" "$DEPS"
 # The pinned tzdata package, added to the sandbox's stdlib (zoneinfo works
 # without flags); idempotent.
 "$ROOT/scripts/fetch-tzdata.sh" "$DEPS"

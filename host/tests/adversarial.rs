@@ -49,7 +49,20 @@ async fn hostile_snippets_fail_cleanly_and_the_session_survives() {
             "import subprocess\nsubprocess.run(['ls'])",
             Box::new(py("OSError")),
         ),
-        ("import ctypes", Box::new(py("ModuleNotFoundError"))),
+        // ctypes has the data types only: no libraries, no foreign calls,
+        // no memory but the Python-owned buffers it allocated itself.
+        (
+            "import ctypes\nctypes.CDLL('libc.so.6')",
+            Box::new(py("OSError")),
+        ),
+        (
+            "import ctypes\nctypes.pythonapi.Py_Exit(1)",
+            Box::new(py("AttributeError")),
+        ),
+        (
+            "import ctypes\nctypes.string_at(0x7fff0000, 64)",
+            Box::new(py("ValueError")),
+        ),
         (
             "import socket\nsocket.create_connection(('127.0.0.1', 80))",
             Box::new(py("PermissionError")),

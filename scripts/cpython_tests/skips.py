@@ -413,3 +413,8 @@ SKIPS = {
     "test_zlib.CompressObjectTestCase.test_decompress_flush_corrupt_stream": VERSION,
     "test_zlib.CompressObjectTestCase.test_decompress_unconsumed_tail_after_eof": VERSION,
 }
+
+# The emulated _ctypes and mmap (guest/stdlib/) have their own table.
+from skips_natives import NATIVES  # noqa: E402
+
+SKIPS.update(NATIVES)

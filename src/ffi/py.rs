@@ -268,7 +268,20 @@ impl PyObj {
 
 extern "C" {
     fn PyInit_eryx() -> *mut sys::PyObject;
+    // Builtin stdlib modules this CPython build lacks (c/natives/).
+    fn PyInit__bz2() -> *mut sys::PyObject;
+    fn PyInit__lzma() -> *mut sys::PyObject;
 }
+
+/// A builtin module's init function.
+type InitFn = unsafe extern "C" fn() -> *mut sys::PyObject;
+
+/// Builtin modules added to the inittab before CPython starts.
+const BUILTINS: &[(&std::ffi::CStr, InitFn)] = &[
+    (c"eryx", PyInit_eryx),
+    (c"_bz2", PyInit__bz2),
+    (c"_lzma", PyInit__lzma),
+];
 
 fn wide(s: &str) -> Vec<sys::wchar_t> {
     s.chars()
@@ -304,8 +317,10 @@ pub fn initialize(home: &str, stdlib: &str) -> Result<(), String> {
             return Ok(());
         }
         super::alloc::install();
-        if sys::PyImport_AppendInittab(c"eryx".as_ptr(), Some(PyInit_eryx)) < 0 {
-            return Err("PyImport_AppendInittab(eryx) failed".into());
+        for (name, init) in BUILTINS {
+            if sys::PyImport_AppendInittab(name.as_ptr(), Some(*init)) < 0 {
+                return Err(format!("PyImport_AppendInittab({name:?}) failed"));
+            }
         }
         // UTF-8 mode (PEP 540): the isolated pre-config leaves the C locale
         // as is, whose codeset is ASCII here (no LANG in the guest), so

@@ -1,0 +1,118 @@
+/* Shared helpers of the builtin stdlib modules eryx adds (c/natives/): a
+ * growable output buffer and the pending-input
+ * bookkeeping of the streaming (de)compressors. */
+#ifndef ERYX_NATIVES_H
+#define ERYX_NATIVES_H
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+
+/* A PyMem-allocated byte buffer: `len` bytes used of `cap`. */
+typedef struct {
+    char *data;
+    size_t len;
+    size_t cap;
+} natives_buf;
+
+/* Start a buffer with room for `cap` bytes (0 is fine). -1 + MemoryError on failure. */
+static inline int natives_buf_init(natives_buf *b, size_t cap) {
+    b->len = 0;
+    b->cap = cap;
+    b->data = PyMem_Malloc(cap > 0 ? cap : 1);
+    if (b->data == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+/* Double the room (at least 8 KiB more), never past `limit` bytes when
+ * limit >= 0. -1 + MemoryError on failure. */
+static inline int natives_buf_grow(natives_buf *b, Py_ssize_t limit) {
+    size_t cap = b->cap < 8192 ? b->cap + 8192 : b->cap * 2;
+    if (cap < b->cap || cap > (size_t)PY_SSIZE_T_MAX) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (limit >= 0 && cap > (size_t)limit) {
+        cap = (size_t)limit;
+    }
+    char *data = PyMem_Realloc(b->data, cap > 0 ? cap : 1);
+    if (data == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    b->data = data;
+    b->cap = cap;
+    return 0;
+}
+
+/* Append `n` bytes. -1 + MemoryError on failure. */
+static inline int natives_buf_append(natives_buf *b, const char *src, size_t n) {
+    while (b->cap - b->len < n) {
+        if (natives_buf_grow(b, -1) < 0) {
+            return -1;
+        }
+    }
+    memcpy(b->data + b->len, src, n);
+    b->len += n;
+    return 0;
+}
+
+static inline void natives_buf_free(natives_buf *b) {
+    PyMem_Free(b->data);
+    b->data = NULL;
+}
+
+/* The contents as bytes; the buffer is released either way. */
+static inline PyObject *natives_buf_finish(natives_buf *b) {
+    PyObject *r = PyBytes_FromStringAndSize(b->data, (Py_ssize_t)b->len);
+    natives_buf_free(b);
+    return r;
+}
+
+/* Join `data` to the `*pending` input a decompressor kept from earlier
+ * calls; sets *in / *in_len to what to feed it this call. -1 + MemoryError. */
+static inline int natives_input(char **pending, size_t *pending_len, const Py_buffer *data,
+                                char **in, size_t *in_len) {
+    if (*pending_len > 0 && data->len > 0) {
+        char *joined = PyMem_Realloc(*pending, *pending_len + (size_t)data->len);
+        if (joined == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        memcpy(joined + *pending_len, data->buf, (size_t)data->len);
+        *pending = joined;
+        *pending_len += (size_t)data->len;
+    }
+    *in = *pending_len > 0 ? *pending : data->buf;
+    *in_len = *pending_len > 0 ? *pending_len : (size_t)data->len;
+    return 0;
+}
+
+/* Keep the `rest` unconsumed bytes at `rest_at` as the pending input of the
+ * next call (none when rest is 0). -1 + MemoryError. */
+static inline int natives_keep(char **pending, size_t *pending_len, const char *rest_at,
+                               size_t rest) {
+    if (rest == 0) {
+        PyMem_Free(*pending);
+        *pending = NULL;
+        *pending_len = 0;
+        return 0;
+    }
+    if (rest_at == *pending && rest == *pending_len) {
+        return 0;
+    }
+    char *keep = PyMem_Malloc(rest);
+    if (keep == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    memcpy(keep, rest_at, rest);
+    PyMem_Free(*pending);
+    *pending = keep;
+    *pending_len = rest;
+    return 0;
+}
+
+#endif
