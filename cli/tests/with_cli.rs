@@ -202,10 +202,9 @@ fn with_preimports_by_default_and_reads_requirements_files() {
     );
 }
 
-/// The issue's Done-when. sympy imports `ctypes` at top level: this passes
-/// once the sandbox has `_ctypes` (another branch of issue 23).
+/// The issue's Done-when. sympy imports `ctypes` at top level (the
+/// sandbox's data-type `_ctypes`).
 #[test]
-#[ignore = "needs _ctypes in the sandbox (issue 23, natives branch)"]
 fn sympy_by_name() {
     let o = eryx()
         .args([
@@ -219,10 +218,8 @@ fn sympy_by_name() {
     assert_eq!(ok(&o), "(x - 1)*(x + 1)\n");
 }
 
-/// networkx imports `bz2` at top level: this passes once the sandbox has
-/// `_bz2` (the natives work of issue 23).
+/// networkx imports `bz2` at top level (the sandbox's builtin `_bz2`).
 #[test]
-#[ignore = "needs _bz2 in the sandbox (issue 23, natives branch)"]
 fn networkx_by_name() {
     let o = eryx()
         .args([
