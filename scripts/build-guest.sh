@@ -37,7 +37,10 @@ for f in libpython3.14.so libc.so libc++.so libc++abi.so libwasi-emulated-mman.s
          libwasi-emulated-signal.so wasi_snapshot_preview1.reactor.wasm; do
   cmp -s "$C/$f" "$ART/$f" 2>/dev/null || cp "$C/$f" "$ART/$f"
 done
-# The stdlib, plus the pure-Python stdlib modules eryx adds (guest/stdlib/).
+# The stdlib, plus the pure-Python stdlib modules eryx adds (guest/stdlib/)
+# and the pinned tzdata package (scripts/fetch-tzdata.sh) so that zoneinfo
+# works in every sandbox.
+"$ROOT/scripts/fetch-tzdata.sh" "$DEPS"
 python3 "$ROOT/scripts/stdlib_tar.py" "$C/python-stdlib.tar" "$ROOT/guest/stdlib" \
-  "$ART/python-stdlib.tar"
+  "$ART/python-stdlib.tar" "$DEPS/tzdata/site/tzdata"
 echo "build-guest: $(du -h "$ART/liberyx_runtime.so" | cut -f1) $ART/liberyx_runtime.so" >&2

@@ -41,6 +41,12 @@ fi
 "$ROOT/scripts/fetch-cpython-tests.sh" "$DEPS"
 # C library sources of the builtin stdlib modules (c/natives/), from crates.io.
 "$ROOT/scripts/fetch-natives.sh" "$DEPS"
+# The pinned tzdata package, added to the sandbox's stdlib (zoneinfo works
+# without flags); idempotent.
+"$ROOT/scripts/fetch-tzdata.sh" "$DEPS"
+# Pure-Python wheels of packages with optional C speedups and no pure wheel
+# on PyPI (markupsafe for jinja2, pyyaml) into the wheelhouse; idempotent.
+"$ROOT/scripts/build-pure-wheels.sh" >/dev/null
 
 # The guest's sysconfig data with whole values (scripts/fix_sysconfigdata.py
 # says what the build cut), also on machines set up before (idempotent).

@@ -67,6 +67,13 @@ pub struct Args {
     pub packages: Vec<String>,
     /// `--preimport MODULE` (repeatable).
     pub preimports: Vec<String>,
+    /// `--with REQUIREMENT` (repeatable) and the lines of every
+    /// `--with-requirements FILE`, in order.
+    pub with: Vec<String>,
+    /// `--with-requirements FILE` (repeatable), read when the sandbox is built.
+    pub with_files: Vec<String>,
+    /// `--no-preimport-with`: do not pre-import the `--with` packages.
+    pub no_preimport_with: bool,
     /// `--vfs-max-mb MB`: cap on the bytes of the virtual tree's files.
     pub vfs_max_mb: Option<u64>,
     /// `--vfs-max-entries N`: cap on the virtual tree's entries.
@@ -99,6 +106,7 @@ pub const USAGE_LINE: &str = "usage: eryx [option] ... [-c cmd | -m mod | file |
 pub const USAGE: &str = "\
 usage: eryx [option] ... [-c cmd | -m mod | file | -] [arg] ...
        eryx mcp [options]   (an MCP tool server on stdio: `eryx mcp --help`)
+       eryx cache {info|list|prune|clear}   (the on-disk cache: `eryx cache --help`)
 
 Run Python (CPython 3.14) inside a WebAssembly sandbox, the way `python`
 runs it. With no program and a terminal on stdin, starts an interactive
@@ -152,6 +160,14 @@ Sandbox options:
   --package PATH      make a package importable (repeatable): a directory,
                       a .whl, a .py or a WASI .so; WASI extension modules
                       are linked into the sandbox (compiled once, cached)
+  --with REQUIREMENT  make a package importable by name, e.g. 'rich' or
+                      'jinja2>=3' (repeatable): pip resolves it for the sandbox
+                      (pure-Python wheels plus WASI builds in $ERYX_WHEELHOUSE),
+                      locked and cached (later runs need no network); its
+                      top-level modules are pre-imported into the image
+  --with-requirements FILE
+                      every requirement in FILE (one a line, # comments)
+  --no-preimport-with do not pre-import the --with packages' modules
   --vfs-max-mb MB     cap on the bytes of the sandbox's scratch files (default 64)
   --vfs-max-entries N cap on its files, directories and symlinks (default 10000)
   --display-dir DIR   write display items (display(), plt.show(), figures left
@@ -201,6 +217,8 @@ const VALUED: &[&str] = &[
     "--mount",
     "--package",
     "--preimport",
+    "--with",
+    "--with-requirements",
     "--vfs-max-mb",
     "--vfs-max-entries",
     "--display-dir",
@@ -260,6 +278,9 @@ impl Args {
             "--mount" => self.mounts.push(mount(&v()?)?),
             "--package" => self.packages.push(v()?),
             "--preimport" => self.preimports.push(v()?),
+            "--with" => self.with.push(v()?),
+            "--with-requirements" => self.with_files.push(v()?),
+            "--no-preimport-with" => self.no_preimport_with = true,
             "--vfs-max-mb" => self.vfs_max_mb = Some(number(&v()?, name)?),
             "--vfs-max-entries" => self.vfs_max_entries = Some(number(&v()?, name)?),
             "--display-dir" => self.display_dir = Some(v()?),

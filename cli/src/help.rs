@@ -8,6 +8,13 @@ not by the program):
 ERYX_CACHE_DIR: where the compiled sandbox image and the standard library's
                 bytecode are cached (default: $XDG_CACHE_HOME/eryx, else
                 ~/.cache/eryx)
+ERYX_CACHE_MAX: the cache's size cap (default 2G; K/M/G suffixes); least
+               recently used entries are evicted, never one in use
+ERYX_PIP     : the pip executable that resolves --with requirements
+               (default: a venv with pip 26.3 in the cache, set up on first use
+               with python3, or $ERYX_PYTHON)
+ERYX_WHEELHOUSE: a directory of WASI wheels pip also resolves from
+               (default: <repo>/target/wheelhouse when it exists)
 ERYX_LOG     : a tracing level (error, warn, info, debug, trace) for eryx's
                own log on stderr, e.g. engine detail behind a fault message
 ERYX_PERFMAP : if set, write /tmp/perf-PID.map so that `perf` names the

@@ -1,8 +1,10 @@
 //! The `eryx` command: run Python in the sandbox like `python` does.
 //! See `eryx --help` (text in args.rs) for flags and exit codes;
-//! program.rs runs the program, repl.rs is the prompt, mcp/ is `eryx mcp`.
+//! program.rs runs the program, repl.rs is the prompt, mcp/ is `eryx mcp`,
+//! cache_cmd.rs is `eryx cache`.
 //! This crate uses only the `eryx` library's public API.
 mod args;
+mod cache_cmd;
 mod callbacks;
 mod display_dir;
 mod help;
@@ -18,6 +20,9 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     if std::env::args().nth(1).as_deref() == Some("mcp") {
         return mcp::main(std::env::args().skip(2).collect());
+    }
+    if std::env::args().nth(1).as_deref() == Some("cache") {
+        return cache_cmd::main(std::env::args().skip(2).collect());
     }
     let args = match args::parse(std::env::args().skip(1)) {
         Ok(a) => a,

@@ -42,6 +42,19 @@ pub fn parse_secret(spec: &str) -> Result<(String, String, Vec<String>), String>
     Ok((name, value, hosts))
 }
 
+/// `--with` requirements followed by those of each `--with-requirements` file.
+pub fn requirements(args: &Args) -> Result<Vec<String>, String> {
+    let mut reqs = args.with.clone();
+    for f in &args.with_files {
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| format!("can't read requirements file '{f}': {e}"))?;
+        reqs.extend(
+            eryx::requirements::parse_requirements_file(&text).map_err(|e| format!("{f}: {e}"))?,
+        );
+    }
+    Ok(reqs)
+}
+
 /// The network flags: `--allow-host`, `--ca-cert`, `--secret`.
 fn network(mut builder: SandboxBuilder, args: &Args) -> Result<SandboxBuilder, String> {
     for h in &args.allow_hosts {
@@ -108,6 +121,9 @@ pub fn builder(args: &Args, timed: bool) -> Result<SandboxBuilder, String> {
     for path in &args.packages {
         builder = builder.package(path);
     }
+    builder = builder
+        .requirements(requirements(args)?)
+        .preimport_requirements(!args.no_preimport_with);
     let preimports: Vec<&str> = args.preimports.iter().map(String::as_str).collect();
     builder = builder.preimport(&preimports);
     for spec in &args.callbacks {

@@ -6,6 +6,7 @@ use crate::engine::Flavor;
 use crate::error::Error;
 use crate::output::{OutputHandler, Stream};
 use crate::packages::{self, Prepared};
+use crate::requirements::Resolver;
 use crate::sandbox::Sandbox;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -79,6 +80,9 @@ pub struct SandboxBuilder {
     pub(crate) s: Settings,
     callbacks: Callbacks,
     packages: Vec<PathBuf>,
+    requirements: Vec<String>,
+    resolver: Resolver,
+    preimport_requirements: bool,
 }
 
 impl Default for SandboxBuilder {
@@ -90,6 +94,9 @@ impl Default for SandboxBuilder {
             },
             callbacks: Callbacks::default(),
             packages: Vec::new(),
+            requirements: Vec::new(),
+            resolver: Resolver::new(),
+            preimport_requirements: true,
         }
     }
 }
@@ -226,6 +233,43 @@ impl SandboxBuilder {
         self
     }
 
+    /// Make packages importable by name (repeatable): requirements such as
+    /// `"rich"` or `"jinja2>=3,<4"` (PEP 508 names, extras, version
+    /// specifiers and markers; never URLs or paths). pip resolves them for
+    /// the sandbox (CPython 3.14, pure-Python wheels plus the WASI
+    /// wheelhouse), the result is locked with hashes and cached, and the
+    /// wheels become packages as with [`Self::package`]; a later build with
+    /// the same requirements runs no pip and needs no network. The
+    /// requested packages' top-level modules are pre-imported into the
+    /// image unless [`Self::preimport_requirements`] is off. See
+    /// [`crate::requirements`] and docs/packages-by-name.md.
+    pub fn requirements<S: Into<String>>(mut self, reqs: impl IntoIterator<Item = S>) -> Self {
+        self.requirements.extend(reqs.into_iter().map(Into::into));
+        self
+    }
+
+    /// Whether the requested packages' top-level modules (e.g. `yaml` for
+    /// `pyyaml`) are imported into the pre-initialised image (default
+    /// `true`): then importing them in a new sandbox costs nothing.
+    pub fn preimport_requirements(mut self, on: bool) -> Self {
+        self.preimport_requirements = on;
+        self
+    }
+
+    /// Run this pip executable to resolve [`Self::requirements`] (default:
+    /// `$ERYX_PIP`, else eryx's own venv in the cache, set up on first use).
+    pub fn pip(mut self, program: impl Into<PathBuf>) -> Self {
+        self.resolver = self.resolver.pip(program);
+        self
+    }
+
+    /// Look for WASI wheels in `dir` when resolving (default:
+    /// `$ERYX_WHEELHOUSE`, else `<repo>/target/wheelhouse` if present).
+    pub fn wheelhouse(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.resolver = self.resolver.wheelhouse(dir);
+        self
+    }
+
     /// Keep a snapshot of the state after every successful call so the
     /// session survives a fault (on by default; costs one snapshot per call).
     pub fn keep_state_on_fault(mut self, on: bool) -> Self {
@@ -282,6 +326,36 @@ impl SandboxBuilder {
         self
     }
 
+    /// Resolve the requirements into wheels; returns the modules to
+    /// pre-import for them and where a failure to pre-import them is
+    /// remembered.
+    fn add_requirements(&mut self) -> Result<(Vec<String>, Option<PathBuf>), Error> {
+        if self.requirements.is_empty() {
+            return Ok((Vec::new(), None));
+        }
+        let resolved = self
+            .resolver
+            .clone()
+            .progress(self.s.progress)
+            .resolve(&self.requirements)?;
+        self.packages
+            .extend(resolved.iter().map(|p| p.wheel.clone()));
+        if !self.preimport_requirements {
+            return Ok((Vec::new(), None));
+        }
+        let marker = crate::requirements::preimport_failure_marker(&resolved);
+        if marker.exists() {
+            return Ok((Vec::new(), None)); // known not to import at start
+        }
+        let modules = resolved
+            .iter()
+            .filter(|p| p.requested)
+            .flat_map(|p| p.modules.iter().cloned())
+            .filter(|m| !self.s.preimports.contains(m))
+            .collect();
+        Ok((modules, Some(marker)))
+    }
+
     /// Create the sandbox: a fresh instance with Python initialised.
     pub async fn build(mut self) -> Result<Sandbox, Error> {
         if self.s.uninterruptible && self.s.timeout.is_some() {
@@ -324,8 +398,33 @@ impl SandboxBuilder {
         if let Some(e) = self.s.network.error() {
             return Err(Error::Setup(e.to_string()));
         }
+        let (auto, marker) = self.add_requirements()?;
         self.s.packages = Arc::new(packages::prepare(&self.packages).map_err(Error::Setup)?);
         self.s.callbacks = Arc::new(self.callbacks);
-        Sandbox::start(self.s).await
+        if auto.is_empty() {
+            return Sandbox::start(self.s).await;
+        }
+        let mut with = self.s.clone();
+        with.preimports.extend(auto.iter().cloned());
+        match Sandbox::start(with).await {
+            // A package that fails to import at start (it needs something
+            // the sandbox lacks) still gets a sandbox: it fails at import,
+            // with Python's own exception, and is not tried again.
+            Err(Error::Setup(m)) if m.starts_with(crate::preinit::PREIMPORT_FAILED) => {
+                if self.s.progress {
+                    let why = m.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+                    eprintln!(
+                        "eryx: warning: pre-importing {} failed ({}); building the image without",
+                        auto.join(", "),
+                        why.trim()
+                    );
+                }
+                if let Some(marker) = marker {
+                    let _ = crate::cache::write_atomic(&marker, m.as_bytes());
+                }
+                Sandbox::start(self.s).await
+            }
+            r => r,
+        }
     }
 }

@@ -156,6 +156,7 @@ pub fn load(
         // engine configuration (the key includes its compatibility hash) into
         // our private cache directory; wasmtime re-checks compatibility.
         if let Ok(c) = unsafe { Component::deserialize_file(engine(flavor), &path) } {
+            cache::use_entry(&path);
             return Ok(c);
         }
     }
@@ -184,10 +185,13 @@ pub fn load(
         }
     }
     .map_err(|e| format!("loading compiled code failed: {e}"))?;
+    cache::use_entry(&path);
+    cache::enforce_cap();
     if progress {
         eprintln!(
-            "eryx: ready in {:.1} s (cached)",
-            start.elapsed().as_secs_f64()
+            "eryx: ready in {:.1} s (image {:.1} MB, cached)",
+            start.elapsed().as_secs_f64(),
+            cwasm.len() as f64 / 1e6
         );
     }
     Ok(component)

@@ -17,11 +17,13 @@
 //! `execution` (the one result type of a call), `display` (its rich
 //! results: display items and the last value), `output` and `callbacks`; `net` (outbound network under a host policy, secrets); `packages` (user packages: the merged site
 //! directory and the native extensions to link), `extension` (is a `.so` a
-//! WASI shared library?), `wheel` (reading `.whl` archives).
+//! WASI shared library?), `wheel` (reading `.whl` archives); `requirements`
+//! (packages by name, resolved by pip, locked and cached); `cache` (the
+//! on-disk cache, its size cap and LRU eviction, what `eryx cache` shows).
 #![cfg(not(target_family = "wasm"))]
 
 mod builder;
-mod cache;
+pub mod cache;
 mod callbacks;
 mod display;
 mod embedded;
@@ -36,6 +38,7 @@ mod net;
 mod output;
 mod packages;
 mod preinit;
+pub mod requirements;
 mod sandbox;
 mod stack;
 mod stdlib;
@@ -53,6 +56,7 @@ pub use execution::Execution;
 pub use files::{FileEntry, FileError, FileErrorKind, FileKind};
 pub use net::NetworkLimits;
 pub use output::{OutputHandler, Stream};
+pub use requirements::{ResolvedPackage, Resolver};
 pub use sandbox::{InterruptHandle, Sandbox};
 
 /// Build, pre-initialise and compile the default component now (it is

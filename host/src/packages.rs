@@ -275,6 +275,7 @@ fn add_input(input: &Path, tree: &mut Tree) -> Result<(), String> {
 fn materialize(tree: &Tree, hash: &str) -> Result<PathBuf, String> {
     let dest = cache::dir().join("packages").join(&hash[..32]);
     if dest.is_dir() {
+        cache::use_entry(&dest);
         return Ok(dest);
     }
     let io = |e: std::io::Error| format!("writing packages into {}: {e}", dest.display());
@@ -291,14 +292,16 @@ fn materialize(tree: &Tree, hash: &str) -> Result<PathBuf, String> {
     }
     fs::create_dir_all(&tmp).map_err(io)?;
     match fs::rename(&tmp, &dest) {
-        Ok(()) => Ok(dest),
+        Ok(()) => {}
         // Another process won the race: use its copy.
         Err(_) if dest.is_dir() => {
             let _ = fs::remove_dir_all(&tmp);
-            Ok(dest)
         }
-        Err(e) => Err(io(e)),
+        Err(e) => return Err(io(e)),
     }
+    cache::use_entry(&dest);
+    cache::enforce_cap();
+    Ok(dest)
 }
 
 /// Scan, check and merge `inputs` (in order; identical duplicates are

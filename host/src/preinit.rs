@@ -35,6 +35,9 @@ use wasmtime_wizer::{ComponentInstanceState, Wizer};
 /// `json` (callbacks, traces) and `traceback` (the first error).
 pub const DEFAULT_MODULES: &[&str] = &["pickle", "json", "asyncio", "traceback"];
 
+/// How the error of a failed pre-import starts (the traceback follows).
+pub const PREIMPORT_FAILED: &str = "pre-importing modules failed";
+
 /// Bump when what goes into the image changes without the guest changing.
 const FORMAT: u32 = 1;
 
@@ -163,7 +166,7 @@ async fn snapshot(engine: &Engine, spec: &Spec<'_>, wasm: &[u8]) -> Result<Vec<u
         .call_async(&mut store, (code,))
         .await
         .map_err(err("running"))?;
-    result.map_err(|tb| format!("pre-importing modules failed:\n{tb}"))?;
+    result.map_err(|tb| format!("{PREIMPORT_FAILED}:\n{tb}"))?;
     // The guest dropped its WASI handles at the end of that call; one left
     // would be a dangling handle in every instance made from the snapshot.
     let open = store.data_mut().open_handles();

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 pub fn dir() -> std::io::Result<PathBuf> {
     let dest = cache::dir().join(format!("stdlib-{}", &embedded::CONTENT_HASH[..16]));
     if dest.join(".complete").exists() {
+        cache::use_entry(&dest);
         return Ok(dest);
     }
     std::fs::create_dir_all(dest.parent().unwrap())?;
@@ -17,14 +18,15 @@ pub fn dir() -> std::io::Result<PathBuf> {
     tar::Archive::new(embedded::STDLIB_TAR).unpack(&tmp)?;
     std::fs::write(tmp.join(".complete"), b"")?;
     match std::fs::rename(&tmp, &dest) {
-        Ok(()) => Ok(dest),
+        Ok(()) => {}
         // Another process won the race: use its copy.
         Err(_) if dest.join(".complete").exists() => {
             let _ = std::fs::remove_dir_all(&tmp);
-            Ok(dest)
         }
-        Err(e) => Err(e),
+        Err(e) => return Err(e),
     }
+    cache::use_entry(&dest);
+    Ok(dest)
 }
 
 const BYTECODE_MARK: &str = ".bytecode-complete";

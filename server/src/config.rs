@@ -50,6 +50,10 @@ pub struct Flags {
     /// serves any session).
     #[arg(long, env = "ERYX_SERVER_SESSION_STORE")]
     pub session_store: Option<String>,
+    /// Offer a package by name (repeatable): pip resolves it (and its
+    /// dependencies) at startup; sessions ask for it in `packages`.
+    #[arg(long = "with", value_name = "REQUIREMENT")]
+    pub with: Vec<String>,
     /// With a dir or Redis store: live sandboxes kept in this process (LRU).
     #[arg(long, env = "ERYX_SERVER_LIVE_SESSIONS")]
     pub live_sessions: Option<usize>,
@@ -86,6 +90,8 @@ pub struct FileConfig {
     pub packages: BTreeMap<String, PathBuf>,
     /// Modules sessions may ask to have pre-imported.
     pub allowed_preimports: Vec<String>,
+    /// Requirements offered by name (as `--with`).
+    pub with: Vec<String>,
     pub callbacks: Vec<CallbackConfig>,
 }
 
@@ -230,6 +236,8 @@ pub struct Config {
     pub default_tenant: Tenant,
     pub packages: BTreeMap<String, PathBuf>,
     pub allowed_preimports: Vec<String>,
+    /// Packages by name (`--with`), resolved: canonical name → offer.
+    pub offered: BTreeMap<String, crate::offered::Offer>,
     pub callbacks: Vec<CallbackConfig>,
     pub store: StoreConfig,
 }
@@ -311,6 +319,7 @@ impl Config {
             },
             packages: file.packages,
             allowed_preimports: file.allowed_preimports,
+            offered: crate::offered::resolve(&[file.with, flags.with].concat())?,
             callbacks: file.callbacks,
             store: StoreConfig {
                 kind: StoreKind::parse(flags.session_store.or(file.session_store).as_deref())?,

@@ -13,6 +13,7 @@ mod config;
 mod exec;
 mod files;
 mod metrics;
+mod offered;
 mod openapi;
 mod outputs;
 mod routes;

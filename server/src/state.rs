@@ -135,19 +135,42 @@ impl AppState {
         })
     }
 
-    /// Package paths for `names`, every one from the allowlist.
-    pub fn packages(&self, names: &[String]) -> Result<Vec<PathBuf>, ApiError> {
-        names
-            .iter()
-            .map(|n| {
-                self.config.packages.get(n).cloned().ok_or_else(|| {
-                    ApiError::bad_request(format!(
-                        "package {n:?} is not offered by this server (offered: {:?})",
-                        self.config.packages.keys().collect::<Vec<_>>()
-                    ))
-                })
-            })
-            .collect()
+    /// Package paths for `names`, every one from the allowlist (the
+    /// `[packages]` table or the `--with` set), and the modules to
+    /// pre-import for the `--with` ones.
+    pub fn packages(&self, names: &[String]) -> Result<(Vec<PathBuf>, Vec<String>), ApiError> {
+        let (mut paths, mut modules) = (Vec::new(), Vec::new());
+        for n in names {
+            if let Some(p) = self.config.packages.get(n) {
+                paths.push(p.clone());
+            } else if let Some(o) = self.config.offered.get(&crate::offered::canonical(n)) {
+                paths.extend(
+                    o.wheels
+                        .iter()
+                        .filter(|w| !paths.contains(w))
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                );
+                modules.extend(o.modules.iter().cloned());
+            } else {
+                let offered: Vec<String> = self
+                    .config
+                    .packages
+                    .keys()
+                    .cloned()
+                    .chain(
+                        self.config
+                            .offered
+                            .iter()
+                            .map(|(k, o)| format!("{k} {}", o.version)),
+                    )
+                    .collect();
+                return Err(ApiError::bad_request(format!(
+                    "package {n:?} is not offered by this server (offered: {offered:?})"
+                )));
+            }
+        }
+        Ok((paths, modules))
     }
 
     /// Check pre-imports against the allowlist.
@@ -214,10 +237,12 @@ impl AppState {
         let limits = self.check_settings(settings)?;
         let mut builder = self.builder(limits, tenant, Some(id));
         let heavy = !settings.packages.is_empty() || !settings.preimports.is_empty();
-        for p in self.packages(&settings.packages)? {
+        let (paths, mut modules) = self.packages(&settings.packages)?;
+        for p in paths {
             builder = builder.package(p);
         }
-        let modules: Vec<&str> = settings.preimports.iter().map(String::as_str).collect();
+        modules.extend(settings.preimports.iter().cloned());
+        let modules: Vec<&str> = modules.iter().map(String::as_str).collect();
         build(builder.preimport(&modules), heavy).await
     }
 }

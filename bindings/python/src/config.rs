@@ -30,6 +30,7 @@ pub struct Options<'py> {
     pub mounts: Option<Bound<'py, PyAny>>,
     pub packages: Option<Bound<'py, PyAny>>,
     pub preimport: Option<Bound<'py, PyAny>>,
+    pub requirements: Option<Bound<'py, PyAny>>,
     pub callbacks: Option<Bound<'py, PyAny>>,
     pub on_output: Option<Bound<'py, PyAny>>,
     pub fuel: Option<i64>,
@@ -58,6 +59,22 @@ fn positive(name: &str, v: i64) -> PyResult<u64> {
         )));
     }
     Ok(v as u64)
+}
+
+/// A list of strings (`what` names one, for the error).
+fn strings(name: &str, what: &str, v: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    items(name, v)?
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            m.extract::<String>().map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "{name}[{i}] must be {what} (str), not {}",
+                    type_name(m)
+                ))
+            })
+        })
+        .collect()
 }
 
 /// Iterate a sequence argument, refusing a lone string (a common slip:
@@ -247,17 +264,12 @@ pub fn builder(
         }
     }
     if let Some(ms) = &o.preimport {
-        let mut names = Vec::new();
-        for (i, m) in items("preimport", ms)?.iter().enumerate() {
-            names.push(m.extract::<String>().map_err(|_| {
-                PyTypeError::new_err(format!(
-                    "preimport[{i}] must be a module name (str), not {}",
-                    type_name(m)
-                ))
-            })?);
-        }
+        let names = strings("preimport", "a module name", ms)?;
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         b = b.preimport(&names);
+    }
+    if let Some(rs) = &o.requirements {
+        b = b.requirements(strings("requirements", "a requirement", rs)?);
     }
     if let Some(cbs) = &o.callbacks {
         for cb in callback_list(py, cbs)? {

@@ -41,6 +41,8 @@ download_file(path, encoding?) for files in the session's scratch filesystem.
 Sandbox options are those of `eryx --help`: --timeout SECS (the most one call
 may take; default 30 here, timeout_seconds can only lower it), --max-memory MB
 (default 512 here), --fuel N, --mount SRC:DST[:ro], --package PATH,
+--with REQUIREMENT, --with-requirements FILE (packages by name; the description
+then lists them with their versions),
 --preimport MODULE, --callback NAME=COMMAND, --trace[=FILE], --load-state FILE
 (every new session starts from this snapshot).";
 

@@ -65,6 +65,7 @@ class Sandbox:
         mounts: Optional[Sequence[_Mount]] = None,
         packages: Optional[Sequence[_Path]] = None,
         preimport: Optional[Sequence[str]] = None,
+        requirements: Optional[Sequence[str]] = None,
         callbacks: Optional[_Callbacks] = None,
         on_output: Optional[Callable[[str, str], None]] = None,
         fuel: Optional[int] = None,

@@ -1,5 +1,11 @@
-//! Where eryx keeps its on-disk cache (compiled components, the extracted
-//! stdlib) and how files land there atomically.
+//! Where eryx keeps its on-disk cache (compiled images, the extracted
+//! stdlib, merged package directories, wheels, locks) and how files land
+//! there atomically; `evict` keeps it under its size cap
+//! (`ERYX_CACHE_MAX`) and is what `eryx cache` drives.
+mod evict;
+
+pub use evict::{clear, entries, info, max_bytes, parse_size, prune, CacheEntry, CacheInfo};
+pub(crate) use evict::{enforce_cap, touch, use_entry};
 use std::path::{Path, PathBuf};
 
 /// The cache root: `$ERYX_CACHE_DIR`, else `$XDG_CACHE_HOME/eryx`, else
@@ -18,7 +24,7 @@ pub fn dir() -> PathBuf {
 }
 
 /// A unique temporary sibling of `path` (same filesystem, for rename).
-pub fn tmp_sibling(path: &Path) -> PathBuf {
+pub(crate) fn tmp_sibling(path: &Path) -> PathBuf {
     let n = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
@@ -29,7 +35,7 @@ pub fn tmp_sibling(path: &Path) -> PathBuf {
 }
 
 /// Write `bytes` to `path` atomically (temp file + rename).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(p) = path.parent() {
         std::fs::create_dir_all(p)?;
     }
