@@ -310,6 +310,10 @@ pub fn prepare(inputs: &[PathBuf]) -> Result<Prepared, String> {
     if inputs.is_empty() {
         return Ok(Prepared::none());
     }
+    let memo = memo_key(inputs);
+    if let Some(prepared) = memo.as_deref().and_then(recall) {
+        return Ok(prepared);
+    }
     let mut tree = Tree::new();
     for input in inputs {
         add_input(input, &mut tree)?;
@@ -320,14 +324,28 @@ pub fn prepare(inputs: &[PathBuf]) -> Result<Prepared, String> {
         site_hash.update([0]);
         site_hash.update(item.sha);
     }
-    let site = materialize(&tree, &hex(&site_hash.finalize()))?;
-    let extensions: Vec<Extension> = tree
+    let site_hash = hex(&site_hash.finalize());
+    let site = materialize(&tree, &site_hash)?;
+    let extensions: Vec<(String, String)> = tree
         .iter()
         .filter(|(rel, _)| rel.ends_with(".so"))
-        .map(|(rel, item)| Extension {
+        .map(|(rel, item)| (rel.clone(), hex(&item.sha)))
+        .collect();
+    if let Some(key) = &memo {
+        remember(key, &site_hash, &extensions);
+    }
+    Ok(prepared(site, &extensions))
+}
+
+/// The merged site directory `site` and its extensions (relative path, hex
+/// sha256) as mounted and linked.
+fn prepared(site: PathBuf, extensions: &[(String, String)]) -> Prepared {
+    let extensions: Vec<Extension> = extensions
+        .iter()
+        .map(|(rel, sha)| Extension {
             guest_path: format!("{GUEST_PATH}/{rel}"),
             host_path: site.join(rel),
-            sha256: hex(&item.sha),
+            sha256: sha.clone(),
         })
         .collect();
     let component_key = if extensions.is_empty() {
@@ -343,11 +361,83 @@ pub fn prepare(inputs: &[PathBuf]) -> Result<Prepared, String> {
         }
         hex(&h.finalize())
     };
-    Ok(Prepared {
+    Prepared {
         site: Some(site),
         extensions,
         component_key,
-    })
+    }
+}
+
+/// Key of the inputs' identity (path, length, modification time) when every
+/// input is a file (a wheel, `.py` or `.so`), so that a warm run need not
+/// unpack and hash them again: a 6 MB wheel (sympy) costs ~150 ms to read.
+/// Directories have no such key (a file deep inside may change without
+/// the directory's time changing), nor does a file whose time is unknown.
+fn memo_key(inputs: &[PathBuf]) -> Option<String> {
+    // The wheel cache's files are named by their content's sha256 and
+    // written once; their time is the cache's last use, bumped every run.
+    let wheels = fs::canonicalize(cache::dir().join("wheels")).ok();
+    let mut h = Sha256::new();
+    h.update(embedded::CONTENT_HASH.as_bytes());
+    for input in inputs {
+        let path = fs::canonicalize(input).ok()?;
+        let meta = fs::metadata(&path).ok()?;
+        if !meta.is_file() {
+            return None;
+        }
+        h.update(path.to_str()?.as_bytes());
+        h.update([0]);
+        h.update(meta.len().to_le_bytes());
+        if !wheels.as_deref().is_some_and(|w| path.starts_with(w)) {
+            let mtime = meta
+                .modified()
+                .ok()?
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .ok()?;
+            h.update(mtime.as_nanos().to_le_bytes());
+        }
+    }
+    Some(hex(&h.finalize()))
+}
+
+/// Where the memo of a `memo_key` lives: the site hash on the first line,
+/// then `relative path<TAB>sha256` per extension module.
+fn memo_path(key: &str) -> PathBuf {
+    cache::dir()
+        .join("packages")
+        .join(format!("inputs-{}", &key[..32]))
+}
+
+fn remember(key: &str, site_hash: &str, extensions: &[(String, String)]) {
+    let mut text = format!("{site_hash}\n");
+    for (rel, sha) in extensions {
+        text.push_str(&format!("{rel}\t{sha}\n"));
+    }
+    // A memo that cannot be written only costs the next run the full scan.
+    let _ = cache::write_atomic(&memo_path(key), text.as_bytes());
+}
+
+/// The prepared packages a memo records, if its site directory is still
+/// in the cache (it may have been evicted).
+fn recall(key: &str) -> Option<Prepared> {
+    let text = fs::read_to_string(memo_path(key)).ok()?;
+    let mut lines = text.lines();
+    let site_hash = lines.next()?;
+    let site = cache::dir().join("packages").join(site_hash.get(..32)?);
+    if !site.is_dir() {
+        return None;
+    }
+    let extensions: Vec<(String, String)> = lines
+        .map(|l| {
+            l.split_once('\t')
+                .map(|(r, s)| (r.to_string(), s.to_string()))
+        })
+        .collect::<Option<_>>()?;
+    if extensions.iter().any(|(rel, _)| !site.join(rel).is_file()) {
+        return None;
+    }
+    cache::use_entry(&site);
+    Some(prepared(site, &extensions))
 }
 
 #[cfg(test)]

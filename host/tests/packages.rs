@@ -212,3 +212,29 @@ async fn a_missing_package_path_is_an_error() {
         Ok(_) => panic!("a missing package must be refused"),
     }
 }
+
+/// A warm start skips reading file inputs again (packages.rs `memo_key`);
+/// a changed file must still be seen.
+#[tokio::test]
+async fn a_changed_module_file_is_seen_on_the_next_build() {
+    let dir = scratch("memo");
+    let module = dir.join("memo_mod.py");
+    let mut seen = Vec::new();
+    for version in ["1", "22", "333"] {
+        std::fs::write(&module, format!("V = '{version}'\n")).unwrap();
+        for _ in 0..2 {
+            let mut sb = Sandbox::builder()
+                .package(&module)
+                .build()
+                .await
+                .expect("sandbox with a module");
+            seen.push(
+                sb.execute("import memo_mod\nprint(memo_mod.V)")
+                    .await
+                    .unwrap(),
+            );
+        }
+    }
+    assert_eq!(seen, ["1\n", "1\n", "22\n", "22\n", "333\n", "333\n"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
