@@ -342,51 +342,20 @@ static PyObject *decompressor_decompress(Decompressor *d, PyObject *args, PyObje
     PyObject *result = decompress_buf(d, max_length);
     size_t rest = d->bzs.avail_in;
     char *rest_at = d->bzs.next_in;
-    int fail = result == NULL;
-    if (fail) {
+    if (result == NULL) {
         d->failed = 1;
-        d->needs_input = 0;
-    } else if (d->eof) {
-        d->needs_input = 0;
-        if (rest > 0) {
-            PyObject *unused = PyBytes_FromStringAndSize(rest_at, (Py_ssize_t)rest);
-            if (unused == NULL) {
-                fail = 1;
-            } else {
-                Py_SETREF(d->unused_data, unused);
-            }
-        }
-        rest = 0;
-    } else {
-        /* With no input left but a full output buffer, bzip2 may still hold
-         * output: the next call returns it without new input. */
-        d->needs_input = rest == 0 && d->bzs.avail_out != 0;
     }
-    /* Keep the unconsumed tail for the next call (also after an error). */
-    if (natives_keep(&d->pending, &d->pending_len, rest_at, rest) < 0) {
-        fail = 1;
-    }
+    /* With no input left but a full output buffer, bzip2 may still hold
+     * output: the next call returns it without new input. */
+    result = natives_settle(result, d->eof, &d->needs_input, &d->unused_data, &d->pending,
+                            &d->pending_len, rest_at, rest, d->bzs.avail_out != 0);
     d->bzs.next_in = NULL;
     d->bzs.avail_in = 0;
     PyBuffer_Release(&data);
-    if (fail) {
-        Py_XDECREF(result);
-        return NULL;
-    }
     return result;
 }
 
-static PyObject *decompressor_get_eof(Decompressor *d, void *Py_UNUSED(closure)) {
-    return PyBool_FromLong(d->eof);
-}
-
-static PyObject *decompressor_get_unused(Decompressor *d, void *Py_UNUSED(closure)) {
-    return Py_NewRef(d->unused_data);
-}
-
-static PyObject *decompressor_get_needs_input(Decompressor *d, void *Py_UNUSED(closure)) {
-    return PyBool_FromLong(d->needs_input);
-}
+NATIVES_DECOMPRESSOR_GETTERS(Decompressor)
 
 static PyGetSetDef decompressor_getset[] = {
     {"eof", (getter)decompressor_get_eof, NULL, "True if the end-of-stream marker has been reached.",

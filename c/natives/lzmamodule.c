@@ -413,31 +413,11 @@ static PyObject *decompressor_decompress(Decompressor *d, PyObject *args, PyObje
     PyObject *result = decode_buf(d, max_length);
     size_t rest = d->lzs.avail_in;
     const char *rest_at = (const char *)d->lzs.next_in;
-    int fail = result == NULL;
-    if (!fail && d->eof) {
-        d->needs_input = 0;
-        if (rest > 0) {
-            PyObject *unused = PyBytes_FromStringAndSize(rest_at, (Py_ssize_t)rest);
-            if (unused == NULL) {
-                fail = 1;
-            } else {
-                Py_SETREF(d->unused_data, unused);
-            }
-        }
-        rest = 0;
-    } else if (!fail) {
-        d->needs_input = rest == 0 && d->lzs.avail_out != 0;
-    }
-    if (natives_keep(&d->pending, &d->pending_len, rest_at, rest) < 0) {
-        fail = 1;
-    }
+    result = natives_settle(result, d->eof, &d->needs_input, &d->unused_data, &d->pending,
+                            &d->pending_len, rest_at, rest, d->lzs.avail_out != 0);
     d->lzs.next_in = NULL;
     d->lzs.avail_in = 0;
     PyBuffer_Release(&data);
-    if (fail) {
-        Py_XDECREF(result);
-        return NULL;
-    }
     return result;
 }
 
@@ -445,17 +425,7 @@ static PyObject *decompressor_get_check(Decompressor *d, void *Py_UNUSED(closure
     return PyLong_FromLong(d->check);
 }
 
-static PyObject *decompressor_get_eof(Decompressor *d, void *Py_UNUSED(closure)) {
-    return PyBool_FromLong(d->eof);
-}
-
-static PyObject *decompressor_get_unused(Decompressor *d, void *Py_UNUSED(closure)) {
-    return Py_NewRef(d->unused_data);
-}
-
-static PyObject *decompressor_get_needs_input(Decompressor *d, void *Py_UNUSED(closure)) {
-    return PyBool_FromLong(d->needs_input);
-}
+NATIVES_DECOMPRESSOR_GETTERS(Decompressor)
 
 static PyGetSetDef decompressor_getset[] = {
     {"check", (getter)decompressor_get_check, NULL,

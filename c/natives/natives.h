@@ -115,4 +115,56 @@ static inline int natives_keep(char **pending, size_t *pending_len, const char *
     return 0;
 }
 
+/* The end of a decompress call, the same for _bz2 and _lzma. `result` is
+ * the call's output (NULL: failed, exception set); `rest` bytes at
+ * `rest_at` are the input the library left. At the end of the stream they
+ * become unused_data; otherwise they are kept for the next call, and
+ * `needs_input` says whether more input is wanted (`room`: the library had
+ * output space left, so it holds no output back). After a failure
+ * needs_input is 0. Returns `result`, or NULL with an exception set. */
+static inline PyObject *natives_settle(PyObject *result, char eof, char *needs_input,
+                                       PyObject **unused_data, char **pending,
+                                       size_t *pending_len, const char *rest_at, size_t rest,
+                                       int room) {
+    int fail = result == NULL;
+    if (fail) {
+        *needs_input = 0;
+    } else if (eof) {
+        *needs_input = 0;
+        if (rest > 0) {
+            PyObject *unused = PyBytes_FromStringAndSize(rest_at, (Py_ssize_t)rest);
+            if (unused == NULL) {
+                fail = 1;
+            } else {
+                Py_SETREF(*unused_data, unused);
+            }
+        }
+        rest = 0;
+    } else {
+        *needs_input = rest == 0 && room;
+    }
+    /* The unconsumed tail waits for the next call (also after an error). */
+    if (natives_keep(pending, pending_len, rest_at, rest) < 0) {
+        fail = 1;
+    }
+    if (fail) {
+        Py_XDECREF(result);
+        return NULL;
+    }
+    return result;
+}
+
+/* The `eof`, `unused_data` and `needs_input` getters of decompressor type
+ * T (a struct with fields of those names). */
+#define NATIVES_DECOMPRESSOR_GETTERS(T)                                                   \
+    static PyObject *decompressor_get_eof(T *d, void *Py_UNUSED(closure)) {               \
+        return PyBool_FromLong(d->eof);                                                   \
+    }                                                                                     \
+    static PyObject *decompressor_get_unused(T *d, void *Py_UNUSED(closure)) {            \
+        return Py_NewRef(d->unused_data);                                                 \
+    }                                                                                     \
+    static PyObject *decompressor_get_needs_input(T *d, void *Py_UNUSED(closure)) {       \
+        return PyBool_FromLong(d->needs_input);                                           \
+    }
+
 #endif
