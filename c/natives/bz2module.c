@@ -403,18 +403,10 @@ static PyType_Spec decompressor_spec = {
 /* ---- module ------------------------------------------------------------- */
 
 static int bz2_exec(PyObject *m) {
-    PyObject *t = PyType_FromModuleAndSpec(m, &compressor_spec, NULL);
-    if (t == NULL || PyModule_AddObjectRef(m, "BZ2Compressor", t) < 0) {
-        Py_XDECREF(t);
+    if (natives_add_type(m, &compressor_spec, "BZ2Compressor") < 0 ||
+        natives_add_type(m, &decompressor_spec, "BZ2Decompressor") < 0) {
         return -1;
     }
-    Py_DECREF(t);
-    t = PyType_FromModuleAndSpec(m, &decompressor_spec, NULL);
-    if (t == NULL || PyModule_AddObjectRef(m, "BZ2Decompressor", t) < 0) {
-        Py_XDECREF(t);
-        return -1;
-    }
-    Py_DECREF(t);
     return 0;
 }
 

@@ -572,18 +572,10 @@ static int lzma_exec(PyObject *m) {
     if (LZMAError == NULL || PyModule_AddObjectRef(m, "LZMAError", LZMAError) < 0) {
         return -1;
     }
-    PyObject *t = PyType_FromModuleAndSpec(m, &compressor_spec, NULL);
-    if (t == NULL || PyModule_AddObjectRef(m, "LZMACompressor", t) < 0) {
-        Py_XDECREF(t);
+    if (natives_add_type(m, &compressor_spec, "LZMACompressor") < 0 ||
+        natives_add_type(m, &decompressor_spec, "LZMADecompressor") < 0) {
         return -1;
     }
-    Py_DECREF(t);
-    t = PyType_FromModuleAndSpec(m, &decompressor_spec, NULL);
-    if (t == NULL || PyModule_AddObjectRef(m, "LZMADecompressor", t) < 0) {
-        Py_XDECREF(t);
-        return -1;
-    }
-    Py_DECREF(t);
     return 0;
 }
 

@@ -154,6 +154,17 @@ static inline PyObject *natives_settle(PyObject *result, char eof, char *needs_i
     return result;
 }
 
+/* Create the type of `spec` for module m and add it to m as `name`. */
+static inline int natives_add_type(PyObject *m, PyType_Spec *spec, const char *name) {
+    PyObject *t = PyType_FromModuleAndSpec(m, spec, NULL);
+    if (t == NULL || PyModule_AddObjectRef(m, name, t) < 0) {
+        Py_XDECREF(t);
+        return -1;
+    }
+    Py_DECREF(t);
+    return 0;
+}
+
 /* The `eof`, `unused_data` and `needs_input` getters of decompressor type
  * T (a struct with fields of those names). */
 #define NATIVES_DECOMPRESSOR_GETTERS(T)                                                   \
