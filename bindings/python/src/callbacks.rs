@@ -77,11 +77,7 @@ pub fn register(
                                 args.as_str(),
                             ))
                         });
-                        match r.and_then(|r| r.extract::<(bool, String)>()) {
-                            Ok((true, text)) => Ok(text),
-                            Ok((false, text)) => Err(text),
-                            Err(e) => Err(describe(py, &e)),
-                        }
+                        answer(py, r)
                     })
                     .unwrap_or_else(|| Err(EXITING.to_string()))
                 })
@@ -98,34 +94,53 @@ pub fn register(
 async fn on_loop(lp: Py<PyAny>, key: u64, name: &str, func: &Py<PyAny>, args: &str) -> Answer {
     let (tx, rx) = oneshot::channel();
     let scheduled = from_worker(|py| {
-        let r = (|| -> PyResult<()> {
-            let coro =
-                helpers(py)?
-                    .getattr("call_async")?
-                    .call1((key, name, func.bind(py), args))?;
-            let asyncio = py.import("asyncio")?;
-            match asyncio
-                .getattr("run_coroutine_threadsafe")?
-                .call1((&coro, lp.bind(py)))
-            {
-                Ok(cf) => {
-                    let resolver = Resolver {
-                        tx: Mutex::new(Some(tx)),
-                    };
-                    cf.call_method1("add_done_callback", (resolver,))?;
-                    Ok(())
-                }
-                Err(e) => {
-                    let _ = coro.call_method0("close");
-                    Err(e)
-                }
-            }
-        })();
-        r.map_err(|e| describe(py, &e))
+        schedule(py, &lp, key, name, func, args, tx).map_err(|e| describe(py, &e))
     });
     scheduled.unwrap_or_else(|| Err(EXITING.to_string()))?;
     rx.await
         .unwrap_or_else(|_| Err("the callback was abandoned".to_string()))
+}
+
+/// Start `call_async` on the loop `lp`; its result goes to `tx`.
+fn schedule(
+    py: Python<'_>,
+    lp: &Py<PyAny>,
+    key: u64,
+    name: &str,
+    func: &Py<PyAny>,
+    args: &str,
+    tx: oneshot::Sender<Answer>,
+) -> PyResult<()> {
+    let coro = helpers(py)?
+        .getattr("call_async")?
+        .call1((key, name, func.bind(py), args))?;
+    let asyncio = py.import("asyncio")?;
+    match asyncio
+        .getattr("run_coroutine_threadsafe")?
+        .call1((&coro, lp.bind(py)))
+    {
+        Ok(cf) => {
+            let resolver = Resolver {
+                tx: Mutex::new(Some(tx)),
+            };
+            cf.call_method1("add_done_callback", (resolver,))?;
+            Ok(())
+        }
+        Err(e) => {
+            let _ = coro.call_method0("close");
+            Err(e)
+        }
+    }
+}
+
+/// A helper's `(ok, text)` reply as the guest's answer (a Python exception
+/// outside the helper's own handling becomes the error message).
+fn answer(py: Python<'_>, reply: PyResult<Bound<'_, PyAny>>) -> Answer {
+    match reply.and_then(|r| r.extract::<(bool, String)>()) {
+        Ok((true, text)) => Ok(text),
+        Ok((false, text)) => Err(text),
+        Err(e) => Err(describe(py, &e)),
+    }
 }
 
 /// The guest-facing message for a Python exception raised outside the
@@ -149,14 +164,7 @@ struct Resolver {
 #[pymethods]
 impl Resolver {
     fn __call__(&self, py: Python<'_>, cf: &Bound<'_, PyAny>) {
-        let answer = match cf
-            .call_method0("result")
-            .and_then(|r| r.extract::<(bool, String)>())
-        {
-            Ok((true, text)) => Ok(text),
-            Ok((false, text)) => Err(text),
-            Err(e) => Err(describe(py, &e)),
-        };
+        let answer = answer(py, cf.call_method0("result"));
         if let Some(tx) = lock(&self.tx).take() {
             let _ = tx.send(answer);
         }
