@@ -160,6 +160,28 @@ fn unreachable_index_and_native_packages_are_one_clear_line() {
         "{err}"
     );
 
+    // A bare name pip can only satisfy with an older release (the newer
+    // ones need pydantic-core) works, with a note naming both versions.
+    let older = eryx()
+        .args(["--with", "pydantic", "--with", &fresh("six", 4)])
+        .args([
+            "--no-preimport-with",
+            "-c",
+            "import pydantic; print(pydantic.VERSION)",
+        ])
+        .env("ERYX_WHEELHOUSE", &empty)
+        .output()
+        .unwrap();
+    let err = text(&older.stderr);
+    assert_eq!(older.status.code(), Some(0), "{err}");
+    assert!(text(&older.stdout).starts_with("1."), "{err}");
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("eryx: note: pip chose pydantic 1.")
+                && l.contains("not the newest release 2.")),
+        "{err}"
+    );
+
     // No such project on the index: not "unreachable", one line saying so.
     let missing = eryx()
         .args(["--with", "eryx-test-no-such-project-on-pypi", "-c", "pass"])

@@ -100,7 +100,10 @@ async fn nothing_of_the_host_is_visible() {
         .await
         .unwrap();
     // `/` is the sandbox's own virtual tree (scratch files), not the host's.
-    assert_eq!(out, "['HOME', 'TMPDIR']\n['home', 'lib', 'tmp']\nTrue\n");
+    assert_eq!(
+        out,
+        "['HOME', 'TMPDIR']\n['dev', 'home', 'lib', 'tmp']\nTrue\n"
+    );
 }
 
 #[tokio::test]

@@ -94,3 +94,23 @@ async fn eryx_module_is_importable() {
         "0.1.0\n"
     );
 }
+
+#[tokio::test]
+async fn the_sandbox_user_is_uid_1000_with_pwd_and_grp() {
+    // WASI's CPython has no getuid, pwd or grp; packages (platformdirs,
+    // getpass, tarfile) use them.
+    let mut sb = sandbox().await;
+    let code = "import os, pwd, grp, getpass, io, tarfile, pickle\n\
+                me = pwd.getpwuid(os.getuid())\n\
+                print(os.getuid(), os.geteuid(), os.getgid(), os.getgroups(), me.pw_name, me.pw_dir == os.environ['HOME'])\n\
+                print(getpass.getuser(), grp.getgrgid(os.getgid()).gr_name, pwd.getpwuid(0).pw_name, pickle.loads(pickle.dumps(os.getuid)) is os.getuid)\n\
+                buf = io.BytesIO()\n\
+                with tarfile.open(fileobj=buf, mode='w:gz') as t: t.add('/tmp', 'd')\n\
+                buf.seek(0)\n\
+                with tarfile.open(fileobj=buf) as t: t.extractall('out', filter='data'); print(t.getmembers()[0].uname)\n\
+                print(os.path.isdir('out/d'))";
+    assert_eq!(
+        sb.execute(code).await.unwrap(),
+        "1000 1000 1000 [1000] user True\nuser user root True\nroot\nTrue\n"
+    );
+}

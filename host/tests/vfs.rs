@@ -48,7 +48,7 @@ async fn the_tried_lines_work_in_a_fresh_sandbox() {
     .await;
     assert_eq!(
         out,
-        "hi\n3 True\n[(1,)]\n['home', 'lib', 'tmp']\n/home/user /home/user /tmp\n"
+        "hi\n3 True\n[(1,)]\n['dev', 'home', 'lib', 'tmp']\n/home/user /home/user /tmp\n"
     );
 }
 
@@ -300,7 +300,7 @@ async fn fault_recovery_brings_back_the_last_good_files() {
             "import os; print(os.listdir('/tmp'), sorted(os.listdir('/')), 'f' in dir())"
         )
         .await,
-        "[] ['home', 'lib', 'tmp'] False\n"
+        "[] ['dev', 'home', 'lib', 'tmp'] False\n"
     );
 }
 
@@ -393,7 +393,7 @@ async fn hostile_input() {
 import os, errno, sys
 # '..' never leaves a preopen: the virtual root is its own parent, and the
 # stdlib mount refuses to be left.
-assert sorted(os.listdir('/tmp/../../..')) == ['home', 'lib', 'tmp']
+assert sorted(os.listdir('/tmp/../../..')) == ['dev', 'home', 'lib', 'tmp']
 for p in ['/lib/python3.14/../../etc/passwd', '/lib/python3.14/../python3.14/os.py']:
     try: open(p)
     except OSError as e: assert e.errno in (errno.EPERM, errno.EACCES, errno.ENOENT), (p, e)
@@ -474,7 +474,7 @@ else: raise AssertionError("os.rename('/tmp/v', '/data/host/v')")
     .await;
     assert_eq!(
         out,
-        "['data', 'home', 'lib', 'tmp'] ['host'] from host\nTrue\n"
+        "['data', 'dev', 'home', 'lib', 'tmp'] ['host'] from host\nTrue\n"
     );
     assert_eq!(
         std::fs::read_to_string(host.join("out.txt")).unwrap(),
@@ -482,4 +482,23 @@ else: raise AssertionError("os.rename('/tmp/v', '/data/host/v')")
     );
     assert!(!host.join("v").exists());
     std::fs::remove_dir_all(&host).unwrap();
+}
+
+#[tokio::test]
+async fn dev_null_is_a_null_device_through_snapshots() {
+    let mut sb = Sandbox::builder()
+        .max_file_bytes(1 << 20)
+        .build()
+        .await
+        .unwrap();
+    let check = "import os, stat\n\
+                 st = os.stat(os.devnull)\n\
+                 with open(os.devnull, 'w') as f: n = f.write('x' * 3_000_000)\n\
+                 print(os.devnull, stat.S_ISCHR(st.st_mode), n, open(os.devnull, 'rb').read(), os.stat(os.devnull).st_size)";
+    // 3 MB written, more than the 1 MB byte cap of this sandbox.
+    assert_eq!(ok(&mut sb, check).await, "/dev/null True 3000000 b'' 0\n");
+    let snap = sb.snapshot().await.unwrap();
+    ok(&mut sb, "import os; os.remove(os.devnull)").await;
+    sb.restore(&snap).await.unwrap();
+    assert_eq!(ok(&mut sb, check).await, "/dev/null True 3000000 b'' 0\n");
 }

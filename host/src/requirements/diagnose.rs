@@ -24,23 +24,30 @@ const NATIVE_PLATFORMS: &[&str] = &[
 fn unsatisfied(stderr: &str) -> Option<(String, Option<String>)> {
     if let Some(r) = stderr.lines().find_map(|l| {
         l.split_once("No matching distribution found for ")
-            .map(|(_, r)| r.trim().to_string())
+            .map(|(_, r)| requirement(r))
     }) {
         return Some((r, None));
     }
     let mut lines = stderr.lines();
     lines.find(|l| l.contains("have no matching distributions available"))?;
-    let missing = lines.next()?.trim().to_string();
+    let missing = requirement(lines.next()?);
     let norm = |s: &str| s.to_ascii_lowercase().replace('_', "-");
     stderr
         .lines()
         .find_map(|l| {
             let (parent, dep) = l.trim().split_once(" depends on ")?;
-            norm(dep)
+            let dep = requirement(dep);
+            norm(&dep)
                 .starts_with(&norm(&missing))
-                .then(|| (dep.trim().to_string(), Some(parent.trim().to_string())))
+                .then(|| (dep, Some(parent.trim().to_string())))
         })
         .or(Some((missing, None)))
+}
+
+/// A requirement as pip prints it, back in requirement syntax (pip writes
+/// a range as `x<51 and >=49`).
+fn requirement(printed: &str) -> String {
+    printed.trim().replace(" and ", ",")
 }
 
 /// Whether pip failed to reach an index: its stderr shows this only while
@@ -69,8 +76,9 @@ fn unreachable(text: &str) -> Option<String> {
     .then(|| last_error(text))
 }
 
-/// The version pip would pick for `req` on native platforms, if any.
-fn native_version(pip: &Pip, req: &str) -> Option<String> {
+/// The versions pip would pick for `reqs` (each alone, no dependencies)
+/// on native platforms: (name, version) in pip's order.
+fn native_versions(pip: &Pip, reqs: &[&str]) -> Vec<(String, String)> {
     let mut cmd = pip.command([
         "install",
         "--dry-run",
@@ -88,11 +96,53 @@ fn native_version(pip: &Pip, req: &str) -> Option<String> {
         cmd.args(["--platform", p]);
     }
     let tmp = crate::cache::tmp_sibling(&std::env::temp_dir().join("eryx-probe"));
-    cmd.arg("--target").arg(&tmp).arg("--").arg(req);
-    let out = pip.run(cmd).ok()?;
+    cmd.arg("--target").arg(&tmp).arg("--").args(reqs);
+    let out = pip.run(cmd).ok();
     let _ = std::fs::remove_dir_all(&tmp);
-    let pins = super::lock::from_report(&String::from_utf8_lossy(&out.stdout)).ok()?;
-    pins.into_iter().next().map(|p| p.version)
+    let Some(out) = out else { return Vec::new() };
+    super::lock::from_report(&String::from_utf8_lossy(&out.stdout))
+        .map(|pins| pins.into_iter().map(|p| (p.name, p.version)).collect())
+        .unwrap_or_default()
+}
+
+/// The version pip would pick for `req` on native platforms, if any.
+fn native_version(pip: &Pip, req: &str) -> Option<String> {
+    native_versions(pip, &[req])
+        .into_iter()
+        .next()
+        .map(|(_, v)| v)
+}
+
+/// Notes for requested packages pip resolved to an older release than the
+/// newest (which it would pick on a native platform): the newer releases
+/// need a package that has no WASI build. Only bare names are compared (a
+/// requirement with a version range chose its range).
+pub fn older_releases(pip: &Pip, reqs: &[String], pins: &[super::lock::Locked]) -> Vec<String> {
+    let norm = |s: &str| s.to_ascii_lowercase().replace(['_', '.'], "-");
+    let bare: Vec<&str> = reqs
+        .iter()
+        .map(String::as_str)
+        .filter(|r| {
+            r.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        })
+        .collect();
+    if bare.is_empty() {
+        return Vec::new();
+    }
+    native_versions(pip, &bare)
+        .into_iter()
+        .filter_map(|(name, newest)| {
+            let pin = pins.iter().find(|p| norm(&p.name) == norm(&name))?;
+            (pin.version != newest).then(|| {
+                format!(
+                    "pip chose {} {}, not the newest release {newest}: a dependency of the newer \
+                     releases has no WASI build (`--with '{}=={newest}'` names it)",
+                    pin.name, pin.version, pin.name
+                )
+            })
+        })
+        .collect()
 }
 
 /// One line explaining why pip could not resolve, from its output and its
@@ -142,6 +192,11 @@ mod tests {
         let e = "ERROR: Could not find a version that satisfies the requirement pandas (from \
                  versions: none)\nERROR: No matching distribution found for pandas\n";
         assert_eq!(unsatisfied(e), Some(("pandas".into(), None)));
+        let range = "ERROR: No matching distribution found for cryptography<51 and >=49.0.0\n";
+        assert_eq!(
+            unsatisfied(range),
+            Some(("cryptography<51,>=49.0.0".into(), None))
+        );
         let conflict = "The conflict is caused by:\n    pydantic 2.12.5 depends on \
                         pydantic-core==2.41.5\n    pydantic 2.0 depends on pydantic-core==2.0.1\n\n\
                         Additionally, some packages in these conflicts have no matching \

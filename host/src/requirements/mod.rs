@@ -162,7 +162,13 @@ impl Resolver {
                         reqs.join(", ")
                     );
                 }
-                resolve::resolve(&pip, &reqs, &cons, house.as_deref())?
+                let pins = resolve::resolve(&pip, &reqs, &cons, house.as_deref())?;
+                if self.progress {
+                    for note in diagnose::older_releases(&pip, &reqs, &pins) {
+                        eprintln!("eryx: note: {note}");
+                    }
+                }
+                pins
             }
         };
         let bytes = resolve::fetch(&pip, &pins)?;

@@ -219,6 +219,8 @@ impl Files<'_> {
                     Kind::File(_) => FileKind::File,
                     Kind::Dir(_) => FileKind::Directory,
                     Kind::Symlink(_) => FileKind::Symlink,
+                    // A device is not one of the sandbox's files.
+                    Kind::Null => return None,
                 };
                 Some(FileEntry {
                     path: format!("{base}/{name}"),

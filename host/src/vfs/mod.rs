@@ -37,6 +37,10 @@ pub const HOME: &str = "/home/user";
 /// The guest's temporary directory (`TMPDIR`).
 pub const TMP: &str = "/tmp";
 
+/// Devices' directory and the null device in it (`os.devnull`).
+const DEV: &str = "/dev";
+const DEV_NULL: &str = "/dev/null";
+
 /// A sandbox's virtual tree, shared by its instance (the guest's calls)
 /// and the sandbox (snapshots, checkpoints).
 pub type Vfs = Arc<Mutex<Tree>>;
@@ -46,7 +50,7 @@ pub fn lock(vfs: &Vfs) -> MutexGuard<'_, Tree> {
     vfs.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Give `tree` the standard layout: `/tmp`, [`HOME`] and a directory at
+/// Give `tree` the standard layout: `/tmp`, [`HOME`], `/dev/null` and a directory at
 /// each of `mount_points` (the host preopens' guest paths). Runs on a new
 /// tree and after a restore; existing entries are kept. The layout does not
 /// count against the caps.
@@ -56,6 +60,9 @@ pub fn lay_out(tree: &mut Tree, mount_points: &[&str]) {
     for path in [TMP, HOME].iter().chain(mount_points) {
         // A name the guest took for a file stays a file.
         let _ = tree.ensure_dir(path);
+    }
+    if tree.ensure_dir(DEV).is_ok() {
+        let _ = tree.ensure_null(DEV_NULL);
     }
     tree.limits = limits;
 }

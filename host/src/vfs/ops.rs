@@ -68,7 +68,7 @@ impl Tree {
         match &node.kind {
             Kind::Symlink(_) => return Err(ErrorCode::Loop),
             Kind::Dir(_) if how.write || how.truncate => return Err(ErrorCode::IsDirectory),
-            Kind::File(_) if how.directory => return Err(ErrorCode::NotDirectory),
+            Kind::File(_) | Kind::Null if how.directory => return Err(ErrorCode::NotDirectory),
             _ => {}
         }
         if how.truncate {
@@ -81,6 +81,7 @@ impl Tree {
     pub fn read(&self, ino: Ino, offset: u64, len: usize) -> VResult<Vec<u8>> {
         match &self.node(ino)?.kind {
             Kind::File(f) => Ok(f.read(offset, len)),
+            Kind::Null => Ok(Vec::new()),
             Kind::Dir(_) => Err(ErrorCode::IsDirectory),
             Kind::Symlink(_) => Err(ErrorCode::BadDescriptor),
         }
@@ -97,6 +98,9 @@ impl Tree {
             .checked_add(bytes.len() as u64)
             .ok_or(ErrorCode::FileTooLarge)?;
         let old = self.size(ino)?;
+        if matches!(self.node(ino)?.kind, Kind::Null) {
+            return Ok(bytes.len() as u64);
+        }
         self.grow_check(old, end)?;
         let node = self.node_mut(ino)?;
         let Kind::File(f) = &mut node.kind else {
@@ -114,6 +118,9 @@ impl Tree {
     /// before the byte cap: what overwrites the file plus the free space.
     pub fn room(&self, ino: Ino, at: Option<u64>) -> VResult<u64> {
         let size = self.size(ino)?;
+        if matches!(self.node(ino)?.kind, Kind::Null) {
+            return Ok(u64::MAX);
+        }
         let free = self.limits.max_bytes.saturating_sub(self.bytes);
         Ok((size + free).saturating_sub(at.unwrap_or(size)))
     }
@@ -129,6 +136,9 @@ impl Tree {
     /// Truncate or extend file `ino`.
     pub fn set_size(&mut self, ino: Ino, len: u64) -> VResult<()> {
         let old = self.size(ino)?;
+        if matches!(self.node(ino)?.kind, Kind::Null) {
+            return Ok(());
+        }
         self.grow_check(old, len)?;
         let node = self.node_mut(ino)?;
         let Kind::File(f) = &mut node.kind else {
@@ -393,5 +403,30 @@ mod tests {
         t.rename(ROOT, "d/e", ROOT, "e").unwrap();
         assert_eq!(t.resolve(ROOT, "e/..", true).unwrap(), ROOT);
         t.rmdir(ROOT, "d").unwrap();
+    }
+
+    #[test]
+    fn null_device_swallows_writes_outside_the_caps() {
+        let mut t = tree();
+        super::super::lay_out(&mut t, &[]);
+        let how = OpenHow {
+            follow: true,
+            write: true,
+            truncate: true,
+            ..OpenHow::default()
+        };
+        let null = t.open_path(ROOT, "dev/null", how).unwrap();
+        assert!(matches!(t.node(null).unwrap().kind, Kind::Null));
+        // More than the byte cap, and nothing of it stays.
+        assert_eq!(t.write(null, 0, &[7; 5000]).unwrap(), 5000);
+        assert_eq!(t.size(null).unwrap(), 0);
+        assert!(t.read(null, 0, 100).unwrap().is_empty());
+        assert_eq!(t.bytes(), 0);
+        assert!(t.open_path(ROOT, "dev/null/x", how).is_err());
+        // Removed by the guest, it comes back with the layout.
+        t.unlink(ROOT, "dev/null").unwrap();
+        super::super::lay_out(&mut t, &[]);
+        let again = t.resolve(ROOT, "dev/null", true).unwrap();
+        assert!(matches!(t.node(again).unwrap().kind, Kind::Null));
     }
 }

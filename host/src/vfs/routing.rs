@@ -144,6 +144,7 @@ fn kind_type(kind: &Kind) -> DescriptorType {
         Kind::File(_) => DescriptorType::RegularFile,
         Kind::Dir(_) => DescriptorType::Directory,
         Kind::Symlink(_) => DescriptorType::SymbolicLink,
+        Kind::Null => DescriptorType::CharacterDevice,
     }
 }
 
@@ -152,7 +153,7 @@ fn stat_of(tree: &Tree, ino: Ino) -> Result<DescriptorStat, ErrorCode> {
     let size = match &n.kind {
         Kind::Symlink(t) => t.len() as u64,
         Kind::Dir(d) => d.len() as u64,
-        Kind::File(_) => n.bytes(),
+        Kind::File(_) | Kind::Null => n.bytes(),
     };
     Ok(DescriptorStat {
         type_: kind_type(&n.kind),

@@ -80,13 +80,15 @@ fn encode_tree(tree: &Tree, out: &mut Vec<u8>) {
         let Ok(entries) = tree.dir(dir) else { continue };
         for (name, &ino) in entries.iter() {
             let Ok(node) = tree.node(ino) else { continue };
-            records += 1;
             let kind = match (&node.kind, index.get(&ino)) {
+                // Devices are not saved: the layout makes them again.
+                (Kind::Null, _) => continue,
                 (Kind::File(_), Some(_)) => HARD,
                 (Kind::File(_), None) => FILE,
                 (Kind::Dir(_), _) => DIR,
                 (Kind::Symlink(_), _) => LINK,
             };
+            records += 1;
             out.push(kind);
             out.extend_from_slice(&parent.to_le_bytes());
             put_str(out, name);
@@ -104,6 +106,7 @@ fn encode_tree(tree: &Tree, out: &mut Vec<u8>) {
                     }
                 }
                 Kind::Symlink(t) => put_str(out, t),
+                Kind::Null => {}
                 Kind::Dir(_) => stack.push((records, ino)),
             }
             index.entry(ino).or_insert(records);

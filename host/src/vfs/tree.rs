@@ -50,6 +50,10 @@ pub enum Kind {
     /// Entries by name (shared with checkpoints until changed).
     Dir(Arc<BTreeMap<String, Ino>>),
     Symlink(String),
+    /// The null device (`/dev/null`): reads end at once, writes vanish,
+    /// nothing counts against the caps; snapshots leave it out (the
+    /// layout puts it back).
+    Null,
 }
 
 /// One node of the tree.
@@ -383,6 +387,18 @@ impl Tree {
                 _ => return false,
             }
         }
+    }
+
+    /// Make sure `path` (absolute; its directory exists) names a node, a
+    /// null device if it was missing.
+    pub fn ensure_null(&mut self, path: &str) -> VResult<Ino> {
+        let (dir, name) = self.parent_of(ROOT, path.trim_start_matches('/'))?;
+        if let Some(ino) = self.lookup(dir, &name)? {
+            return Ok(ino);
+        }
+        let ino = self.alloc(Kind::Null, dir)?;
+        self.dir_mut(dir)?.insert(name, ino);
+        Ok(ino)
     }
 
     /// Make sure directory `path` (absolute, `/`-separated) exists, creating
