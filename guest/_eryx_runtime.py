@@ -109,35 +109,11 @@ _install_exit()
 
 
 def _install_identity():
-    """``os.getuid`` and kin, which WASI's CPython leaves out (platformdirs,
-    virtualenv and others import them): the sandbox has one user, ``user``
-    (see the pwd and grp modules eryx adds), uid and gid 1000 and not
-    root, so code that does root-only things as root (tarfile's chown,
-    pip's ownership checks) does not. WASI has no file owners: ``st_uid``
-    is always 0."""
-    import os
-    import posix
+    """``os.getuid``, ``os.chown`` and kin, which WASI's CPython leaves out
+    (see guest/stdlib/_eryx_users.py)."""
+    import _eryx_users
 
-    def constant(name, value, doc):
-        def f():
-            return list(value) if isinstance(value, list) else value
-
-        f.__name__ = f.__qualname__ = name
-        f.__module__ = "posix"
-        f.__doc__ = doc
-        return f
-
-    for name, value, doc in (
-        ("getuid", 1000, "Return the current process's user id."),
-        ("geteuid", 1000, "Return the current process's effective user id."),
-        ("getgid", 1000, "Return the current process's group id."),
-        ("getegid", 1000, "Return the current process's effective group id."),
-        ("getgroups", [1000], "Return list of supplemental group IDs for the process."),
-    ):
-        if not hasattr(posix, name):
-            f = constant(name, value, doc)
-            setattr(posix, name, f)
-            setattr(os, name, f)
+    _eryx_users.install()
 
 
 _install_identity()

@@ -62,3 +62,7 @@ lap "docs"
 # the full run is `scripts/cpython-tests.sh`, its table in docs/cpython-suite.md).
 "$ROOT/scripts/cpython-tests.sh" --ci
 lap "CPython suite --ci"
+# Packages' own test suites in the sandbox: the CI subsets (~3 min; the
+# full run is `scripts/package-suites.sh`, its table in the README).
+"$ROOT/scripts/package-suites.sh" --ci
+lap "package suites --ci"

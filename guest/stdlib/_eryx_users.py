@@ -1,17 +1,65 @@
-"""The sandbox's users and groups, for the pwd and grp modules eryx adds
-(WASI's CPython has neither: there is no /etc/passwd to read).
+"""The sandbox's user and group, for what WASI's CPython leaves out:
+``os.getuid`` and kin, ``os.chown``, and the pwd and grp modules eryx adds
+(there is no /etc/passwd to read). platformdirs, virtualenv, getpass,
+tarfile and pytest use them.
 
-The code runs as ``user``, uid and gid 1000 (``os.getuid()``), home
-``/home/user`` (the sandbox's ``HOME``). ``root`` (0) is there too, as on
-every POSIX system: WASI has no file owners and reports 0 as every file's
-``st_uid``, so archives and ``ls -l``-style code name them ``root``.
+WASI has no file owners: every file's ``st_uid`` and ``st_gid`` is 0. The
+code runs as that owner, uid and gid 0 (``root``), so ownership checks
+agree (pytest's temporary directories, pip's cache, platformdirs), with
+the sandbox's home ``/home/user`` as its home directory. ``os.chown``
+(and ``lchown``, ``fchown``) checks its arguments and the file, succeeds
+as it does for root, and records nothing: the files cannot hold an owner
+(as in Emscripten's file systems). tarfile, run as root, chowns every
+member it extracts before restoring its times.
 """
 
+import os
+import posix
+
 # (name, uid = gid, home, shell)
-USERS = (
-    ("root", 0, "/root", "/bin/sh"),
-    ("user", 1000, "/home/user", "/bin/sh"),
-)
+USERS = (("root", 0, "/home/user", "/bin/sh"),)
+
+
+def _constant(name, value, doc):
+    def f():
+        return list(value) if isinstance(value, list) else value
+
+    f.__name__ = f.__qualname__ = name
+    f.__module__ = "posix"
+    f.__doc__ = doc
+    return f
+
+
+def _chown_like(name, stat, doc):
+    def f(path, uid, gid, *args, **kwargs):
+        uid, gid = check_int(name, uid), check_int(name, gid)
+        stat(path, *args, **kwargs)  # FileNotFoundError and kin, as chown
+        for what, v in (("uid", uid), ("gid", gid)):
+            if not -1 <= v <= 0xFFFFFFFF:
+                raise OverflowError(f"{what} is {'less than minimum' if v < 0 else 'greater than maximum'}")
+
+    f.__name__ = f.__qualname__ = name
+    f.__module__ = "posix"
+    f.__doc__ = doc
+    return f
+
+
+def install():
+    """Add what is missing to os (and posix): the ids and chown."""
+    funcs = [
+        _constant("getuid", 0, "Return the current process's user id."),
+        _constant("geteuid", 0, "Return the current process's effective user id."),
+        _constant("getgid", 0, "Return the current process's group id."),
+        _constant("getegid", 0, "Return the current process's effective group id."),
+        _constant("getgroups", [0], "Return list of supplemental group IDs for the process."),
+        _chown_like("chown", os.stat, "Change the owner and group id of path to the numeric uid and gid."),
+        _chown_like("lchown", os.lstat, "Change the owner and group id of path, not following symbolic links."),
+        _chown_like("fchown", lambda fd: os.fstat(fd), "Change the owner and group id of the file given by fd."),
+    ]
+    for f in funcs:
+        if not hasattr(posix, f.__name__):
+            setattr(posix, f.__name__, f)
+            setattr(os, f.__name__, f)
 
 
 class Record(tuple):

@@ -96,7 +96,7 @@ async fn eryx_module_is_importable() {
 }
 
 #[tokio::test]
-async fn the_sandbox_user_is_uid_1000_with_pwd_and_grp() {
+async fn the_sandbox_user_owns_the_files_with_pwd_and_grp() {
     // WASI's CPython has no getuid, pwd or grp; packages (platformdirs,
     // getpass, tarfile) use them.
     let mut sb = sandbox().await;
@@ -108,9 +108,13 @@ async fn the_sandbox_user_is_uid_1000_with_pwd_and_grp() {
                 with tarfile.open(fileobj=buf, mode='w:gz') as t: t.add('/tmp', 'd')\n\
                 buf.seek(0)\n\
                 with tarfile.open(fileobj=buf) as t: t.extractall('out', filter='data'); print(t.getmembers()[0].uname)\n\
-                print(os.path.isdir('out/d'))";
+                print(os.path.isdir('out/d'), os.stat('out/d').st_uid == os.getuid())\n\
+                os.chown('out/d', 1000, -1)\n\
+                print('chown', os.stat('out/d').st_uid)\n\
+                try: os.chown('missing', 0, 0)\n\
+                except FileNotFoundError: print('ENOENT')";
     assert_eq!(
         sb.execute(code).await.unwrap(),
-        "1000 1000 1000 [1000] user True\nuser user root True\nroot\nTrue\n"
+        "0 0 0 [0] root True\nroot root root True\nroot\nTrue True\nchown 0\nENOENT\n"
     );
 }

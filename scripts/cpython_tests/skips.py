@@ -207,6 +207,9 @@ SKIPS = {
     "test_tarfile.GzipUstarReadTest.test_extract_name_with_trailing_slash": VERSION,
     "test_tarfile.UstarReadTest.test_extract_name_with_trailing_slash": VERSION,
     "test_tarfile.Bz2UstarReadTest.test_extract_name_with_trailing_slash": VERSION,
+    "test_shutil.TestMisc.test_chown": (
+        "ours", "makes a symlink with an absolute target in a host-mounted /tmp, which eryx refuses (EPERM: it could point out of the mount)"
+    ),
     "test_tarfile.LzmaUstarReadTest.test_extract_name_with_trailing_slash": VERSION,
     "test_zipfile.test_core.Bzip2BoundedDecompressTests.test_read1_output_is_bounded": VERSION,
     "test_zipfile.test_core.LzmaBoundedDecompressTests.test_read1_output_is_bounded": VERSION,
