@@ -87,19 +87,6 @@ pub fn wheel(name: &str) -> PathBuf {
     PathBuf::from(script_stdout("build-packages.sh", &[name]))
 }
 
-/// The pinned pure-Python wheels of scripts/requirements-<set>.txt
-/// (scripts/fetch-wheels.sh), sorted.
-pub fn wheel_set(set: &str) -> Vec<PathBuf> {
-    let dir = PathBuf::from(script_stdout("fetch-wheels.sh", &[set]));
-    let mut wheels: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "whl"))
-        .collect();
-    wheels.sort();
-    wheels
-}
-
 /// Run the host's native `python3` the same way, to compare behaviours.
 pub fn native_python(args: &[&str], stdin: &[u8]) -> Output {
     run_piped("python3", args, stdin)
