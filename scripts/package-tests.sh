@@ -45,7 +45,7 @@ status=0
 for suite in "${SUITES[@]}"; do
   case "$suite" in
   regex)
-    "$ERYX" --with regex==2026.11.19 "${TESTS[@]}" "${PYTEST[@]}" "${REGEX_OUT[@]}" \
+    "$ERYX" --no-preimport-with --with regex==2026.11.19 "${TESTS[@]}" "${PYTEST[@]}" "${REGEX_OUT[@]}" \
       /site-packages/regex/tests/test_regex.py 2>&1 | tail -20 || status=1
     ;;
   pydantic)

@@ -243,10 +243,14 @@ fn wasi_wheel_built(dist: &str) -> bool {
         || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/wheelhouse"),
         PathBuf::from,
     );
-    let built = std::fs::read_dir(&house).into_iter().flatten().flatten().any(|e| {
-        let f = e.file_name().to_string_lossy().into_owned();
-        f.starts_with(&format!("{dist}-")) && f.ends_with("-wasi_0_0_0_wasm32.whl")
-    });
+    let built = std::fs::read_dir(&house)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| {
+            let f = e.file_name().to_string_lossy().into_owned();
+            f.starts_with(&format!("{dist}-")) && f.ends_with("-wasi_0_0_0_wasm32.whl")
+        });
     if !built {
         eprintln!(
             "SKIPPED: no WASI wheel of {dist} in {}: run scripts/build-packages.sh",
