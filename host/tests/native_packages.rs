@@ -19,7 +19,13 @@ async fn with_wheels(packages: Vec<std::path::PathBuf>) -> Sandbox {
 
 #[test]
 fn wheels_carry_the_wasi_tag() {
-    for name in ["regex", "pydantic-core", "markupsafe", "simplejson"] {
+    for name in [
+        "regex",
+        "pydantic-core",
+        "rpds-py",
+        "markupsafe",
+        "simplejson",
+    ] {
         let w = wheel(name);
         let file = w.file_name().unwrap().to_str().unwrap();
         assert!(
