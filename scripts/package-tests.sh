@@ -8,8 +8,9 @@
 # start threads or processes: WASI limits) are deselected by name below
 # (REGEX_OUT, PYDANTIC_OUT); every other test must pass.
 # Needs the WASI wheels (scripts/build-packages.sh regex pydantic-core
-# rpds-py). Prints each suite's summary line; exit status is pytest's or
-# unittest's. Counts and the failures' classes: docs/native-packages.md.
+# rpds-py; built here if missing, a no-op when cached). Prints pytest's
+# output; exits non-zero if a suite fails. Counts and the failures'
+# classes: docs/native-packages.md.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 ERYX="$ROOT/target/release/eryx"
@@ -26,7 +27,6 @@ PYDANTIC_TESTS=(test_main test_types test_validators test_fields test_edge_cases
 # default needs os.getuid), the read-only tree keeps no cache.
 PYTEST=(-m pytest -p no:cacheprovider -p no:faulthandler -p no:logging
   --capture=sys --basetemp=/tmp/pytest -o addopts= -q --tb=short -rfE)
-TESTS=(--with pytest==9.2.0 --with pytest-run-parallel==0.10.0)
 # Node ids are relative to pytest's rootdir (regex: its tests directory;
 # pydantic: /src, where its pyproject.toml is).
 REGEX_OUT=(
@@ -45,8 +45,9 @@ status=0
 for suite in "${SUITES[@]}"; do
   case "$suite" in
   regex)
-    "$ERYX" --no-preimport-with --with regex==2026.11.19 "${TESTS[@]}" "${PYTEST[@]}" "${REGEX_OUT[@]}" \
-      /site-packages/regex/tests/test_regex.py 2>&1 | tail -20 || status=1
+    "$ROOT/scripts/build-packages.sh" regex >/dev/null
+    "$ERYX" --no-preimport-with --with regex==2026.11.19 --with pytest==9.2.0 \
+      "${PYTEST[@]}" "${REGEX_OUT[@]}" /site-packages/regex/tests/test_regex.py || status=1
     ;;
   pydantic)
     "$ROOT/scripts/build-packages.sh" pydantic-core rpds-py >/dev/null
@@ -61,12 +62,14 @@ for suite in "${SUITES[@]}"; do
     for t in "${PYDANTIC_TESTS[@]}"; do files+=("/src/tests/$t.py"); done
     # Plugins must be imported by pytest itself (assertion rewriting), so
     # nothing is pre-imported into the image. The rest are the test
-    # dependencies pydantic's pyproject.toml lists that these modules use.
-    "$ERYX" --no-preimport-with --with pydantic==2.14.4 "${TESTS[@]}" \
+    # dependencies pydantic's pyproject.toml lists that these modules use
+    # (pytest-run-parallel: its conftest marks tests `thread_unsafe`).
+    "$ERYX" --no-preimport-with --with pydantic==2.14.4 --with pytest==9.2.0 \
+      --with pytest-run-parallel==0.10.0 \
       --with dirty-equals==0.11 --with pytz==2026.6 --with pytest-mock==3.17.0 \
       --with jsonschema==4.26.0 --with email-validator==2.4.0 --with cloudpickle==3.1.3 \
-      --mount "$src:/src:ro" "${PYTEST[@]}" "${PYDANTIC_OUT[@]}" "${files[@]}" 2>&1 \
-      | tail -20 || status=1
+      --mount "$src:/src:ro" "${PYTEST[@]}" "${PYDANTIC_OUT[@]}" "${files[@]}" \
+      || status=1
     ;;
   *) echo "package-tests: unknown suite $suite (regex, pydantic)" >&2; exit 2 ;;
   esac
