@@ -13,9 +13,11 @@ report_times() { printf 'test.sh step times:\n' >&2; printf '  %s\n' "${TIMES[@]
 trap report_times EXIT
 "$ROOT/scripts/build.sh"
 lap "setup + build"
-# C extensions cross-built from pinned PyPI sdists (host/tests/packages.rs).
-"$ROOT/scripts/build-extension.sh" >/dev/null
-lap "C extensions"
+# Native packages cross-built from pinned PyPI sdists into WASI wheels
+# (cached by content in ~/.cache/eryx-build; host/tests/packages.rs,
+# host/tests/native_packages.rs).
+"$ROOT/scripts/build-packages.sh" >/dev/null
+lap "native packages"
 # Compile the component and the stdlib bytecode once, before tests run in
 # parallel (they share the on-disk cache): the library's default image
 # (interruptible; the prompt, `-i`, selects it in the CLI) and the CLI's
@@ -40,6 +42,10 @@ lap "clippy"
 # binary on 127.0.0.1 and drive it with reqwest (server/tests/).
 cargo +1.95.0 test --release --workspace
 lap "cargo test"
+# Native packages' own test suites in the sandbox: regex's, pydantic's main
+# modules (~20 s warm; docs/native-packages.md).
+"$ROOT/scripts/package-tests.sh"
+lap "package suites"
 # Replicas sharing sessions through Redis under load, one SIGKILLed: 0 lost
 # updates, failures only on the killed replica (~20 s; the full 60 s run is
 # `scripts/cluster-bench.sh`).

@@ -1,6 +1,8 @@
 //! `eryx --with`: packages by name, resolved by pip (real PyPI), locked and
 //! cached (a second run starts no pip and needs no index), pre-imported by
-//! default; native-only packages and an unreachable index are one clear line.
+//! default; native-only packages and an unreachable index are one clear line;
+//! native packages (regex, pydantic-core) come from the wheelhouse of WASI
+//! builds (scripts/build-packages.sh).
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -253,6 +255,91 @@ fn networkx_by_name() {
         .output()
         .unwrap();
     assert_eq!(ok(&o), "[0, 1, 2, 3]\n");
+}
+
+/// Whether scripts/build-packages.sh has put a WASI wheel of `dist` into
+/// the wheelhouse `--with` reads ($ERYX_WHEELHOUSE, else target/wheelhouse).
+/// scripts/test.sh builds them first; a test without it says so and stops.
+fn wasi_wheel_built(dist: &str) -> bool {
+    let house = std::env::var_os("ERYX_WHEELHOUSE").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/wheelhouse"),
+        PathBuf::from,
+    );
+    let built = std::fs::read_dir(&house)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| {
+            let f = e.file_name().to_string_lossy().into_owned();
+            f.starts_with(&format!("{dist}-")) && f.ends_with("-wasi_0_0_0_wasm32.whl")
+        });
+    if !built {
+        eprintln!(
+            "SKIPPED: no WASI wheel of {dist} in {}: run scripts/build-packages.sh",
+            house.display()
+        );
+    }
+    built
+}
+
+/// regex (a C extension) by name: pip takes the WASI wheel from the
+/// wheelhouse, its `.so` is linked, the C engine matches.
+#[test]
+fn regex_by_name_from_the_wheelhouse() {
+    if !wasi_wheel_built("regex") {
+        return;
+    }
+    let o = eryx()
+        .args(["--with", "regex", "-c"])
+        .arg(
+            "import regex\n\
+             print(regex._regex.__file__)\n\
+             print(regex.search(r'(?:color){e<=1}', 'a colour here').group())\n\
+             print(regex.findall(r'\\p{Lu}\\w+', 'Élan and Über'))",
+        )
+        .output()
+        .unwrap();
+    assert_eq!(
+        ok(&o),
+        "/site-packages/regex/_regex.cpython-314-wasm32-wasi.so\ncolou\n['Élan', 'Über']\n"
+    );
+}
+
+/// pydantic by name: pydantic-core (Rust/PyO3) from the wheelhouse, the
+/// pure-Python rest from PyPI; pydantic's own ValidationError. Unpinned,
+/// pip now picks pydantic 2 (it fell back to 1.10 while no pydantic-core
+/// could be had).
+#[test]
+fn pydantic_by_name_reports_its_validation_error() {
+    if !wasi_wheel_built("pydantic_core") {
+        return;
+    }
+    let code = "from pydantic import BaseModel\n\
+                class M(BaseModel):\n    x: int\n\
+                M(x='no')";
+    let o = eryx()
+        .args(["--with", "pydantic==2.14.4", "-c", code])
+        .output()
+        .unwrap();
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "pydantic_core._pydantic_core.ValidationError: 1 validation error for M\n\
+             x\n  Input should be a valid integer, unable to parse string as an integer \
+             [type=int_parsing, input_value='no', input_type=str]"
+        ),
+        "{err}"
+    );
+    let o = eryx()
+        .args(["--with", "pydantic", "-c"])
+        .arg("import pydantic, pydantic_core; print(pydantic.VERSION[0], pydantic_core._pydantic_core.__file__)")
+        .output()
+        .unwrap();
+    assert_eq!(
+        ok(&o),
+        "2 /site-packages/pydantic_core/_pydantic_core.cpython-314-wasm32-wasi.so\n"
+    );
 }
 
 /// tzdata is in the stdlib of every sandbox: no flags, no packages.

@@ -6,7 +6,7 @@ meson drives it as the cross `c`/`cpp` compiler: `wasi-cc.py cc ARGS...` or
 script writes). Why a wrapper:
 - LLVM 16 only emits position-independent wasm for the Emscripten triple, so
   compile with that triple but WASI's headers and macros (the same trick as
-  build.rs and scripts/build_extension.py);
+  build.rs and scripts/build_packages/toolchain.py);
 - C++ needs Debian's wasm32 libc++ 16 headers (ABI namespace __2, no
   threads) plus our no-op <mutex>/<shared_mutex> shim;
 - clang has no wasm32 shared-library link driver for this setup, so link

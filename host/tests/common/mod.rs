@@ -56,22 +56,35 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// target/extensions/<name>, built (or found up to date) by
-/// scripts/build-extension.sh (one build at a time in this process).
-pub fn extension(name: &str) -> PathBuf {
+/// Run a repository script (one at a time in this process: the builds they
+/// start share caches) and return its trimmed stdout; panic with its stderr
+/// if it fails.
+fn script_stdout(script: &str, args: &[&str]) -> String {
     static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
     let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let out = Command::new("bash")
-        .arg(repo_root().join("scripts/build-extension.sh"))
-        .arg(name)
+        .arg(repo_root().join("scripts").join(script))
+        .args(args)
         .output()
-        .expect("run scripts/build-extension.sh");
+        .unwrap_or_else(|e| panic!("run scripts/{script}: {e}"));
     assert!(
         out.status.success(),
-        "scripts/build-extension.sh {name} failed:\n{}",
+        "scripts/{script} {args:?} failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// target/extensions/<name>, unpacked from the WASI wheel that
+/// scripts/build-packages.sh builds (or finds cached).
+pub fn extension(name: &str) -> PathBuf {
+    PathBuf::from(script_stdout("build-extension.sh", &[name]))
+}
+
+/// The WASI wheel of recipe `name` in target/wheelhouse, built (or found
+/// cached) by scripts/build-packages.sh.
+pub fn wheel(name: &str) -> PathBuf {
+    PathBuf::from(script_stdout("build-packages.sh", &[name]))
 }
 
 /// Run the host's native `python3` the same way, to compare behaviours.

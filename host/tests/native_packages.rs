@@ -1,0 +1,135 @@
+//! Native packages built by scripts/build-packages.sh from pinned sdists
+//! into WASI wheels (target/wheelhouse), with real CPython in real wasmtime:
+//! `regex` (C extension) imports, matches and passes its own test module;
+//! `pydantic-core` (Rust/PyO3), taken from the wheelhouse by pip when
+//! `pydantic` is required by name, validates and reports pydantic's own
+//! `ValidationError`.
+mod common;
+use common::{native_python, wheel};
+use eryx::Sandbox;
+
+/// A sandbox with `packages` (wheels) on sys.path, their extensions linked.
+async fn with_wheels(packages: Vec<std::path::PathBuf>) -> Sandbox {
+    let mut b = Sandbox::builder();
+    for p in packages {
+        b = b.package(p);
+    }
+    b.build().await.expect("sandbox with the wheels")
+}
+
+#[test]
+fn wheels_carry_the_wasi_tag() {
+    for name in [
+        "regex",
+        "pydantic-core",
+        "rpds-py",
+        "markupsafe",
+        "simplejson",
+    ] {
+        let w = wheel(name);
+        let file = w.file_name().unwrap().to_str().unwrap();
+        assert!(
+            file.ends_with("-cp314-cp314-wasi_0_0_0_wasm32.whl"),
+            "{file}"
+        );
+        assert!(w.starts_with(common::repo_root().join("target/wheelhouse")));
+    }
+}
+
+#[tokio::test]
+async fn regex_uses_its_c_engine() {
+    let mut sb = with_wheels(vec![wheel("regex")]).await;
+    let code = r#"
+import regex
+print(regex.findall(r"\p{Lu}\w+", "Élan and Über go"))
+print(regex.search(r"(?:color){e<=1}", "a colour here").group())
+print(regex.sub(r"(?<word>\w+)", r"<\g<word>>", "a bc"))
+print(regex.search(r"(?r)\d+", "abc123").group())
+try:
+    regex.compile("(")
+except regex.error as e:
+    print(type(e).__name__, e)
+"#;
+    let expected = "['Élan', 'Über']\n\
+                    colou\n\
+                    <a> <bc>\n\
+                    123\n\
+                    error missing ) at position 1\n";
+    assert_eq!(sb.execute(code).await.unwrap(), expected);
+    let file = "import regex; print(regex._regex.__file__)";
+    assert_eq!(
+        sb.execute(file).await.unwrap(),
+        "/site-packages/regex/_regex.cpython-314-wasm32-wasi.so\n"
+    );
+    // The same code under the host's python3, when it has regex.
+    let native = native_python(&["-c", code], b"");
+    if native.status.success() {
+        assert_eq!(String::from_utf8_lossy(&native.stdout), expected);
+    } else {
+        eprintln!("native comparison skipped: the host's python3 has no regex module");
+    }
+}
+
+/// regex's own test module (regex/tests/test_regex.py, shipped in the sdist
+/// and the wheel) under unittest in the sandbox: all 103 tests run; every
+/// one passes but test_shared_iterators, which starts threads (a WASI limit:
+/// this CPython has no threads).
+#[tokio::test]
+async fn regex_passes_its_own_test_suite() {
+    let mut sb = with_wheels(vec![wheel("regex")]).await;
+    let code = r#"
+import io, unittest
+import regex.tests.test_regex as t
+suite = unittest.defaultTestLoader.loadTestsFromModule(t)
+out = io.StringIO()
+r = unittest.TextTestRunner(stream=out, verbosity=0).run(suite)
+print(r.testsRun, len(r.failures), len(r.errors), len(r.skipped))
+for case, tb in r.failures + r.errors:
+    print(case.id(), tb.splitlines()[-1])
+"#;
+    // The first line is test_debug's (regex.DEBUG prints the compiled pattern).
+    assert_eq!(
+        sb.execute(code).await.unwrap(),
+        "CHARACTER MATCH 'a'\n\
+         103 0 1 0\n\
+         regex.tests.test_regex.RegexTests.test_shared_iterators \
+         RuntimeError: can't start new thread\n"
+    );
+}
+
+#[tokio::test]
+async fn pydantic_reports_its_own_validation_error() {
+    // Built (or found cached) first: pip then finds it in the wheelhouse.
+    wheel("pydantic-core");
+    let mut sb = Sandbox::builder()
+        .requirements(["pydantic==2.14.4"])
+        .build()
+        .await
+        .expect("sandbox with pydantic by name");
+    let code = r#"
+import pydantic_core, pydantic
+from pydantic import BaseModel, ValidationError, Field
+print(pydantic_core._pydantic_core.__file__, pydantic_core.__version__, pydantic.VERSION)
+class User(BaseModel):
+    name: str
+    age: int = Field(gt=0)
+    tags: list[str] = []
+u = User.model_validate({"name": "ada", "age": "36", "tags": ["x"]})
+print(u.model_dump_json())
+try:
+    User.model_validate({"name": 1, "age": "old"})
+except ValidationError as e:
+    print(e)
+"#;
+    assert_eq!(
+        sb.execute(code).await.unwrap(),
+        "/site-packages/pydantic_core/_pydantic_core.cpython-314-wasm32-wasi.so 2.50.5 2.14.4\n\
+         {\"name\":\"ada\",\"age\":36,\"tags\":[\"x\"]}\n\
+         2 validation errors for User\n\
+         name\n  Input should be a valid string [type=string_type, input_value=1, input_type=int]\n    \
+         For further information visit https://errors.pydantic.dev/2.14/v/string_type\n\
+         age\n  Input should be a valid integer, unable to parse string as an integer \
+         [type=int_parsing, input_value='old', input_type=str]\n    \
+         For further information visit https://errors.pydantic.dev/2.14/v/int_parsing\n"
+    );
+}

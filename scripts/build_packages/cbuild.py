@@ -1,0 +1,128 @@
+"""Backend `setuptools-c`: C extensions declared in an sdist's setup.py.
+
+The sdist's setup.py runs with setup() replaced by a recorder
+(setup_recorder.py, in a child process with the pinned setuptools) to learn
+its Extension list and Python packages; every extension's C sources are
+compiled with clang-16 as PIC wasm32 and linked with wasm-ld-16 into
+`<module>.cpython-314-wasm32-wasi.so`; the Python files are copied next to them.
+"""
+
+import json
+import os
+import re
+import shutil
+
+from steps import StepFailed
+from toolchain import EXT_SUFFIX, WASI_CFLAGS
+
+C_SUFFIXES = (".c",)
+CXX_SUFFIXES = (".cc", ".cpp", ".cxx")
+# Files that are build inputs, not part of the installed package.
+SKIP_SUFFIXES = (".c", ".h", ".cc", ".cpp", ".cxx", ".hpp", ".pyx", ".pxd", ".o", ".so", ".pyd",
+                 ".dylib", ".pyc")
+# Host flags from extra_compile_args that make sense for wasm too.
+PORTABLE_FLAG = re.compile(r"^(-std=.*|-D.*|-U.*|-W.*|-f(no-)?strict-aliasing|-O[0-3s])$")
+RECORDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "setup_recorder.py")
+
+
+def introspect(src, tools, work, log):
+    if not os.path.exists(os.path.join(src, "setup.py")):
+        raise StepFailed("step 'read setup.py': the sdist has no setup.py (backend setuptools-c "
+                         "needs one; meson/cmake sdists need another backend)")
+    out = os.path.join(work, "setup.json")
+    env = dict(os.environ, SETUPTOOLS_USE_DISTUTILS="local", REQUIRE_SPEEDUPS="1")
+    log.run("read setup.py", ["python3", RECORDER, tools, out], cwd=src, env=env)
+    with open(out, encoding="utf-8") as f:
+        info = json.load(f)
+    if not info["ext_modules"]:
+        raise StepFailed("step 'read setup.py': setup.py declares no C extension modules")
+    return info
+
+
+def compile_extension(ext, src, tc, extra, obj_dir, out_dir, log):
+    """Compile and link one extension into out_dir; returns the .so path."""
+    os.makedirs(obj_dir, exist_ok=True)
+    flags = list(WASI_CFLAGS) + [f"-I{tc.include}"] + list(extra)
+    flags += [f"-I{os.path.join(src, d)}" for d in ext["include_dirs"]]
+    for name, value in ext["define_macros"]:
+        flags.append(f"-D{name}" if value is None else f"-D{name}={value}")
+    flags += [f"-U{name}" for name in ext["undef_macros"]]
+    for flag in ext["extra_compile_args"]:
+        if PORTABLE_FLAG.match(flag):
+            flags.append(flag)
+        else:
+            log.note(f"{ext['name']}: ignoring host compile flag {flag!r}")
+    for lib in ext["libraries"]:
+        if lib not in ("m", "c"):
+            raise StepFailed(f"step 'link {ext['name']}': needs the native library {lib!r}, "
+                             "which has no WASI build here")
+    objs, cxx = [], False
+    for i, source in enumerate(ext["sources"]):
+        if source.endswith(C_SUFFIXES):
+            cc = "clang-16"
+        elif source.endswith(CXX_SUFFIXES):
+            cc, cxx = "clang++-16", True
+        else:
+            raise StepFailed(f"step 'compile {source}': unsupported source type (C and C++ only)")
+        obj = os.path.join(obj_dir, f"{i}-{os.path.basename(source)}.o")
+        log.run(f"compile {source}", [cc, *flags, "-c", os.path.join(src, source), "-o", obj])
+        objs.append(obj)
+    parts = ext["name"].split(".")
+    so = os.path.join(out_dir, *parts[:-1], parts[-1] + EXT_SUFFIX)
+    os.makedirs(os.path.dirname(so), exist_ok=True)
+    log.run(f"link {ext['name']}",
+            ["wasm-ld-16", "-shared", "--experimental-pic", "-o", so, *objs, *tc.libs(cxx)])
+    return so
+
+
+def package_dirs(info, src):
+    """(package name, source dir, recursive) for every Python package to ship."""
+    pdir = info["package_dir"]
+
+    def where(pkg):
+        if pkg in pdir:
+            return os.path.join(src, pdir[pkg])
+        parts = pkg.split(".")
+        for i in range(len(parts) - 1, 0, -1):
+            parent = ".".join(parts[:i])
+            if parent in pdir:
+                return os.path.join(src, pdir[parent], *parts[i:])
+        return os.path.join(src, pdir.get("", ""), *parts)
+
+    if info["packages"]:
+        return [(p, where(p), False) for p in info["packages"]]
+    # Packages configured in pyproject.toml/setup.cfg: ship the whole tree of
+    # each extension's top-level package (src/ layout or flat layout).
+    found = []
+    for top in sorted({e["name"].split(".")[0] for e in info["ext_modules"] if "." in e["name"]}):
+        for cand in (os.path.join(src, "src", top), os.path.join(src, top)):
+            if os.path.exists(os.path.join(cand, "__init__.py")):
+                found.append((top, cand, True))
+                break
+        else:
+            raise StepFailed(f"step 'copy Python files': no Python package {top!r} in the sdist")
+    return found
+
+
+def copy_tree(pdir, dest, recursive=True, skip=SKIP_SUFFIXES):
+    """Copy a package's files (not build inputs, not caches) from pdir to dest."""
+    for base, dirs, files in os.walk(pdir):
+        dirs[:] = [d for d in dirs if d != "__pycache__"] if recursive else []
+        rel = os.path.relpath(base, pdir)
+        for f in files:
+            if f.endswith(skip):
+                continue
+            os.makedirs(os.path.join(dest, rel), exist_ok=True)
+            shutil.copy2(os.path.join(base, f), os.path.join(dest, rel, f))
+
+
+def build(r, src, tc, tools, work, staged, log, cache):
+    """Build the recipe's extensions and Python files into `staged`."""
+    info = introspect(src, tools, work, log)
+    for pkg, pdir, recursive in package_dirs(info, src):
+        copy_tree(pdir, os.path.join(staged, *pkg.split(".")), recursive)
+    for mod in info["py_modules"]:
+        shutil.copy2(os.path.join(src, info["package_dir"].get("", ""), mod + ".py"), staged)
+    for ext in info["ext_modules"]:
+        so = compile_extension(ext, src, tc, r["cflags"], os.path.join(work, "obj", ext["name"]), staged, log)
+        log.say(f"built {os.path.relpath(so, staged)} ({os.path.getsize(so)} bytes)")

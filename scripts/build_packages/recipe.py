@@ -1,0 +1,61 @@
+"""Package recipes: scripts/packages/<name>.toml, one per native package.
+
+A recipe pins the sdist (`version`, `sha256`) and names the build backend:
+`setuptools-c` (C extensions read from setup.py) or `cargo-pyo3` (a Rust/PyO3
+crate linked as a WASI shared library). Optional keys: `cflags` (extra C
+flags), `patches` (files under scripts/packages/patches/, applied with
+`patch -p1`; each starts with a comment saying why), and the backend's table
+(`[cargo]`: `module`, `python-source`, `profile`).
+"""
+
+import os
+import re
+import tomllib
+
+BACKENDS = ("setuptools-c", "cargo-pyo3")
+KNOWN = {"name", "version", "sha256", "backend", "summary", "cflags", "patches", "cargo"}
+
+
+def normalise(name):
+    """PEP 503 name normalisation (markupsafe == MarkupSafe, pydantic_core == pydantic-core)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def recipes_dir(root):
+    return os.path.join(root, "scripts", "packages")
+
+
+def names(root):
+    """Every recipe's package name, sorted."""
+    return sorted(f[:-5] for f in os.listdir(recipes_dir(root)) if f.endswith(".toml"))
+
+
+def load(root, name):
+    """The recipe for `name` as a dict, checked; raises ValueError with the reason."""
+    path = os.path.join(recipes_dir(root), normalise(name) + ".toml")
+    if not os.path.exists(path):
+        raise ValueError(f"no recipe {os.path.relpath(path, root)} (known: {', '.join(names(root))})")
+    with open(path, "rb") as f:
+        data = f.read()
+    r = tomllib.loads(data.decode("utf-8"))
+    unknown = set(r) - KNOWN
+    if unknown:
+        raise ValueError(f"{path}: unknown keys {sorted(unknown)}")
+    for key in ("name", "version", "sha256", "backend"):
+        if not isinstance(r.get(key), str):
+            raise ValueError(f"{path}: `{key}` (a string) is required")
+    if normalise(r["name"]) != normalise(name):
+        raise ValueError(f"{path}: name {r['name']!r} does not match the file name")
+    if not re.fullmatch(r"[0-9a-f]{64}", r["sha256"]):
+        raise ValueError(f"{path}: sha256 must be 64 hex digits")
+    if r["backend"] not in BACKENDS:
+        raise ValueError(f"{path}: backend must be one of {BACKENDS}")
+    r.setdefault("cflags", [])
+    r.setdefault("patches", [])
+    r["patch_files"] = [os.path.join(recipes_dir(root), "patches", p) for p in r["patches"]]
+    for p in r["patch_files"]:
+        if not os.path.exists(p):
+            raise ValueError(f"{path}: patch {p} not found")
+    r["path"] = path
+    r["bytes"] = data
+    return r
