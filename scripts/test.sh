@@ -42,10 +42,6 @@ lap "clippy"
 # binary on 127.0.0.1 and drive it with reqwest (server/tests/).
 cargo +1.95.0 test --release --workspace
 lap "cargo test"
-# Native packages' own test suites in the sandbox: regex's, pydantic's main
-# modules (~20 s warm; docs/native-packages.md).
-"$ROOT/scripts/package-tests.sh"
-lap "package suites"
 # Replicas sharing sessions through Redis under load, one SIGKILLed: 0 lost
 # updates, failures only on the killed replica (~20 s; the full 60 s run is
 # `scripts/cluster-bench.sh`).

@@ -13,6 +13,7 @@ instead). Exit status: 1 when a suite has more failures than its budget
 """
 
 import argparse
+import hashlib
 import os
 import re
 import subprocess
@@ -37,8 +38,9 @@ def cache_dir():
     return Path(base) / "suites"
 
 
-def sdist_tests(project, version, subdir):
-    """The tests directory of project==version's sdist (fetched once)."""
+def sdist_tests(project, version, subdir, sha256=None):
+    """The tests directory of project==version's sdist (fetched once; its
+    sha256 checked when given)."""
     out = cache_dir() / f"{project}-{version}"
     tests = out / subdir
     if tests.is_dir():
@@ -49,6 +51,8 @@ def sdist_tests(project, version, subdir):
                     "--no-binary", ":all:", "--dest", str(dl), f"{project}=={version}"],
                    check=True)
     (archive,) = [p for p in dl.iterdir() if p.name.endswith(".tar.gz")]
+    if sha256 and hashlib.sha256(archive.read_bytes()).hexdigest() != sha256:
+        raise SystemExit(f"package-suites: {archive.name}: sha256 is not the pinned {sha256}")
     tmp = out.parent / f".{project}-{version}.unpack"
     with tarfile.open(archive) as t:
         t.extractall(tmp, filter="data")
@@ -64,10 +68,12 @@ def run(eryx, suite, short):
     cmd += ["--no-preimport-with"]
     targets = suite["ci"] if short else suite["targets"]
     if "sdist" in suite:
-        project, version, subdir = suite["sdist"]
-        tests = sdist_tests(project, version, subdir)
+        tests = sdist_tests(*suite["sdist"])
         cmd += ["--mount", f"{tests}:/suite:ro"]
         args = [f"/suite/{t}" for t in targets]
+    elif "paths" in suite:
+        base = {Path(p).name: p for p in suite["paths"]}
+        args = [base[t] for t in targets]
     else:
         args = ["--pyargs", *targets]
     cmd += ["-m", "pytest", *PYTEST_FLAGS, *suite.get("pytest", []), *args]
@@ -90,6 +96,10 @@ def main():
     ap.add_argument("--report", default=str(ROOT / "target/package-suites/report.md"))
     args = ap.parse_args()
     chosen = [s for s in SUITES if not args.names or s["name"] in args.names]
+    builds = [b for s in chosen for b in s.get("build", [])]
+    if builds:
+        subprocess.run([str(ROOT / "scripts/build-packages.sh"), *builds], check=True,
+                       stdout=subprocess.DEVNULL)
     rows, bad = [], 0
     for s in chosen:
         c, secs = run(args.eryx, s, args.ci)

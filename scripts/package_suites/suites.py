@@ -1,7 +1,9 @@
 """The package suites scripts/package-suites.sh runs (see run.py), pinned.
 
-Each: the packages (`with`, pinned), where the tests are (the wheel's
-modules as `targets` for --pyargs, or a pinned sdist's test directory),
+Each: the packages (`with`, pinned; `build`: our WASI builds it needs,
+made first by scripts/build-packages.sh), where the tests are (the wheel's
+modules as `targets` for --pyargs, guest `paths`, or a pinned sdist's
+directory, sha256-checked),
 the short subset CI runs (`ci`), and the failures expected, classified as
 for CPython's suite (count, reason) — more failures than that fail the run.
 """
@@ -41,5 +43,49 @@ SUITES = [
             (5, "open: gettz's cache tests (AssertionError: entries stay referenced after del + gc)"),
         ],
         "ci_failures": 3,
+    },
+    {
+        "name": "regex",
+        "version": "2026.11.19",
+        "with": ["regex==2026.11.19"],
+        "build": ["regex"],
+        "paths": ["/site-packages/regex/tests/test_regex.py"],
+        "targets": ["test_regex.py"],
+        "ci": ["test_regex.py"],
+        # Node ids are relative to the rootdir (the tests directory).
+        "pytest": [
+            # threads (a WASI limit)
+            "--deselect", "test_regex.py::RegexTests::test_shared_iterators",
+            # not a test: the module's own unittest.main() entry point
+            "--deselect", "test_regex.py::test_main",
+        ],
+        "failures": [],
+        "ci_failures": 0,
+    },
+    {
+        "name": "pydantic",
+        "version": "2.14.4",
+        "with": ["pydantic==2.14.4", "pytest-run-parallel==0.10.0", "dirty-equals==0.11",
+                 "pytz==2026.6", "pytest-mock==3.17.0", "jsonschema==4.26.0",
+                 "email-validator==2.4.0", "cloudpickle==3.1.3"],
+        "build": ["pydantic-core", "rpds-py"],
+        "sdist": ("pydantic", "2.14.4", ".",
+                  "7c19f1d46f8accf55a4617a6116e1ade64840870f397b846a2c53fb9019414ba"),
+        "targets": [f"tests/{t}.py" for t in (
+            "test_main", "test_types", "test_validators", "test_fields", "test_edge_cases",
+            "test_dataclasses", "test_json_schema", "test_serialize", "test_generics",
+            "test_config", "test_type_adapter", "test_root_model", "test_aliases",
+            "test_validate_call", "test_errors", "test_computed_fields", "test_networks",
+            "test_datetime")],
+        "ci": ["tests/test_main.py", "tests/test_validators.py"],
+        # Node ids are relative to the rootdir (the sdist, its pyproject.toml).
+        "pytest": [
+            # a thread (a WASI limit)
+            "--deselect", "tests/test_main.py::test_model_rebuild_already_rebuilt_by_other_thread",
+            # a subprocess (a WASI limit)
+            "--deselect", "tests/test_generics.py::test_generic_model_pickle_different_module",
+        ],
+        "failures": [],
+        "ci_failures": 0,
     },
 ]

@@ -1,0 +1,110 @@
+//! `cargo bench -p eryx --bench packages`: what a package image costs a
+//! sandbox, side by side in one run — warm creation and private memory per
+//! idle session with the sympy image (`requirements(["sympy"])`,
+//! pre-imported) and with the default image. Each side runs in a fresh
+//! child process (this program re-executed, one after the other), so one
+//! side's heap does not shape the other's. Needs PyPI (or eryx's cached lock and wheels) for sympy.
+use eryx::Sandbox;
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+const CREATIONS: usize = 200;
+const IDLE: usize = 20;
+const SIDE: &str = "ERYX_BENCH_PACKAGES_SIDE";
+
+fn builder(side: &str) -> eryx::SandboxBuilder {
+    let b = Sandbox::builder();
+    match side {
+        "sympy" => b.requirements(["sympy==1.14.0"]),
+        _ => b,
+    }
+}
+
+/// RssAnon of this process, in bytes.
+fn private_bytes() -> i64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("RssAnon:"))
+        .and_then(|r| r.split_whitespace().next()?.parse::<i64>().ok())
+        .map_or(-1, |kib| kib * 1024)
+}
+
+async fn child(side: &str) -> Result<String, String> {
+    let text = |e: eryx::Error| e.to_string();
+    // The first build resolves, links and pre-initialises (cached on disk).
+    let mut first = builder(side).build().await.map_err(text)?;
+    let check = first
+        .execute("import sys; print('sympy' in sys.modules)")
+        .await
+        .map_err(text)?;
+    drop(first);
+    let mut times: Vec<Duration> = Vec::with_capacity(CREATIONS);
+    for _ in 0..CREATIONS {
+        let t = Instant::now();
+        let sb = builder(side).build().await.map_err(text)?;
+        times.push(t.elapsed());
+        drop(sb);
+    }
+    times.sort();
+    let first_use = if side == "sympy" {
+        let mut import = builder(side).build().await.map_err(text)?;
+        let t = Instant::now();
+        import
+            .execute("import sympy; sympy.factor('x**2-1')")
+            .await
+            .map_err(text)?;
+        format!("{:.1}", t.elapsed().as_secs_f64() * 1e3)
+    } else {
+        "-".to_string()
+    };
+    let mut warm = builder(side).build().await.map_err(text)?;
+    warm.execute("pass").await.map_err(text)?;
+    drop(warm);
+    let base = private_bytes();
+    let mut idle = Vec::new();
+    for _ in 0..IDLE {
+        let mut s = builder(side).build().await.map_err(text)?;
+        s.execute("pass").await.map_err(text)?;
+        idle.push(s);
+    }
+    let per = (private_bytes() - base) / IDLE as i64;
+    Ok(format!(
+        "{}\t{:.3}\t{first_use}\t{:.2}",
+        check.trim(),
+        times[CREATIONS / 2].as_secs_f64() * 1e3,
+        per as f64 / (1 << 20) as f64
+    ))
+}
+
+fn main() -> ExitCode {
+    if let Ok(side) = std::env::var(SIDE) {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        return match rt.block_on(child(&side)) {
+            Ok(line) => {
+                println!("{line}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("packages bench ({side}): {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let exe = std::env::current_exe().expect("own path");
+    println!(
+        "| image | sympy in sys.modules | warm creation, median of {CREATIONS} (ms) | first `import sympy; factor` (ms) | private memory per idle session, {IDLE} sessions (MiB) |"
+    );
+    println!("|---|---|---:|---:|---:|");
+    for side in ["default", "sympy"] {
+        let out = Command::new(&exe).env(SIDE, side).output().expect("child");
+        if !out.status.success() {
+            eprint!("{}", String::from_utf8_lossy(&out.stderr));
+            return ExitCode::FAILURE;
+        }
+        let line = String::from_utf8_lossy(&out.stdout);
+        let cols: Vec<&str> = line.trim().split('\t').collect();
+        println!("| {side} | {} |", cols.join(" | "));
+    }
+    ExitCode::SUCCESS
+}
