@@ -24,9 +24,12 @@ def top_level(dist):
             if root.endswith((".dist-info", ".data")) or root == "..":
                 continue
             if len(f.parts) == 1:
-                if not root.endswith(".py"):
+                if root.endswith(".py"):
+                    root = root[:-3]
+                elif root.endswith(".so"):
+                    root = root.split(".")[0]  # an extension module
+                else:
                     continue
-                root = root[:-3]
             names.append(root)
     keep = []
     for n in names:
