@@ -61,8 +61,14 @@ pub fn lay_out(tree: &mut Tree, mount_points: &[&str]) {
         // A name the guest took for a file stays a file.
         let _ = tree.ensure_dir(path);
     }
-    if tree.ensure_dir(DEV).is_ok() {
-        let _ = tree.ensure_null(DEV_NULL);
+    // The devices do not count against the entry cap.
+    if let Ok(dev) = tree.ensure_dir(DEV) {
+        tree.uncount(dev);
+        if let Ok(null) = tree.ensure_null(DEV_NULL) {
+            if matches!(tree.node(null).map(|n| &n.kind), Ok(tree::Kind::Null)) {
+                tree.uncount(null);
+            }
+        }
     }
     tree.limits = limits;
 }

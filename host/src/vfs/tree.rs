@@ -127,6 +127,9 @@ pub struct Tree {
     pub(super) opens: HashMap<Ino, u32>,
     /// Bumped by every change of content (not by opening or closing).
     generation: u64,
+    /// Nodes the entry cap does not count: the layout's `/dev` and its
+    /// null device (see [`Tree::uncount`]).
+    uncounted: std::collections::HashSet<Ino>,
 }
 
 impl Tree {
@@ -141,6 +144,7 @@ impl Tree {
             limits,
             opens: HashMap::new(),
             generation: 0,
+            uncounted: Default::default(),
         }
     }
 
@@ -195,9 +199,16 @@ impl Tree {
         self.bytes
     }
 
-    /// Nodes held, the root excluded.
+    /// Nodes held, the root and the uncounted ones excluded.
     pub fn entries(&self) -> u64 {
-        self.nodes.len() as u64 - 1
+        (self.nodes.len() - 1 - self.uncounted.len()) as u64
+    }
+
+    /// Leave node `ino` out of the entry cap (until it is removed).
+    pub fn uncount(&mut self, ino: Ino) {
+        if self.nodes.contains_key(&ino) {
+            self.uncounted.insert(ino);
+        }
     }
 
     pub fn node(&self, ino: Ino) -> VResult<&Node> {
@@ -256,6 +267,7 @@ impl Tree {
             .get(&ino)
             .is_some_and(|n| n.nlink == 0 && !self.opens.contains_key(&ino));
         if dead && ino != ROOT {
+            self.uncounted.remove(&ino);
             if let Some(n) = self.nodes.remove(&ino) {
                 self.bytes -= n.bytes();
             }
