@@ -19,6 +19,7 @@ real one, so an installed IPython wins).
 
 import sys
 
+import _eryx_hooks
 import eryx
 
 DISPLAY_FD = 3
@@ -318,40 +319,19 @@ def flush_figures():
             plt.close(fig)
 
 
-class _PyplotHook:
-    """Meta-path hook: when pyplot is first imported, select the Agg
-    backend (no display here) and make ``show()`` display figures."""
+def _pyplot_backend():
+    """Ahead of pyplot's first import: the Agg backend (no display here),
+    unless the user chose one."""
+    import os
 
-    @classmethod
-    def find_spec(cls, name, path=None, target=None):
-        if name != "matplotlib.pyplot":
-            return None
-        from importlib.machinery import PathFinder
-
-        spec = PathFinder.find_spec(name, path)
-        if spec is not None and spec.loader is not None:
-            spec.loader = _PyplotLoader(spec.loader)
-        return spec
+    mpl = sys.modules.get("matplotlib")
+    if mpl is not None and "MPLBACKEND" not in os.environ and hasattr(mpl, "use"):
+        mpl.use("agg")
 
 
-class _PyplotLoader:
-    def __init__(self, inner):
-        self._inner = inner
-
-    def create_module(self, spec):
-        return self._inner.create_module(spec)
-
-    def exec_module(self, module):
-        import os
-
-        mpl = sys.modules.get("matplotlib")
-        if mpl is not None and "MPLBACKEND" not in os.environ and hasattr(mpl, "use"):
-            mpl.use("agg")
-        self._inner.exec_module(module)
-        module.show = _show
-
-    def __getattr__(self, name):
-        return getattr(self._inner, name)
+def _pyplot_show(module):
+    """After pyplot's first import: ``show()`` displays the figures."""
+    module.show = _show
 
 
 # --- IPython.display shim -------------------------------------------------
@@ -495,7 +475,7 @@ class _ShimFinder:
 def install():
     """The import hooks and the ``eryx.display`` name."""
     eryx.display = display
-    sys.meta_path.insert(0, _PyplotHook)
+    _eryx_hooks.on_import("matplotlib.pyplot", _pyplot_show, _pyplot_backend)
     sys.meta_path.append(_ShimFinder)
 
 

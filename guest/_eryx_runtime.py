@@ -13,6 +13,7 @@ import sys
 
 import _eryx_callbacks
 import _eryx_display
+import _eryx_hooks
 import _eryx_trace
 import eryx
 
@@ -47,45 +48,18 @@ def _get_loop():
     return _loop
 
 
-class _AsyncioHook:
-    """Meta-path hook: when user code first imports asyncio, make its
-    default loop the socket-free EryxLoop (so `asyncio.run()` works)."""
-
-    @classmethod
-    def find_spec(cls, name, path=None, target=None):
-        if name != "asyncio":
-            return None
-        from importlib.machinery import PathFinder
-
-        spec = PathFinder.find_spec(name, path)
-        if spec is not None:
-            spec.loader = _PatchingLoader(spec.loader)
-        return spec
-
-
-class _PatchingLoader:
-    def __init__(self, inner):
-        self._inner = inner
-
-    def create_module(self, spec):
-        return self._inner.create_module(spec)
-
-    def exec_module(self, module):
-        self._inner.exec_module(module)
-        import _eryx_loop
-
-        _eryx_loop.install()
-
-    def __getattr__(self, name):
-        return getattr(self._inner, name)
-
-
-if "asyncio" in sys.modules:
+def _install_loop(module=None):
+    """Make asyncio's default loop the socket-free EryxLoop (so
+    `asyncio.run()` works); run when user code first imports asyncio."""
     import _eryx_loop
 
     _eryx_loop.install()
+
+
+if "asyncio" in sys.modules:
+    _install_loop()
 else:
-    sys.meta_path.insert(0, _AsyncioHook)
+    _eryx_hooks.on_import("asyncio", _install_loop)
 
 
 def _install_exit():

@@ -18,6 +18,7 @@ const MODULES: &[(&str, &str)] = &[
     ("_eryx_ssl", include_str!("../guest/_eryx_ssl.py")),
     ("_eryx_state", include_str!("../guest/_eryx_state.py")),
     ("_eryx_main", include_str!("../guest/_eryx_main.py")),
+    ("_eryx_hooks", include_str!("../guest/_eryx_hooks.py")),
     ("_eryx_display", include_str!("../guest/_eryx_display.py")),
     ("_eryx_runtime", include_str!("../guest/_eryx_runtime.py")),
 ];
