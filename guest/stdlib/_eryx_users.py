@@ -20,28 +20,29 @@ import posix
 USERS = (("root", 0, "/home/user", "/bin/sh"),)
 
 
-def _constant(name, value, doc):
-    def f():
-        return list(value) if isinstance(value, list) else value
-
+def _posix(f, name, doc):
+    """``f`` named and documented as the posix function ``name``."""
     f.__name__ = f.__qualname__ = name
     f.__module__ = "posix"
     f.__doc__ = doc
     return f
+
+
+def _constant(name, value, doc):
+    def f():
+        return list(value) if isinstance(value, list) else value
+
+    return _posix(f, name, doc)
 
 
 def _chown_like(name, stat, doc):
     def f(path, uid, gid, *args, **kwargs):
         uid, gid = check_int(name, uid), check_int(name, gid)
         stat(path, *args, **kwargs)  # FileNotFoundError and kin, as chown
-        for what, v in (("uid", uid), ("gid", gid)):
-            if not -1 <= v <= 0xFFFFFFFF:
-                raise OverflowError(f"{what} is {'less than minimum' if v < 0 else 'greater than maximum'}")
+        check_range("uid", uid)
+        check_range("gid", gid)
 
-    f.__name__ = f.__qualname__ = name
-    f.__module__ = "posix"
-    f.__doc__ = doc
-    return f
+    return _posix(f, name, doc)
 
 
 def install():
@@ -120,12 +121,27 @@ def check_int(what, value):
         raise TypeError(f"{what}() argument must be int, not {type(value).__name__}") from None
 
 
+def check_range(what, value):
+    """OverflowError for a ``uid``/``gid`` outside uid_t (-1 allowed), as
+    CPython's converters."""
+    if value < -1:
+        raise OverflowError(f"{what} is less than minimum")
+    if value > 0xFFFFFFFF:
+        raise OverflowError(f"{what} is greater than maximum")
+
+
+def find(entries, field, value, missing):
+    """The entry whose ``field`` is ``value``; KeyError(``missing``) when none."""
+    for e in entries:
+        if getattr(e, field) == value:
+            return e
+    raise KeyError(missing)
+
+
 def check_str(what, value):
     if not isinstance(value, str):
         raise TypeError(f"{what}() argument must be str, not {type(value).__name__}")
     if "\0" in value:
         raise ValueError("embedded null character")
-    import os
-
     os.fsencode(value)  # UnicodeEncodeError for what no name can be
     return value

@@ -17,20 +17,11 @@ def getgrall():
 def getgrgid(id, /):
     """Return the group database entry for the given numeric group ID."""
     id = _u.check_int("getgrgid", id)
-    if id < -1:
-        raise OverflowError("gid is less than minimum")
-    if id > 0xFFFFFFFF:
-        raise OverflowError("gid is greater than maximum")
-    for e in getgrall():
-        if e.gr_gid == id:
-            return e
-    raise KeyError(f"getgrgid(): gid not found: {id}")
+    _u.check_range("gid", id)
+    return _u.find(getgrall(), "gr_gid", id, f"getgrgid(): gid not found: {id}")
 
 
 def getgrnam(name, /):
     """Return the group database entry for the given group name."""
     name = _u.check_str("getgrnam", name)
-    for e in getgrall():
-        if e.gr_name == name:
-            return e
-    raise KeyError(f"getgrnam(): name not found: {name!r}")
+    return _u.find(getgrall(), "gr_name", name, f"getgrnam(): name not found: {name!r}")

@@ -20,16 +20,10 @@ def getpwall():
 def getpwuid(uid, /):
     """Return the password database entry for the given numeric user ID."""
     uid = _u.check_int("getpwuid", uid)
-    for e in getpwall():
-        if e.pw_uid == uid:
-            return e
-    raise KeyError(f"getpwuid(): uid not found: {uid}")
+    return _u.find(getpwall(), "pw_uid", uid, f"getpwuid(): uid not found: {uid}")
 
 
 def getpwnam(name, /):
     """Return the password database entry for the given user name."""
     name = _u.check_str("getpwnam", name)
-    for e in getpwall():
-        if e.pw_name == name:
-            return e
-    raise KeyError(f"getpwnam(): name not found: {name!r}")
+    return _u.find(getpwall(), "pw_name", name, f"getpwnam(): name not found: {name!r}")
