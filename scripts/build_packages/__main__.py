@@ -2,8 +2,9 @@
     python3 scripts/build_packages [--wheelhouse DIR] [NAME...]
 (driven by scripts/build-packages.sh). For each recipe
 (scripts/packages/NAME.toml) the wheel is built once per cache key — the
-recipe's bytes, its patches, the sdist's sha256, this builder's sources and
-the toolchain's fingerprint — under $ERYX_BUILD_CACHE (default
+recipe's bytes, its patches, the sdist's sha256, this builder's sources, the
+toolchain's fingerprint and the keys of the recipes it `requires` (built
+first) — under $ERYX_BUILD_CACHE (default
 ~/.cache/eryx-build/), then copied into the wheelhouse (target/wheelhouse/).
 A warm run only checks keys. Each build writes a log next to its wheel;
 a failure names the step and that log. Prints each wheel's path on stdout.
@@ -18,29 +19,41 @@ import time
 
 import cbuild
 import fetch
+import mesonbuild
 import pyo3build
 import recipe
 import wheel
 from steps import Log, StepFailed
 from toolchain import Toolchain
 
-BACKENDS = {"setuptools-c": cbuild.build, "cargo-pyo3": pyo3build.build}
+BACKENDS = {"setuptools-c": cbuild.build, "cargo-pyo3": pyo3build.build, "meson": mesonbuild.build}
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def cache_key(r, tc):
+def builder_files():
+    """This builder's own sources (relative path, full path), sorted."""
+    found = []
+    for base, dirs, files in os.walk(HERE):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        found += [(os.path.relpath(os.path.join(base, f), HERE), os.path.join(base, f))
+                  for f in sorted(files) if not f.endswith(".pyc")]
+    return found
+
+
+def cache_key(r, tc, dep_keys=()):
     h = hashlib.sha256(r["bytes"])
     h.update(r["sha256"].encode())
     for p in r["patch_files"]:
         h.update(fetch.sha256_file(p).encode())
-    for f in sorted(os.listdir(HERE)):
-        if f.endswith((".py", ".c")):
-            h.update(f.encode() + fetch.sha256_file(os.path.join(HERE, f)).encode())
+    for rel, full in builder_files():
+        h.update(rel.encode() + fetch.sha256_file(full).encode())
     h.update(tc.fingerprint(r["backend"]).encode())
+    for k in dep_keys:
+        h.update(k.encode())
     return h.hexdigest()[:24]
 
 
-def build_one(root, cache, tc, r, key_dir):
+def build_one(root, cache, tc, r, key_dir, deps):
     """Build r's wheel into key_dir (a fresh directory); returns the wheel path."""
     name = recipe.normalise(r["name"])
     work = os.path.join(cache, "work", name)
@@ -61,7 +74,7 @@ def build_one(root, cache, tc, r, key_dir):
             log.run(f"patch {os.path.basename(p)}", ["patch", "-p1", "-i", p], cwd=src)
         staged = os.path.join(work, "site")
         os.makedirs(staged)
-        BACKENDS[r["backend"]](r, src, tc, tools, work, staged, log, cache)
+        BACKENDS[r["backend"]](r, src, tc, tools, work, staged, log, cache, deps=deps)
         whl = wheel.write(staged, os.path.join(src, "PKG-INFO"), r["name"], r["version"], tmp)
         log.say(f"wheel {os.path.basename(whl)} ({os.path.getsize(whl)} bytes) "
                 f"in {time.monotonic() - start:.1f} s")
@@ -76,6 +89,19 @@ def build_one(root, cache, tc, r, key_dir):
     return os.path.join(key_dir, os.path.basename(whl))
 
 
+def install(house, r, whl):
+    """Copy a built wheel into the wheelhouse (one wheel per project); returns its path there."""
+    dest = os.path.join(house, os.path.basename(whl))
+    prefix = fetch.dist_name(r["name"]) + "-"
+    for old in os.listdir(house):
+        if old.startswith(prefix) and old.endswith(".whl") and old != os.path.basename(whl):
+            os.remove(os.path.join(house, old))
+    if not os.path.exists(dest) or fetch.sha256_file(dest) != fetch.sha256_file(whl):
+        shutil.copy2(whl, dest + ".tmp")
+        os.replace(dest + ".tmp", dest)
+    return dest
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", required=True, help="repository root")
@@ -87,33 +113,32 @@ def main():
     house = args.wheelhouse or os.path.join(root, "target", "wheelhouse")
     os.makedirs(house, exist_ok=True)
     tc = Toolchain(root)
+    built = {}  # normalised name -> (wheel path in the wheelhouse, cache key)
+
+    def ensure(n, chain=()):
+        """The wheel of recipe n (and of what it requires), from the cache or built."""
+        name = recipe.normalise(n)
+        if name in built:
+            return built[name]
+        if name in chain:
+            raise StepFailed(f"{name}: recipes require each other: {' -> '.join(chain + (name,))}")
+        r = recipe.load(root, n)
+        deps = [ensure(d, chain + (name,)) for d in r["requires"]]
+        key = cache_key(r, tc, [k for _, k in deps])
+        key_dir = os.path.join(cache, "wheels", name, key)
+        wheels = [f for f in os.listdir(key_dir) if f.endswith(".whl")] if os.path.isdir(key_dir) else []
+        whl = os.path.join(key_dir, wheels[0]) if wheels else \
+            build_one(root, cache, tc, r, key_dir, [w for w, _ in deps])
+        built[name] = (install(house, r, whl), key)
+        return built[name]
+
     failed = 0
     for n in args.names or recipe.names(root):
         try:
-            r = recipe.load(root, n)
-        except ValueError as e:
+            print(ensure(n)[0])
+        except (ValueError, StepFailed) as e:
             print(f"build-packages: error: {e}", file=sys.stderr)
             failed += 1
-            continue
-        name = recipe.normalise(r["name"])
-        key_dir = os.path.join(cache, "wheels", name, cache_key(r, tc))
-        wheels = [f for f in os.listdir(key_dir) if f.endswith(".whl")] if os.path.isdir(key_dir) else []
-        try:
-            whl = os.path.join(key_dir, wheels[0]) if wheels else build_one(root, cache, tc, r, key_dir)
-        except StepFailed as e:
-            print(f"build-packages: error: {e}", file=sys.stderr)
-            failed += 1
-            continue
-        dest = os.path.join(house, os.path.basename(whl))
-        # One wheel per project in the wheelhouse: drop other versions/builds.
-        prefix = fetch.dist_name(r["name"]) + "-"
-        for old in os.listdir(house):
-            if old.startswith(prefix) and old.endswith(".whl") and old != os.path.basename(whl):
-                os.remove(os.path.join(house, old))
-        if not os.path.exists(dest) or fetch.sha256_file(dest) != fetch.sha256_file(whl):
-            shutil.copy2(whl, dest + ".tmp")
-            os.replace(dest + ".tmp", dest)
-        print(dest)
     sys.exit(1 if failed else 0)
 
 

@@ -116,7 +116,7 @@ def copy_tree(pdir, dest, recursive=True, skip=SKIP_SUFFIXES):
             shutil.copy2(os.path.join(base, f), os.path.join(dest, rel, f))
 
 
-def build(r, src, tc, tools, work, staged, log, cache):
+def build(r, src, tc, tools, work, staged, log, cache, deps=()):
     """Build the recipe's extensions and Python files into `staged`."""
     info = introspect(src, tools, work, log)
     for pkg, pdir, recursive in package_dirs(info, src):

@@ -1,15 +1,16 @@
-"""Getting a recipe's sdist: pip download, sha256-pinned, cached by hash.
-
-pip reads an sdist's metadata with its build backend; the backends it needs
-(setuptools, maturin) are installed pinned from
-scripts/requirements-extension-tools.txt into a tools directory of the build
-cache and used with --no-build-isolation, so nothing unpinned is fetched.
+"""Getting a recipe's sdist (from the package index pip uses, found by its
+pinned sha256, cached by hash) and the pinned build-backend tools
+(setuptools, maturin: scripts/requirements-extension-tools.txt, installed
+into a tools directory of the build cache; setuptools also reads setup.py
+files' Extension lists).
 """
 
 import hashlib
+import json
 import os
 import shutil
 import tarfile
+import urllib.request
 import zipfile
 
 from recipe import normalise
@@ -37,31 +38,50 @@ def tools(root, cache, log):
     return d
 
 
+def index_files(name):
+    """The files PyPI's simple index (PEP 691 JSON, what pip reads) lists for a project."""
+    index = os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple").rstrip("/")
+    req = urllib.request.Request(f"{index}/{normalise(name)}/",
+                                 headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+    with urllib.request.urlopen(req, timeout=120) as resp:
+        return json.load(resp)["files"]
+
+
 def sdist(root, cache, r, log):
-    """Path of the recipe's sdist in the cache, downloaded (and verified) if missing."""
+    """Path of the recipe's sdist in the cache, downloaded (and verified) if missing.
+
+    The file is found in the package index by its pinned sha256 and checked
+    after the download; no build backend runs (pip download would run meson
+    or setup.py on the host just to read the metadata)."""
     dl = os.path.join(cache, "sdists", r["sha256"])
     if os.path.isdir(dl):
         for f in os.listdir(dl):
             if sha256_file(os.path.join(dl, f)) == r["sha256"]:
                 return os.path.join(dl, f)
-    t = tools(root, cache, log)
     log.say(f"downloading {r['name']}=={r['version']} (sdist, sha256-pinned)")
+    try:
+        files = index_files(r["name"])
+    except (OSError, ValueError, KeyError) as e:
+        raise StepFailed(f"step 'download sdist': reading the package index failed: {e}") from None
+    found = [f for f in files if f.get("hashes", {}).get("sha256") == r["sha256"]]
+    if not found or not found[0]["filename"].endswith((".tar.gz", ".zip")):
+        raise StepFailed(f"step 'download sdist': no sdist with sha256 {r['sha256']} in the index "
+                         f"for {r['name']} (is the recipe's version {r['version']} right?)")
     tmp = dl + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
-    req = os.path.join(tmp, "requirement.txt")
-    with open(req, "w", encoding="utf-8") as f:
-        f.write(f"{r['name']}=={r['version']} --hash=sha256:{r['sha256']}\n")
-    env = dict(os.environ, PYTHONPATH=t, PATH=os.path.join(t, "bin") + os.pathsep + os.environ["PATH"])
-    log.run("download sdist", ["python3", "-m", "pip", "download", "--no-binary", ":all:", "--no-deps",
-                               "--no-build-isolation", "--require-hashes", "-r", req, "-d", tmp], env=env)
-    os.remove(req)
-    found = [f for f in os.listdir(tmp) if f.endswith((".tar.gz", ".zip"))]
-    if len(found) != 1 or sha256_file(os.path.join(tmp, found[0])) != r["sha256"]:
-        raise StepFailed(f"step 'download sdist': pip left {found}, not the pinned sdist")
+    path = os.path.join(tmp, os.path.basename(found[0]["filename"]))
+    log.note(f"GET {found[0]['url']}")
+    try:
+        with urllib.request.urlopen(found[0]["url"], timeout=300) as resp, open(path, "wb") as out:
+            shutil.copyfileobj(resp, out)
+    except OSError as e:
+        raise StepFailed(f"step 'download sdist': {e}") from None
+    if sha256_file(path) != r["sha256"]:
+        raise StepFailed(f"step 'download sdist': {found[0]['filename']} does not have the pinned sha256")
     shutil.rmtree(dl, ignore_errors=True)
     os.rename(tmp, dl)
-    return os.path.join(dl, found[0])
+    return os.path.join(dl, os.path.basename(path))
 
 
 def unpack(path, dest):

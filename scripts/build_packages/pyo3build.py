@@ -53,7 +53,7 @@ def cargo_env(r, cache):
     return env
 
 
-def build(r, src, tc, tools, work, staged, log, cache):
+def build(r, src, tc, tools, work, staged, log, cache, deps=()):
     """Build the crate's extension and copy the Python source into `staged`."""
     cargo = r.get("cargo", {})
     module = cargo.get("module")

@@ -1,19 +1,22 @@
 """Package recipes: scripts/packages/<name>.toml, one per native package.
 
 A recipe pins the sdist (`version`, `sha256`) and names the build backend:
-`setuptools-c` (C extensions read from setup.py) or `cargo-pyo3` (a Rust/PyO3
-crate linked as a WASI shared library). Optional keys: `cflags` (extra C
-flags), `patches` (files under scripts/packages/patches/, applied with
-`patch -p1`; each starts with a comment saying why), and the backend's table
-(`[cargo]`: `module`, `python-source`, `profile`).
+`setuptools-c` (C extensions read from setup.py), `cargo-pyo3` (a Rust/PyO3
+crate linked as a WASI shared library) or `meson` (a meson-python project
+cross-built with meson). Optional keys: `cflags` (extra C flags), `patches`
+(files under scripts/packages/patches/, applied with `patch -p1`; each
+starts with a comment saying why), `requires` (other recipes whose wheels
+the build needs, built first: pandas needs numpy's headers), and the
+backend's table (`[cargo]`: `module`, `python-source`, `profile`; `[meson]`:
+see mesonbuild.py).
 """
 
 import os
 import re
 import tomllib
 
-BACKENDS = ("setuptools-c", "cargo-pyo3")
-KNOWN = {"name", "version", "sha256", "backend", "summary", "cflags", "patches", "cargo"}
+BACKENDS = ("setuptools-c", "cargo-pyo3", "meson")
+KNOWN = {"name", "version", "sha256", "backend", "summary", "cflags", "patches", "requires", "cargo", "meson"}
 
 
 def normalise(name):
@@ -52,6 +55,10 @@ def load(root, name):
         raise ValueError(f"{path}: backend must be one of {BACKENDS}")
     r.setdefault("cflags", [])
     r.setdefault("patches", [])
+    r.setdefault("requires", [])
+    for dep in r["requires"]:
+        if not os.path.exists(os.path.join(recipes_dir(root), normalise(dep) + ".toml")):
+            raise ValueError(f"{path}: requires {dep!r}, which has no recipe")
     r["patch_files"] = [os.path.join(recipes_dir(root), "patches", p) for p in r["patches"]]
     for p in r["patch_files"]:
         if not os.path.exists(p):

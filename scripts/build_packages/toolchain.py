@@ -12,6 +12,7 @@ import hashlib
 import os
 import subprocess
 
+import mesonbuild
 from fetch import sha256_file
 
 # The extension-module suffix CPython-for-WASI looks for (first entry of
@@ -53,6 +54,9 @@ class Toolchain:
         tools = [["clang-16", "--version"], ["wasm-ld-16", "--version"]]
         if backend == "cargo-pyo3":
             tools.append(["rustc", f"+{RUST_TOOLCHAIN}", "-vV"])
+        if backend == "meson":
+            h.update(mesonbuild.fingerprint().encode())
+            h.update(sha256_file(os.path.join(self.cpython, "python-stdlib.tar")).encode())
         for cmd in tools:
             h.update(subprocess.run(cmd, capture_output=True, check=True).stdout)
         return h.hexdigest()

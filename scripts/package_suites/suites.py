@@ -88,4 +88,16 @@ SUITES = [
         "failures": [],
         "ci_failures": 0,
     },
+    {
+        "name": "pandas",
+        "version": "3.1.1",
+        "with": ["pandas==3.1.1", "numpy==2.3.5"],
+        "build": ["pandas"],
+        "targets": ["pandas.tests.frame", "pandas.tests.groupby", "pandas.tests.reshape",
+                    "pandas.tests.io.parser"],
+        "ci": ["pandas.tests.reshape.test_pivot", "pandas.tests.groupby.test_groupby"],
+        "pytest": [],
+        "failures": [],
+        "ci_failures": 0,
+    },
 ]

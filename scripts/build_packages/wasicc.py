@@ -1,14 +1,12 @@
 #!/usr/bin/env python3
-"""C/C++ compiler + linker wrapper for cross-building numpy (scripts/build-numpy.sh).
-
-meson drives it as the cross `c`/`cpp` compiler: `wasi-cc.py cc ARGS...` or
-`wasi-cc.py c++ ARGS...` (through the small wcc/wcxx shell wrappers the build
-script writes). Why a wrapper:
+"""C/C++ compiler + linker wrapper for meson cross builds (backend `meson`,
+mesonbuild.py): `wasicc.py cc ARGS...` or `wasicc.py c++ ARGS...`, called
+through the small wcc/wcxx shell wrappers the backend writes. Why a wrapper:
 - LLVM 16 only emits position-independent wasm for the Emscripten triple, so
   compile with that triple but WASI's headers and macros (the same trick as
-  build.rs and scripts/build_packages/toolchain.py);
+  build.rs and toolchain.py);
 - C++ needs Debian's wasm32 libc++ 16 headers (ABI namespace __2, no
-  threads) plus our no-op <mutex>/<shared_mutex> shim;
+  threads) plus our no-op <mutex>/<shared_mutex> shim (cross/shim/);
 - clang has no wasm32 shared-library link driver for this setup, so link
   steps go straight to `wasm-ld-16 -shared --experimental-pic` against
   componentize-py's libpython3.14.so / libc.so / libc++.so / libc++abi.so
@@ -17,8 +15,8 @@ script writes). Why a wrapper:
   static WASI commands with the system wasi-libc.
 Configuration comes from the environment (set by the wcc/wcxx wrappers):
 ERYX_CPYTHON (componentize-py's CPython artefacts), ERYX_LIBCXX (root of the
-extracted libc++ debs), ERYX_NUMPY_SHIM (shim headers), ERYX_NUMPY_STUBS (dir
-with wasi_stubs.o and cxa_stubs.o).
+extracted libc++ debs), ERYX_SHIM (shim headers), ERYX_STUBS (dir with
+wasi_stubs.o and cxa_stubs.o).
 """
 import os
 import subprocess
@@ -31,7 +29,7 @@ mode, args = sys.argv[1], sys.argv[2:]
 cxx = mode == "c++"
 env = os.environ
 cpython, libcxx = env["ERYX_CPYTHON"], env["ERYX_LIBCXX"]
-shim, stubs = env["ERYX_NUMPY_SHIM"], env["ERYX_NUMPY_STUBS"]
+shim, stubs = env["ERYX_SHIM"], env["ERYX_STUBS"]
 clang = "clang++-16" if cxx else "clang-16"
 
 base = ["--target=wasm32-wasi", "-nostdlibinc"]
@@ -40,6 +38,9 @@ if cxx:
              "-fexceptions", "-Drestrict=__restrict"]
 base += ["-isystem", "/usr/include/wasm32-wasi", "--target=wasm32-unknown-emscripten",
          "-U__EMSCRIPTEN__", "-D__wasi__", "-D_GNU_SOURCE", "-fPIC"]
+if not cxx:
+    # A call through a wrong prototype is a trap at run time in wasm: refuse it at build time.
+    base.append("-Werror=implicit-function-declaration")
 
 SRC = (".c", ".cpp", ".cc")
 compiling = any(a in ("-c", "-E", "-S", "-M", "-MM", "--version", "-v", "-dumpversion", "-print-search-dirs")

@@ -1,4 +1,4 @@
-/* Linked into every numpy extension module (scripts/build-numpy.sh): libc
+/* Linked into every extension module of the meson backend (mesonbuild.py): libc
  * symbols that clang emits calls to (fiprintf, newlib-style, from optimised
  * fprintf calls) but componentize-py's wasi-libc libc.so does not export.
  * Compiled with -fno-builtin so this vfprintf call is not turned back. */

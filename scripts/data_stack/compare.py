@@ -1,0 +1,83 @@
+"""Run the data-stack workflows natively and in the sandbox and compare.
+
+    python3 scripts/data_stack/compare.py [--eryx PATH] [WORKFLOW...]
+
+Each workflow (a script in this directory) runs under the host's python3 in
+a venv with the pinned native wheels (requirements-native.txt) and in
+`eryx --with ...` with our WASI builds (scripts/build-packages.sh makes
+them first); the two standard outputs must be byte-identical. On a
+difference the unified diff is printed and the exit status is 1.
+"""
+
+import argparse
+import difflib
+import hashlib
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+# name -> (script, packages by name for the sandbox, recipes to build first)
+WORKFLOWS = {
+    "pandas": ("pandas_workflow.py", ["pandas==3.1.1", "numpy==2.3.5"], ["pandas"]),
+}
+
+
+def native_python():
+    """The reference interpreter: a venv with the pinned native wheels."""
+    req = HERE / "requirements-native.txt"
+    venv = ROOT / "target" / "data-stack" / "native-venv"
+    stamp = venv / ".requirements-sha256"
+    digest = hashlib.sha256(req.read_bytes()).hexdigest()
+    if not stamp.exists() or stamp.read_text() != digest:
+        subprocess.run(["rm", "-rf", str(venv)], check=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", "--no-deps",
+                        "--require-hashes", "-r", str(req)], check=True)
+        stamp.write_text(digest)
+    return venv / "bin" / "python"
+
+
+def run(cmd):
+    start = time.monotonic()
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.stderr.write(p.stderr[-4000:])
+        raise SystemExit(f"data-stack: {' '.join(map(str, cmd))} exited with {p.returncode}")
+    return p.stdout, time.monotonic() - start
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("names", nargs="*", help=f"workflows (default: all of {', '.join(WORKFLOWS)})")
+    ap.add_argument("--eryx", default=str(ROOT / "target" / "release" / "eryx"))
+    args = ap.parse_args()
+    names = args.names or list(WORKFLOWS)
+    builds = sorted({b for n in names for b in WORKFLOWS[n][2]})
+    subprocess.run([str(ROOT / "scripts" / "build-packages.sh"), *builds], check=True,
+                   stdout=subprocess.DEVNULL)
+    py = native_python()
+    bad = 0
+    for name in names:
+        script, packages, _ = WORKFLOWS[name]
+        path = HERE / script
+        native, t_native = run([str(py), str(path)])
+        cmd = [args.eryx, "--timeout", "120"]
+        for p in packages:
+            cmd += ["--with", p]
+        sandboxed, t_sandbox = run(cmd + [str(path)])
+        same = native == sandboxed and native.strip() != ""
+        print(f"data-stack: {name}: {'same output' if same else 'OUTPUT DIFFERS'} "
+              f"({len(native.splitlines())} lines; native {t_native:.1f} s, sandbox {t_sandbox:.1f} s)",
+              file=sys.stderr)
+        if not same:
+            bad += 1
+            sys.stdout.writelines(difflib.unified_diff(native.splitlines(True), sandboxed.splitlines(True),
+                                                       "native", "eryx"))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
