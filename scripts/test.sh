@@ -14,8 +14,8 @@ trap report_times EXIT
 "$ROOT/scripts/build.sh"
 lap "setup + build"
 # Native packages cross-built from pinned PyPI sdists into WASI wheels
-# (cached by content in ~/.cache/eryx-build; host/tests/packages.rs,
-# host/tests/native_packages.rs).
+# (cached by content in ~/.cache/eryx-build; cold ~9 min on 2 cores, most of
+# it numpy + pandas; host/tests/packages.rs, host/tests/native_packages.rs).
 "$ROOT/scripts/build-packages.sh" >/dev/null
 lap "native packages"
 # Compile the component and the stdlib bytecode once, before tests run in
@@ -68,3 +68,7 @@ lap "CPython suite --ci"
 # full run is `scripts/package-suites.sh`, its table in the README).
 "$ROOT/scripts/package-suites.sh" --ci
 lap "package suites --ci"
+# The data stack against native CPython: the pandas workflow must print
+# exactly what native pandas prints (scripts/data_stack/compare.py).
+python3 "$ROOT/scripts/data_stack/compare.py"
+lap "data stack vs native"

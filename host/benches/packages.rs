@@ -1,9 +1,11 @@
 //! `cargo bench -p eryx --bench packages`: what a package image costs a
 //! sandbox, side by side in one run — warm creation and private memory per
 //! idle session with the sympy image (`requirements(["sympy"])`,
-//! pre-imported) and with the default image. Each side runs in a fresh
-//! child process (this program re-executed, one after the other), so one
-//! side's heap does not shape the other's. Needs PyPI (or eryx's cached lock and wheels) for sympy.
+//! pre-imported), the pandas image (our WASI numpy + pandas from
+//! target/wheelhouse, `scripts/build-packages.sh pandas`) and the default
+//! image. Each side runs in a fresh child process (this program
+//! re-executed, one after the other), so one side's heap does not shape the
+//! other's. Needs PyPI (or eryx's cached lock and wheels).
 use eryx::Sandbox;
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
@@ -12,11 +14,30 @@ const CREATIONS: usize = 200;
 const IDLE: usize = 20;
 const SIDE: &str = "ERYX_BENCH_PACKAGES_SIDE";
 
+/// (side, requirements, module it pre-imports, first-use code)
+const SIDES: &[(&str, &[&str], &str, &str)] = &[
+    ("default", &[], "sympy", ""),
+    ("sympy", &["sympy==1.14.0"], "sympy", "import sympy; sympy.factor('x**2-1')"),
+    (
+        "pandas",
+        &["pandas==3.1.1"],
+        "pandas",
+        "import pandas as pd; pd.DataFrame({'a': range(1000)}).groupby(pd.Series(range(1000)) % 7).sum()",
+    ),
+];
+
+fn side_of(name: &str) -> (&'static [&'static str], &'static str, &'static str) {
+    let (_, reqs, module, first) = SIDES.iter().find(|s| s.0 == name).expect("known side");
+    (reqs, module, first)
+}
+
 fn builder(side: &str) -> eryx::SandboxBuilder {
+    let (reqs, _, _) = side_of(side);
     let b = Sandbox::builder();
-    match side {
-        "sympy" => b.requirements(["sympy==1.14.0"]),
-        _ => b,
+    if reqs.is_empty() {
+        b
+    } else {
+        b.requirements(reqs.iter().copied())
     }
 }
 
@@ -34,8 +55,9 @@ async fn child(side: &str) -> Result<String, String> {
     let text = |e: eryx::Error| e.to_string();
     // The first build resolves, links and pre-initialises (cached on disk).
     let mut first = builder(side).build().await.map_err(text)?;
+    let (_, module, first_code) = side_of(side);
     let check = first
-        .execute("import sys; print('sympy' in sys.modules)")
+        .execute(&format!("import sys; print({module:?} in sys.modules)"))
         .await
         .map_err(text)?;
     drop(first);
@@ -47,13 +69,10 @@ async fn child(side: &str) -> Result<String, String> {
         drop(sb);
     }
     times.sort();
-    let first_use = if side == "sympy" {
+    let first_use = if !first_code.is_empty() {
         let mut import = builder(side).build().await.map_err(text)?;
         let t = Instant::now();
-        import
-            .execute("import sympy; sympy.factor('x**2-1')")
-            .await
-            .map_err(text)?;
+        import.execute(first_code).await.map_err(text)?;
         format!("{:.1}", t.elapsed().as_secs_f64() * 1e3)
     } else {
         "-".to_string()
@@ -93,10 +112,10 @@ fn main() -> ExitCode {
     }
     let exe = std::env::current_exe().expect("own path");
     println!(
-        "| image | sympy in sys.modules | warm creation, median of {CREATIONS} (ms) | first `import sympy; factor` (ms) | private memory per idle session, {IDLE} sessions (MiB) |"
+        "| image | its package in sys.modules | warm creation, median of {CREATIONS} (ms) | first use: sympy `factor`, pandas `groupby().sum()` (ms) | private memory per idle session, {IDLE} sessions (MiB) |"
     );
     println!("|---|---|---:|---:|---:|");
-    for side in ["default", "sympy"] {
+    for (side, ..) in SIDES {
         let out = Command::new(&exe).env(SIDE, side).output().expect("child");
         if !out.status.success() {
             eprint!("{}", String::from_utf8_lossy(&out.stderr));

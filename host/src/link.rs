@@ -66,5 +66,20 @@ pub fn link(extensions: &[(String, Vec<u8>)]) -> Result<Vec<u8>, String> {
             .adapter("wasi_snapshot_preview1", e::ADAPTER)?;
         linker.encode()
     };
-    run().map_err(|err| format!("linking the sandbox component failed: {err:#}"))
+    // wit-component panics on some inputs (e.g. 0.263 on a weak symbol that
+    // several extensions import): a bad package must not take the host down.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+        Ok(linked) => linked.map_err(|err| format!("linking the sandbox component failed: {err:#}")),
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("no message");
+            Err(format!(
+                "linking the sandbox component failed: the component linker rejected the \
+                 extension modules ({why})"
+            ))
+        }
+    }
 }
