@@ -18,6 +18,7 @@ import sys
 import time
 
 import cbuild
+import clibs
 import fetch
 import mesonbuild
 import pyo3build
@@ -47,6 +48,10 @@ def cache_key(r, tc, dep_keys=()):
         h.update(fetch.sha256_file(p).encode())
     for rel, full in builder_files():
         h.update(rel.encode() + fetch.sha256_file(full).encode())
+    if r["c-libraries"]:
+        h.update(" ".join(r["c-libraries"]).encode())
+        for f in clibs.project_files():
+            h.update(fetch.sha256_file(f).encode())
     h.update(tc.fingerprint(r["backend"]).encode())
     for k in dep_keys:
         h.update(k.encode())

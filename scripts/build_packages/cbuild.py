@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 
+import clibs
 from steps import StepFailed
 from toolchain import EXT_SUFFIX, WASI_CFLAGS
 
@@ -23,6 +24,7 @@ SKIP_SUFFIXES = (".c", ".h", ".cc", ".cpp", ".cxx", ".hpp", ".pyx", ".pxd", ".o"
 # Host flags from extra_compile_args that make sense for wasm too.
 PORTABLE_FLAG = re.compile(r"^(-std=.*|-D.*|-U.*|-W.*|-f(no-)?strict-aliasing|-O[0-3s])$")
 RECORDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "setup_recorder.py")
+CROSS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cross")
 
 
 def introspect(src, tools, work, log):
@@ -39,10 +41,11 @@ def introspect(src, tools, work, log):
     return info
 
 
-def compile_extension(ext, src, tc, extra, obj_dir, out_dir, log):
-    """Compile and link one extension into out_dir; returns the .so path."""
+def compile_objects(ext, src, tc, extra, obj_dir, log, include=()):
+    """Compile one extension's (or build_clib library's) sources; returns
+    (object paths, whether any is C++)."""
     os.makedirs(obj_dir, exist_ok=True)
-    flags = list(WASI_CFLAGS) + [f"-I{tc.include}"] + list(extra)
+    flags = list(WASI_CFLAGS) + [f"-I{tc.include}"] + [f"-I{d}" for d in include] + list(extra)
     flags += [f"-I{os.path.join(src, d)}" for d in ext["include_dirs"]]
     for name, value in ext["define_macros"]:
         flags.append(f"-D{name}" if value is None else f"-D{name}={value}")
@@ -67,11 +70,19 @@ def compile_extension(ext, src, tc, extra, obj_dir, out_dir, log):
         obj = os.path.join(obj_dir, f"{i}-{os.path.basename(source)}.o")
         log.run(f"compile {source}", [cc, *flags, "-c", os.path.join(src, source), "-o", obj])
         objs.append(obj)
+    return objs, cxx
+
+
+def compile_extension(ext, src, tc, extra, obj_dir, out_dir, log, clib=((), ())):
+    """Compile and link one extension into out_dir; returns the .so path.
+    clib: (static archives and objects to link, include dirs) from clibs.build."""
+    archives, include = clib
+    objs, cxx = compile_objects(ext, src, tc, extra, obj_dir, log, include)
     parts = ext["name"].split(".")
     so = os.path.join(out_dir, *parts[:-1], parts[-1] + EXT_SUFFIX)
     os.makedirs(os.path.dirname(so), exist_ok=True)
     log.run(f"link {ext['name']}",
-            ["wasm-ld-16", "-shared", "--experimental-pic", "-o", so, *objs, *tc.libs(cxx)])
+            ["wasm-ld-16", "-shared", "--experimental-pic", "-o", so, *objs, *archives, *tc.libs(cxx)])
     return so
 
 
@@ -123,6 +134,27 @@ def build(r, src, tc, tools, work, staged, log, cache, deps=()):
         copy_tree(pdir, os.path.join(staged, *pkg.split(".")), recursive)
     for mod in info["py_modules"]:
         shutil.copy2(os.path.join(src, info["package_dir"].get("", ""), mod + ".py"), staged)
-    for ext in info["ext_modules"]:
-        so = compile_extension(ext, src, tc, r["cflags"], os.path.join(work, "obj", ext["name"]), staged, log)
+    opts = r.get("setuptools", {})
+    exts = info["ext_modules"]
+    if "extensions" in opts:
+        unknown = set(opts["extensions"]) - {e["name"] for e in exts}
+        if unknown:
+            raise StepFailed(f"recipe: [setuptools] extensions {sorted(unknown)} are not in setup.py")
+        exts = [e for e in exts if e["name"] in opts["extensions"]]
+    archives, include = clibs.build(r["c-libraries"], cache, log)
+    # setup(libraries=...) (build_clib): compiled once, linked into every extension.
+    for name, lib in info.get("libraries", []):
+        spec = {"name": name, "sources": lib["sources"], "include_dirs": lib["include_dirs"],
+                "define_macros": lib["macros"], "undef_macros": [], "extra_compile_args": [],
+                "libraries": []}
+        archives = compile_objects(spec, src, tc, r["cflags"], os.path.join(work, "obj", name), log,
+                                   include)[0] + archives
+    stub = os.path.join(work, "wasi_stubs.o")
+    log.run("compile wasi_stubs.c", ["clang-16", *WASI_CFLAGS, "-fno-builtin", "-c",
+                                     os.path.join(CROSS, "wasi_stubs.c"), "-o", stub])
+    clib = (archives + [stub], include)
+    for ext in exts:
+        defines = [f"-D{d}" for d in opts.get("defines", {}).get(ext["name"], [])]
+        so = compile_extension(ext, src, tc, r["cflags"] + defines, os.path.join(work, "obj", ext["name"]),
+                               staged, log, clib)
         log.say(f"built {os.path.relpath(so, staged)} ({os.path.getsize(so)} bytes)")

@@ -18,7 +18,7 @@ import os
 
 from cbuild import copy_tree
 from steps import StepFailed
-from toolchain import EXT_SUFFIX, RUST_TOOLCHAIN, WASI_CFLAGS
+from toolchain import CARGO_BUILD, EXT_SUFFIX, RUST_TOOLCHAIN, WASI_CFLAGS, wasm_cargo_env
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PYO3_CONFIG = """implementation=CPython
@@ -33,21 +33,12 @@ suppress_build_script_link_lines=true
 
 def cargo_env(r, cache):
     prof = {"lto": "off", "codegen-units": "16", "opt-level": "3"} | r.get("cargo", {}).get("profile", {})
-    target = os.path.join(cache, "cargo-target", r["name"])
-    os.makedirs(target, exist_ok=True)
+    env = wasm_cargo_env(os.path.join(cache, "cargo-target", r["name"]))
     # A stable path: PyO3's build script reruns when it changes.
-    cfg = os.path.join(target, "pyo3-wasi.cfg")
+    cfg = os.path.join(env["CARGO_TARGET_DIR"], "pyo3-wasi.cfg")
     with open(cfg, "w", encoding="utf-8") as f:
         f.write(PYO3_CONFIG)
-    env = dict(os.environ, RUSTC_BOOTSTRAP="1", PYO3_CONFIG_FILE=cfg,
-               CARGO_PROFILE_RELEASE_PANIC="abort", CARGO_PROFILE_RELEASE_STRIP="false",
-               CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="-C relocation-model=pic",
-               CFLAGS_wasm32_wasip1=" ".join(WASI_CFLAGS), CC_wasm32_wasip1="clang-16",
-               AR_wasm32_wasip1="llvm-ar-16",
-               # Downloaded crates stay in the shared cargo home (~/.cargo).
-               CARGO_TARGET_DIR=target)
-    for key in ("RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_TARGET"):
-        env.pop(key, None)
+    env["PYO3_CONFIG_FILE"] = cfg
     for key, value in prof.items():
         env[f"CARGO_PROFILE_RELEASE_{key.upper().replace('-', '_')}"] = str(value)
     return env
@@ -61,9 +52,8 @@ def build(r, src, tc, tools, work, staged, log, cache, deps=()):
         raise StepFailed("recipe: [cargo] module (e.g. pkg._native) is required")
     env = cargo_env(r, cache)
     log.say("cargo build (wasm32-wasip1, PIC std, panic=abort); a cold build takes minutes")
-    log.run("cargo build", ["cargo", f"+{RUST_TOOLCHAIN}", "rustc", "--release", "--locked", "--lib",
-                            "--crate-type", "staticlib", "--target", "wasm32-wasip1",
-                            "-Zbuild-std=panic_abort,std"], cwd=src, env=env)
+    log.run("cargo build", ["cargo", f"+{RUST_TOOLCHAIN}", "rustc", *CARGO_BUILD, "--lib",
+                            "--crate-type", "staticlib"], cwd=src, env=env)
     libs = glob.glob(os.path.join(env["CARGO_TARGET_DIR"], "wasm32-wasip1", "release", "*.a"))
     if len(libs) != 1:
         raise StepFailed(f"step 'cargo build': expected one staticlib, found {libs}")

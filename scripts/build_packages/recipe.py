@@ -6,9 +6,13 @@ crate linked as a WASI shared library) or `meson` (a meson-python project
 cross-built with meson). Optional keys: `cflags` (extra C flags), `patches`
 (files under scripts/packages/patches/, applied with `patch -p1`; each
 starts with a comment saying why), `requires` (other recipes whose wheels
-the build needs, built first: pandas needs numpy's headers), and the
-backend's table (`[cargo]`: `module`, `python-source`, `profile`; `[meson]`:
-see mesonbuild.py).
+the build needs, built first: pandas needs numpy's headers), `c-libraries`
+(crates of scripts/packages/clibs whose vendored C libraries are linked in
+statically, see clibs.py), and the backend's table (`[cargo]`: `module`,
+`python-source`, `profile`; `[meson]`: see mesonbuild.py; `[setuptools]`:
+`extensions`, the only Extension names to build, and `defines`, a table of
+extension name -> list of "NAME" or "NAME=VALUE", for what a setup.py
+decides in its own build_ext).
 """
 
 import os
@@ -16,7 +20,8 @@ import re
 import tomllib
 
 BACKENDS = ("setuptools-c", "cargo-pyo3", "meson")
-KNOWN = {"name", "version", "sha256", "backend", "summary", "cflags", "patches", "requires", "cargo", "meson"}
+KNOWN = {"name", "version", "sha256", "backend", "summary", "cflags", "patches", "requires",
+         "c-libraries", "cargo", "meson", "setuptools"}
 
 
 def normalise(name):
@@ -56,6 +61,7 @@ def load(root, name):
     r.setdefault("cflags", [])
     r.setdefault("patches", [])
     r.setdefault("requires", [])
+    r.setdefault("c-libraries", [])
     for dep in r["requires"]:
         if not os.path.exists(os.path.join(recipes_dir(root), normalise(dep) + ".toml")):
             raise ValueError(f"{path}: requires {dep!r}, which has no recipe")

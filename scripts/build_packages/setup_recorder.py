@@ -40,4 +40,9 @@ with open(out, "w") as f:
         "packages": list(seen.get("packages") or []),
         "package_dir": dict(seen.get("package_dir") or {}),
         "py_modules": list(seen.get("py_modules") or []),
+        # build_clib libraries (name, {"sources": ...}): linked into every extension.
+        "libraries": [[name, {"sources": list(info.get("sources") or []),
+                              "include_dirs": list(info.get("include_dirs") or []),
+                              "macros": [list(m) for m in info.get("macros") or []]}]
+                      for name, info in seen.get("libraries") or []],
     }, f)

@@ -22,13 +22,36 @@ EXT_SUFFIX = ".cpython-314-wasm32-wasi.so"
 WHEEL_TAG = "cp314-cp314-wasi_0_0_0_wasm32"
 RUST_TOOLCHAIN = "1.95.0"
 
+# Our headers for what wasi-libc lacks (setjmp.h), searched before WASI's.
+CROSS_INCLUDE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cross", "include")
 WASI_CFLAGS = [
-    "--target=wasm32-wasi", "-nostdlibinc", "-isystem", "/usr/include/wasm32-wasi",
+    "--target=wasm32-wasi", "-nostdlibinc", "-isystem", CROSS_INCLUDE, "-isystem", "/usr/include/wasm32-wasi",
     "--target=wasm32-unknown-emscripten", "-U__EMSCRIPTEN__", "-D__wasi__",
     "-fPIC", "-O2", "-DNDEBUG",
     # A call through a wrong prototype is a trap at run time in wasm: refuse it at build time.
     "-Werror=implicit-function-declaration",
 ]
+
+
+# How every wasm32-wasip1 cargo build of the pipeline runs (a PIC std rebuilt
+# with -Zbuild-std; see the module doc).
+CARGO_BUILD = ["--release", "--locked", "--target", "wasm32-wasip1", "-Zbuild-std=panic_abort,std"]
+
+
+def wasm_cargo_env(target):
+    """Environment for a PIC wasm32-wasip1 cargo build into `target`; cc-rs
+    compiles C with our flags (clang-16, the Emscripten-triple PIC trick)."""
+    os.makedirs(target, exist_ok=True)
+    env = dict(os.environ, RUSTC_BOOTSTRAP="1",
+               CARGO_PROFILE_RELEASE_PANIC="abort", CARGO_PROFILE_RELEASE_STRIP="false",
+               CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="-C relocation-model=pic",
+               CFLAGS_wasm32_wasip1=" ".join(WASI_CFLAGS), CC_wasm32_wasip1="clang-16",
+               AR_wasm32_wasip1="llvm-ar-16",
+               # Downloaded crates stay in the shared cargo home (~/.cargo).
+               CARGO_TARGET_DIR=target)
+    for key in ("RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_TARGET"):
+        env.pop(key, None)
+    return env
 
 
 class Toolchain:

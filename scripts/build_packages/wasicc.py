@@ -36,7 +36,8 @@ base = ["--target=wasm32-wasi", "-nostdlibinc"]
 if cxx:
     base += ["-isystem", shim, "-isystem", libcxx + "/usr/lib/llvm-16/include/wasm32-wasi/c++/v1",
              "-fexceptions", "-Drestrict=__restrict"]
-base += ["-isystem", "/usr/include/wasm32-wasi", "--target=wasm32-unknown-emscripten",
+base += ["-isystem", os.path.join(os.path.dirname(os.path.abspath(__file__)), "cross", "include"),
+         "-isystem", "/usr/include/wasm32-wasi", "--target=wasm32-unknown-emscripten",
          "-U__EMSCRIPTEN__", "-D__wasi__", "-D_GNU_SOURCE", "-fPIC"]
 if not cxx:
     # A call through a wrong prototype is a trap at run time in wasm: refuse it at build time.

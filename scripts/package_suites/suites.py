@@ -100,4 +100,23 @@ SUITES = [
         "failures": [],
         "ci_failures": 0,
     },
+    {
+        "name": "pillow",
+        "version": "13.0.0",
+        "with": ["pillow==13.0.0"],
+        "build": ["pillow"],
+        "sdist": ("pillow", "13.0.0", ".",
+                  "cdcd1ba258178f7356d74170c9a81ba4eab6a5d55748bc402a5a2a6fe6be3510"),
+        "targets": [f"Tests/{t}.py" for t in (
+            "test_image", "test_image_convert", "test_image_resize", "test_image_resample",
+            "test_image_transform", "test_image_crop", "test_image_paste", "test_image_putdata",
+            "test_image_getdata", "test_image_split", "test_image_filter", "test_image_histogram",
+            "test_imagedraw", "test_imageops", "test_imagechops", "test_imageenhance",
+            "test_imagestat", "test_file_png", "test_file_jpeg", "test_file_gif", "test_file_bmp",
+            "test_file_ppm", "test_file_tga", "test_file_ico", "test_file_webp")],
+        "ci": ["Tests/test_file_png.py", "Tests/test_file_jpeg.py", "Tests/test_image_resize.py"],
+        "pytest": [],
+        "failures": [],
+        "ci_failures": 0,
+    },
 ]

@@ -1,0 +1,1 @@
+//! Empty: the crate's dependencies' build scripts are the point (Cargo.toml).
