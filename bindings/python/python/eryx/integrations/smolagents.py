@@ -63,6 +63,7 @@ class EryxExecutor(RemotePythonExecutor):
         sandbox_kwargs.setdefault("progress", False)
         self.sandbox_kwargs = sandbox_kwargs
         self.sandbox = eryx.Sandbox(**sandbox_kwargs)
+        self._final_answer_bound = False
         self.installed_packages = self.install_packages(list(additional_imports))
 
     def run_code_raise_errors(self, code):
@@ -81,6 +82,7 @@ class EryxExecutor(RemotePythonExecutor):
             ) from None
         except eryx.SandboxError as e:
             logs = e.execution.stdout if e.execution is not None else ""
+            self._rebind_after_fault()
             raise AgentError(
                 "%s\nExecuting code yielded an error:\n%s: %s (limits: timeout %s s, max_memory %s bytes); "
                 "the session keeps its state" % (logs, type(e).__name__, e.message,
@@ -89,6 +91,16 @@ class EryxExecutor(RemotePythonExecutor):
                 self.logger,
             ) from None
         return CodeOutput(output=self._output(run), logs=run.stdout, is_final_answer=False)
+
+    def _rebind_after_fault(self):
+        # A fault (timeout, memory, interrupt) re-creates the instance with
+        # the session's own variables; final_answer came from run_path and
+        # is bound again.
+        if self._final_answer_bound:
+            try:
+                self.sandbox.execute(BIND_FINAL_ANSWER)
+            except eryx.SandboxError:
+                pass
 
     @staticmethod
     def _output(run):
@@ -118,6 +130,7 @@ class EryxExecutor(RemotePythonExecutor):
             del tools["final_answer"]
             self.sandbox.files.write(GUEST_PATH, GUEST_SOURCE.read_bytes())
             self.run_code_raise_errors(BIND_FINAL_ANSWER)
+            self._final_answer_bound = True
         elif final is not None:
             self._patch_final_answer_with_exception(final)
         wanted = {
