@@ -15,6 +15,8 @@ from importlib.metadata import requires
 
 import nbformat
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
@@ -63,10 +65,12 @@ def test_bad_limit_on_the_command_line_is_refused():
 
 
 def test_wheel_extras_pull_the_frameworks():
-    reqs = requires("eryx")
-    for extra, package in (("jupyter", "ipykernel"), ("jupyter", "jupyter_client"), ("smolagents", "smolagents"),
+    reqs = [Requirement(r) for r in requires("eryx")]
+    for extra, package in (("jupyter", "ipykernel"), ("jupyter", "jupyter-client"), ("smolagents", "smolagents"),
                            ("autogen", "autogen-core"), ("langchain", "langchain-core")):
-        assert any(r.startswith(package) and 'extra == "%s"' % extra in r for r in reqs), (extra, reqs)
+        assert any(canonicalize_name(r.name) == package and r.marker.evaluate({"extra": extra}) for r in reqs), extra
+    # Without an extra, the package needs none of them.
+    assert not [r for r in reqs if r.marker is None or r.marker.evaluate({"extra": ""})]
 
 
 def test_nbconvert_executes_the_demo_notebook(kernel_env, tmp_path):
@@ -105,3 +109,13 @@ def test_nbclient_without_allow_errors_stops_at_the_error(kernel_env):
     with pytest.raises(CellExecutionError, match="bad input"):
         NotebookClient(nb, kernel_name="eryx", timeout=60).execute()
     assert nb.cells[1].outputs == []
+
+
+def test_nothing_is_imported_unless_used():
+    code = (
+        "import sys, eryx, eryx.kernel, eryx.integrations\n"
+        "heavy = ('ipykernel', 'jupyter_client', 'zmq', 'smolagents', 'autogen_core', 'langchain_core')\n"
+        "print([m for m in heavy if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out == "[]\n"
