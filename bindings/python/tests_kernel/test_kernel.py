@@ -96,6 +96,29 @@ def test_timeout_says_so_and_keeps_the_session(kernel):
     assert run_cell(kc, "print(before_timeout)").stdout == "7\n"
 
 
+def test_memory_limit_says_so_and_keeps_the_session(kernel):
+    _, kc = kernel
+    cell = run_cell(kc, "hog = bytearray(300 << 20)")
+    assert cell.reply["ename"] == "MemoryError"
+    assert "256 MiB of memory" in cell.reply["evalue"]
+    assert run_cell(kc, "print(kept)").stdout == "yes\n"
+
+
+def test_hostile_cells_never_kill_the_kernel(kernel):
+    _, kc = kernel
+    expected = {
+        "raise SystemExit(3)": "SystemExit",
+        "import os; os._exit(0)": None,
+        "import signal; signal.raise_signal(signal.SIGINT)": "KeyboardInterrupt",
+        "def f(): f()\nf()": "RecursionError",
+        "import gc\ngc.collect()\nraise BaseException('x')": "BaseException",
+    }
+    for code, ename in expected.items():
+        cell = run_cell(kc, code)
+        assert cell.reply.get("ename") == ename, (code, cell.reply)
+        assert run_cell(kc, "print(kept)").stdout == "yes\n", code
+
+
 def test_huge_output_is_an_error_not_a_dead_kernel(kernel):
     _, kc = kernel
     cell = run_cell(kc, "import sys\nfor _ in range(64):\n    sys.stdout.write('x' * (1 << 20))", timeout=60)

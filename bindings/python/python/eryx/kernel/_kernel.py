@@ -23,7 +23,6 @@ import asyncio
 import codeop
 import json
 import signal
-import threading
 from pathlib import Path
 
 from ipykernel.kernelbase import Kernel
@@ -63,7 +62,7 @@ class EryxKernel(Kernel):
     implementation_version = package_version()
     language = "python"
     limits = None  # set by eryx.kernel.__main__
-    help_links = [{"text": "eryx: Jupyter and agent frameworks", "url": "https://pypi.org/project/eryx/"}]
+    help_links = []
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -72,7 +71,6 @@ class EryxKernel(Kernel):
         self.limits = type(self).limits or Limits()
         self._out_parent = None
         self._running = False
-        self._lock = threading.Lock()
         self._sb = None
         self._guest_version = "3.14"
         self._new_sandbox()
