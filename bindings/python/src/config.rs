@@ -31,6 +31,7 @@ pub struct Options<'py> {
     pub packages: Option<Bound<'py, PyAny>>,
     pub preimport: Option<Bound<'py, PyAny>>,
     pub requirements: Option<Bound<'py, PyAny>>,
+    pub allow_hosts: Option<Bound<'py, PyAny>>,
     pub callbacks: Option<Bound<'py, PyAny>>,
     pub on_output: Option<Bound<'py, PyAny>>,
     pub fuel: Option<i64>,
@@ -270,6 +271,11 @@ pub fn builder(
     }
     if let Some(rs) = &o.requirements {
         b = b.requirements(strings("requirements", "a requirement", rs)?);
+    }
+    if let Some(hs) = &o.allow_hosts {
+        for h in strings("allow_hosts", "a host pattern", hs)? {
+            b = b.allow_host(&h);
+        }
     }
     if let Some(cbs) = &o.callbacks {
         for cb in callback_list(py, cbs)? {

@@ -236,3 +236,45 @@ def test_restart_gives_a_fresh_session(kernel):
     assert cell.reply["status"] == "error"
     assert cell.reply["ename"] == "NameError"
     assert run_cell(kc, "print('fresh')").stdout == "fresh\n"
+
+
+def test_network_policy_from_the_environment(kernel_env):
+    """ERYX_KERNEL_ALLOW_HOSTS: cells reach an allowed host (a real HTTP
+    server on 127.0.0.1, allowed literally), the banner says so."""
+    import http.server
+
+    from jupyter_client.manager import KernelManager
+
+    class Hello(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "5")
+            self.end_headers()
+            self.wfile.write(b"hello")
+
+        def log_message(self, *args):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hello)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    address = "127.0.0.1:%d" % srv.server_address[1]
+    km = KernelManager(kernel_name="eryx")
+    km.start_kernel(env=dict(kernel_env, ERYX_KERNEL_ALLOW_HOSTS=address))
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        cell = run_cell(kc, "import urllib.request\nurllib.request.urlopen('http://%s/').read()" % address)
+        assert cell.of("execute_result")[0]["data"]["text/plain"] == "b'hello'"
+        assert "network: " + address in kc.kernel_info(reply=True, timeout=10)["content"]["banner"]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+        srv.shutdown()
+
+
+def test_no_network_by_default(kernel):
+    _, kc = kernel
+    cell = run_cell(kc, "import urllib.request\nurllib.request.urlopen('http://127.0.0.1:9/')")
+    assert cell.reply["status"] == "error"
+    assert "network access is off" in cell.reply["evalue"]

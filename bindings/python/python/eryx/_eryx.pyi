@@ -66,6 +66,7 @@ class Sandbox:
         packages: Optional[Sequence[_Path]] = None,
         preimport: Optional[Sequence[str]] = None,
         requirements: Optional[Sequence[str]] = None,
+        allow_hosts: Optional[Sequence[str]] = None,
         callbacks: Optional[_Callbacks] = None,
         on_output: Optional[Callable[[str, str], None]] = None,
         fuel: Optional[int] = None,

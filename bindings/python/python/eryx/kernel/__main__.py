@@ -3,6 +3,7 @@ kernelspec's argv does) or ``install`` its kernelspec.
 
     python -m eryx.kernel install [--user | --sys-prefix | --prefix P] [--name N]
         [--display-name D] [--timeout S] [--max-memory MIB] [--max-output MIB] [--with PKG ...]
+        [--allow-host PATTERN ...]
     python -m eryx.kernel -f CONNECTION_FILE [--timeout S] [--max-memory MIB] ...
 """
 
@@ -53,6 +54,7 @@ def _install(argv):
         max_memory=args.max_memory,
         max_output=args.max_output,
         requirements=args.requirements,
+        allow_hosts=args.allow_hosts,
     )
     print("Installed kernelspec %s in %s" % (args.name, path))
     return 0

@@ -13,6 +13,8 @@ option             environment variable        default
 ``--max-output M`` ``ERYX_KERNEL_MAX_OUTPUT``  32 (MiB written per cell)
 ``--with PKG``     ``ERYX_KERNEL_WITH``        none (packages by name,
                                                space- or comma-separated)
+``--allow-host H`` ``ERYX_KERNEL_ALLOW_HOSTS`` none: no network (host
+                                               patterns, as ``allow_hosts=``)
 =================  ==========================  ========================
 """
 
@@ -35,6 +37,7 @@ class Limits:
     max_memory_mib: Optional[int] = DEFAULT_MAX_MEMORY_MIB
     max_output_mib: Optional[int] = DEFAULT_MAX_OUTPUT_MIB
     requirements: List[str] = field(default_factory=list)
+    allow_hosts: List[str] = field(default_factory=list)
 
     def sandbox_kwargs(self):
         """Keyword arguments for ``eryx.Sandbox`` (without ``on_output``)."""
@@ -43,16 +46,9 @@ class Limits:
             "max_memory": None if self.max_memory_mib is None else self.max_memory_mib * MIB,
             "max_output": None if self.max_output_mib is None else self.max_output_mib * MIB,
             "requirements": list(self.requirements) or None,
+            "allow_hosts": list(self.allow_hosts) or None,
             "progress": False,
         }
-
-    def argv(self):
-        """These limits as kernel command-line options (for a kernelspec)."""
-        out = ["--timeout", _num(self.timeout), "--max-memory", _num(self.max_memory_mib)]
-        out += ["--max-output", _num(self.max_output_mib)]
-        for req in self.requirements:
-            out += ["--with", req]
-        return out
 
     def describe(self):
         """One line for people (the kernel's banner)."""
@@ -61,15 +57,11 @@ class Limits:
             "memory %s" % ("unlimited" if self.max_memory_mib is None else "%d MiB" % self.max_memory_mib),
             "output %s per cell"
             % ("unlimited" if self.max_output_mib is None else "%d MiB" % self.max_output_mib),
-            "no network",
+            "network: " + ", ".join(self.allow_hosts) if self.allow_hosts else "no network",
         ]
         if self.requirements:
             parts.append("packages: " + ", ".join(self.requirements))
         return "; ".join(parts)
-
-
-def _num(value):
-    return "0" if value is None else "%g" % value
 
 
 def _positive(kind):
@@ -86,7 +78,8 @@ def _positive(kind):
 
 
 def add_limit_options(parser):
-    """Add ``--timeout``, ``--max-memory``, ``--max-output`` and ``--with``."""
+    """Add ``--timeout``, ``--max-memory``, ``--max-output``, ``--with`` and
+    ``--allow-host``."""
     parser.add_argument("--timeout", type=_positive(float), metavar="S",
                         help="seconds per cell, 0 = none (ERYX_KERNEL_TIMEOUT; default %g)" % DEFAULT_TIMEOUT)
     parser.add_argument("--max-memory", type=_positive(int), metavar="MIB",
@@ -97,6 +90,9 @@ def add_limit_options(parser):
                         % DEFAULT_MAX_OUTPUT_MIB)
     parser.add_argument("--with", dest="requirements", action="append", metavar="PKG",
                         help="a package by name for the sandbox, repeatable (ERYX_KERNEL_WITH)")
+    parser.add_argument("--allow-host", dest="allow_hosts", action="append", metavar="PATTERN",
+                        help="let cells connect to hosts matching PATTERN[:PORT], repeatable "
+                        "(ERYX_KERNEL_ALLOW_HOSTS; default: no network)")
 
 
 def limits_from(args, environ=None):
@@ -116,12 +112,15 @@ def limits_from(args, environ=None):
             value = default
         return None if value == 0 else value
 
-    reqs = args.requirements
-    if reqs is None:
-        reqs = env.get("ERYX_KERNEL_WITH", "").replace(",", " ").split()
+    def words(value, var):
+        if value is None:
+            value = env.get(var, "").replace(",", " ").split()
+        return list(value)
+
     return Limits(
         timeout=pick(args.timeout, "ERYX_KERNEL_TIMEOUT", float, DEFAULT_TIMEOUT),
         max_memory_mib=pick(args.max_memory, "ERYX_KERNEL_MAX_MEMORY", int, DEFAULT_MAX_MEMORY_MIB),
         max_output_mib=pick(args.max_output, "ERYX_KERNEL_MAX_OUTPUT", int, DEFAULT_MAX_OUTPUT_MIB),
-        requirements=list(reqs),
+        requirements=words(args.requirements, "ERYX_KERNEL_WITH"),
+        allow_hosts=words(args.allow_hosts, "ERYX_KERNEL_ALLOW_HOSTS"),
     )

@@ -9,7 +9,8 @@ import sys
 import tempfile
 
 
-def kernel_json(*, display_name=None, timeout=None, max_memory=None, max_output=None, requirements=None):
+def kernel_json(*, display_name=None, timeout=None, max_memory=None, max_output=None, requirements=None,
+                allow_hosts=None):
     """The kernelspec's ``kernel.json`` as a dict."""
     argv = [sys.executable, "-m", "eryx.kernel", "-f", "{connection_file}"]
     for flag, value in (("--timeout", timeout), ("--max-memory", max_memory), ("--max-output", max_output)):
@@ -17,6 +18,8 @@ def kernel_json(*, display_name=None, timeout=None, max_memory=None, max_output=
             argv += [flag, "%g" % value]
     for req in requirements or ():
         argv += ["--with", req]
+    for host in allow_hosts or ():
+        argv += ["--allow-host", host]
     return {
         "argv": argv,
         "display_name": display_name or "Python 3.14 (eryx sandbox)",
@@ -29,7 +32,7 @@ def kernel_json(*, display_name=None, timeout=None, max_memory=None, max_output=
 def install(*, user=False, prefix=None, name="eryx", display_name=None, **limits):
     """Install the kernelspec ``name``; returns the directory written.
     ``limits``: ``timeout`` (s), ``max_memory``/``max_output`` (MiB),
-    ``requirements`` (packages by name)."""
+    ``requirements`` (packages by name), ``allow_hosts`` (host patterns)."""
     from jupyter_client.kernelspec import KernelSpecManager
 
     spec = kernel_json(display_name=display_name, **limits)
