@@ -189,6 +189,12 @@ def test_complete_text_is_data_not_code(kernel):
     assert run_cell(kc, "print(kept)").stdout == "yes\n"
 
 
+def test_complete_after_the_cell_removed_the_helper(kernel):
+    _, kc = kernel
+    run_cell(kc, "import shutil\nshutil.rmtree('/tmp/.eryx-kernel')\nafter_rm = 1")
+    assert kc.complete("after_r", 7, reply=True, timeout=10)["content"]["matches"] == ["after_rm"]
+
+
 def test_inspect(kernel):
     _, kc = kernel
     run_cell(kc, "def greet(name: str, times: int = 2):\n    '''Say hello to name.'''\n    return name")

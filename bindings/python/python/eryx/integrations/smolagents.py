@@ -98,6 +98,7 @@ class EryxExecutor(RemotePythonExecutor):
         # is bound again.
         if self._final_answer_bound:
             try:
+                self.sandbox.files.write(GUEST_PATH, GUEST_SOURCE.read_bytes())
                 self.sandbox.execute(BIND_FINAL_ANSWER)
             except eryx.SandboxError:
                 pass

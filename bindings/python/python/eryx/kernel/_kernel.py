@@ -227,6 +227,8 @@ class EryxKernel(Kernel):
         """Run a fixed guest statement over ``request`` (JSON data); its
         reply, or None when the guest could not answer."""
         try:
+            # Written again each time: the cells may have removed it.
+            self._sb.files.write(GUEST_PATH, GUEST_SOURCE.read_bytes())
             self._sb.files.write(GUEST_DIR + "/request.json", json.dumps(request).encode())
             await self._sb.execute_async(statement)
             return json.loads(self._sb.files.read(GUEST_DIR + "/reply.json"))
