@@ -34,6 +34,7 @@ pub struct Options<'py> {
     pub allow_hosts: Option<Bound<'py, PyAny>>,
     pub callbacks: Option<Bound<'py, PyAny>>,
     pub on_output: Option<Bound<'py, PyAny>>,
+    pub on_display: Option<Bound<'py, PyAny>>,
     pub fuel: Option<i64>,
     pub max_output: Option<i64>,
     pub capture_limit: Option<i64>,
@@ -291,6 +292,17 @@ pub fn builder(
                 )));
             }
             b = b.on_output(callbacks::output_handler(f.clone().unbind()));
+        }
+    }
+    if let Some(f) = &o.on_display {
+        if !f.is_none() {
+            if !f.is_callable() {
+                return Err(PyTypeError::new_err(format!(
+                    "on_display must be a callable (kind, bundle) or None, not {}",
+                    type_name(f)
+                )));
+            }
+            b = b.on_display(callbacks::display_handler(f.clone().unbind()));
         }
     }
     Ok(b)

@@ -63,6 +63,33 @@ def test_png_display(kernel):
     assert cell.of("execute_result") == []
 
 
+def test_displays_come_in_order_with_prints(kernel):
+    _, kc = kernel
+    code = (
+        "from IPython.display import display, HTML\n"
+        "print('before')\ndisplay(HTML('<b>one</b>'))\nprint('between')\ndisplay({'text/csv': 'a,b'}, raw=True)\n"
+        "print('after')\n'last'"
+    )
+    cell = run_cell(kc, code)
+    order = [(m["msg_type"], m["content"].get("text") or m["content"].get("data"))
+             for m in cell.messages if m["msg_type"] in ("stream", "display_data", "execute_result")]
+    assert order == [
+        ("stream", "before\n"),
+        ("display_data", {"text/html": "<b>one</b>", "text/plain": "<IPython.core.display.HTML object>"}),
+        ("stream", "between\n"),
+        ("display_data", {"text/csv": "a,b"}),
+        ("stream", "after\n"),
+        ("execute_result", {"text/plain": "'last'"}),
+    ]
+
+
+def test_displays_before_an_error_are_kept(kernel):
+    _, kc = kernel
+    cell = run_cell(kc, "from eryx import display\ndisplay({'text/plain': 'shown'}, raw=True)\nraise ValueError('after')")
+    assert [c["data"] for c in cell.of("display_data")] == [{"text/plain": "shown"}]
+    assert cell.reply["ename"] == "ValueError"
+
+
 def test_python_error_keeps_the_session(kernel):
     _, kc = kernel
     run_cell(kc, "kept = 'yes'")

@@ -69,6 +69,7 @@ class Sandbox:
         allow_hosts: Optional[Sequence[str]] = None,
         callbacks: Optional[_Callbacks] = None,
         on_output: Optional[Callable[[str, str], None]] = None,
+        on_display: Optional[Callable[[str, dict[str, Any]], None]] = None,
         fuel: Optional[int] = None,
         max_output: Optional[int] = None,
         capture_limit: Optional[int] = None,

@@ -5,11 +5,13 @@ ipykernel owns the messaging (ZeroMQ, the control thread, IOPub); this
 module owns what each request means for the sandbox:
 
 - ``execute_request``: the cell runs with ``Sandbox.execute_async`` on the
-  shell's event loop; stdout/stderr go out live as ``stream`` messages
-  (``on_output``, called on the sandbox's worker thread), then the cell's
-  displays as ``display_data``, its last value as ``execute_result``, and a
-  failure as ``error`` (timeouts, memory and output limits say so). The
-  session keeps its state after every failure.
+  shell's event loop; as the guest produces them (``on_output`` and
+  ``on_display``, called on the sandbox's worker thread, in order),
+  stdout/stderr go out as ``stream`` messages, ``display()`` items as
+  ``display_data`` (binary data base64) and the last value as
+  ``execute_result``; a failure ends the cell as ``error`` (timeouts,
+  memory and output limits say so). The session keeps its state after
+  every failure.
 - interrupts: ``SIGINT`` (jupyter_client's default ``interrupt_mode``
   "signal", and ipykernel's own answer to an ``interrupt_request``) calls
   ``Sandbox.interrupt()``; the cell ends with ``KeyboardInterrupt``.
@@ -20,6 +22,7 @@ module owns what each request means for the sandbox:
 """
 
 import asyncio
+import base64
 import codeop
 import json
 import signal
@@ -81,7 +84,9 @@ class EryxKernel(Kernel):
         """A fresh session with the guest helper module loaded."""
         if self._sb is not None:
             self._sb.close()
-        self._sb = eryx.Sandbox(on_output=self._on_output, **self.limits.sandbox_kwargs())
+        self._sb = eryx.Sandbox(
+            on_output=self._on_output, on_display=self._on_display, **self.limits.sandbox_kwargs()
+        )
         self._sb.files.write(GUEST_PATH, GUEST_SOURCE.read_bytes())
         try:
             self._sb.execute(VERSION)
@@ -101,6 +106,21 @@ class EryxKernel(Kernel):
             parent=parent,
             ident=self._topic("stream"),
         )
+
+    def _on_display(self, kind, bundle):
+        parent = self._out_parent
+        if parent is None:
+            return
+        data = {
+            mime: base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else value
+            for mime, value in bundle.items()
+        }
+        if kind == "result":
+            msg_type = "execute_result"
+            content = {"data": data, "metadata": {}, "execution_count": self.execution_count}
+        else:
+            msg_type, content = "display_data", {"data": data, "metadata": {}, "transient": {}}
+        self.session.send(self.iopub_socket, msg_type, content, parent=parent, ident=self._topic(msg_type))
 
     def _on_sigint(self, signum=None, frame=None):
         if self._running and self._sb is not None:
@@ -163,25 +183,16 @@ class EryxKernel(Kernel):
         self._running = True
         failure = None
         try:
-            run = await self._sb.execute_async(code)
+            await self._sb.execute_async(code)
         except eryx.SandboxError as e:
-            run, failure = e.execution, e
+            failure = e
         except asyncio.CancelledError:
             raise
         except Exception as e:  # never lose the kernel to one cell
-            run, failure = None, e
+            failure = e
         finally:
             self._running = False
             self._out_parent = None
-        if run is not None and not silent:
-            for item in run.to_dict().get("outputs", []):
-                if item.get("type") == "display":
-                    self._publish("display_data", {"data": item["data"], "metadata": {}, "transient": {}})
-                elif item.get("type") == "result":
-                    self._publish(
-                        "execute_result",
-                        {"data": item["data"], "metadata": {}, "execution_count": self.execution_count},
-                    )
         if failure is None:
             return {"status": "ok", "execution_count": self.execution_count, "payload": [], "user_expressions": {}}
         if self._sb.closed:
