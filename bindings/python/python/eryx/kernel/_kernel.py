@@ -164,8 +164,11 @@ class EryxKernel(Kernel):
     @property
     def kernel_info(self):
         info = super().kernel_info
-        # No debugger here (ipykernel lists one when debugpy is installed).
-        info["supported_features"] = [f for f in info.get("supported_features", []) if f != "debugger"]
+        # No debugger (ipykernel lists one when debugpy is installed) and no
+        # subshells: one sandbox runs one cell at a time, its output routed
+        # to that cell.
+        dropped = ("debugger", "kernel subshells")
+        info["supported_features"] = [f for f in info.get("supported_features", []) if f not in dropped]
         return info
 
     # -- execute -----------------------------------------------------------
