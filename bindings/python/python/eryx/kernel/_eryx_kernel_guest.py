@@ -133,9 +133,3 @@ def inspect(namespace):
         return
     _reply({"found": True, "name": name, "text": _describe(name, obj, int(req.get("detail_level", 0)))})
 
-
-def write_version():
-    """The guest's Python version, for the kernel's ``kernel_info``."""
-    import sys
-
-    _reply(list(sys.version_info[:3]))
