@@ -311,3 +311,37 @@ def test_no_network_by_default(kernel):
     cell = run_cell(kc, "import urllib.request\nurllib.request.urlopen('http://127.0.0.1:9/')")
     assert cell.reply["status"] == "error"
     assert "network access is off" in cell.reply["evalue"]
+
+
+def _start(kernel_env, **env):
+    from jupyter_client.manager import KernelManager
+
+    km = KernelManager(kernel_name="eryx")
+    km.start_kernel(env=dict(kernel_env, **env))
+    return km
+
+
+def test_packages_by_name_from_the_environment(kernel_env):
+    km = _start(kernel_env, ERYX_KERNEL_WITH="tabulate")
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=120)
+        cell = run_cell(kc, "import tabulate\nprint(tabulate.tabulate([[1, 2]], tablefmt='plain'))")
+        assert cell.stdout == "1  2\n"
+        assert "packages: tabulate" in kc.kernel_info(reply=True, timeout=10)["content"]["banner"]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def test_a_bad_limit_stops_the_kernel_with_a_clear_message(kernel_env, tmp_path):
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-m", "eryx.kernel", "-f", str(tmp_path / "conn.json"), "--allow-host", "exa mple.com"],
+        capture_output=True, text=True, timeout=60, env=kernel_env,
+    )
+    assert run.returncode == 1
+    assert 'eryx kernel: cannot make the sandbox: sandbox setup failed: invalid host pattern "exa mple.com"' in run.stderr

@@ -25,8 +25,14 @@ def _run(argv):
 
     from ._kernel import EryxKernel
 
+    import eryx
+
     EryxKernel.limits = limits
-    IPKernelApp.launch_instance(argv=rest, kernel_class=EryxKernel)
+    try:
+        IPKernelApp.launch_instance(argv=rest, kernel_class=EryxKernel)
+    except eryx.SetupError as e:  # a bad --with or --allow-host
+        print("eryx kernel: cannot make the sandbox: %s" % e.message, file=sys.__stderr__)
+        return 1
     return 0
 
 
