@@ -32,6 +32,18 @@ def double(x: int) -> int:
     return 2 * x
 
 
+@tool
+def table(rows: list) -> str:
+    """Formats rows as a plain text table.
+
+    Args:
+        rows: the rows, each a list of cells
+    """
+    import tabulate
+
+    return tabulate.tabulate(rows, tablefmt="plain")
+
+
 @pytest.fixture
 def executor():
     ex = EryxExecutor(timeout=3)
@@ -92,3 +104,11 @@ def test_install_packages_by_name_keeps_the_session(executor):
     assert executor.sandbox_kwargs["requirements"] == ["tabulate"]
     out = executor("import tabulate\nprint(tabulate.tabulate([[1, 2]], tablefmt='plain'))\nbefore")
     assert (out.logs, out.output) == ("1  2\n", "'kept'")
+
+
+def test_a_tools_imports_are_installed_by_name_and_it_runs_in_the_sandbox(executor):
+    executor.send_tools({"table": table})
+    assert "tabulate" in executor.installed_packages
+    out = executor("import sys\nprint(sys.platform)\ntable([[1, 2], [3, 4]])")
+    assert out.logs == "wasi\n"  # the tool ran inside the sandbox
+    assert out.output == "'1  2\\n3  4'"
