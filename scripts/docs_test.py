@@ -6,6 +6,9 @@ Convention (a block's info string):
   ```python tested        run in the sandbox: `target/release/eryx -` (code on stdin)
   ```python tested host   run on the host by the Python that has the eryx wheel
                           (target/python-test-venv, made by scripts/test-python.sh)
+  ```python tested host kernel   the same, by the Python that also has the
+                          Jupyter kernel's and agent frameworks' pins
+                          (target/kernel-test-venv, made by scripts/test-kernel.sh)
   ```text output          right after a tested block: its expected stdout; in a
                           line, `...` matches any text
 
@@ -50,11 +53,14 @@ def blocks(path):
     return out
 
 
-def host_python():
-    py = ROOT / "target" / "python-test-venv" / "bin" / "python"
+def host_python(flags=()):
+    venv, script = "python-test-venv", "test-python.sh"
+    if "kernel" in flags:
+        venv, script = "kernel-test-venv", "test-kernel.sh"
+    py = ROOT / "target" / venv / "bin" / "python"
     if not py.exists():
         raise SystemExit(
-            f"docs test: {py} is missing (run scripts/test-python.sh first: "
+            f"docs test: {py} is missing (run scripts/{script} first: "
             "it makes the venv with the eryx wheel)"
         )
     return str(py)
@@ -65,7 +71,7 @@ def run(lang, flags, code):
     if lang == "bash":
         argv, stdin = ["bash", "-euo", "pipefail", "-c", code], None
     elif lang == "python" and "host" in flags:
-        argv, stdin = [host_python(), "-c", code], None
+        argv, stdin = [host_python(flags), "-c", code], None
     elif lang == "python":
         argv, stdin = [str(ROOT / "target" / "release" / "eryx"), "-"], code
     else:

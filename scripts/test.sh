@@ -50,6 +50,13 @@ lap "cluster-bench --short"
 # The Python package: wheel -> fresh venv -> pytest (bindings/python/tests).
 "$ROOT/scripts/test-python.sh"
 lap "Python package"
+# The Jupyter kernel and the agent-framework executors with the real
+# clients and frameworks (jupyter_client, nbconvert, nbclient, smolagents,
+# autogen-core, langchain-core; pinned venv): wheel -> venv -> pytest
+# (bindings/python/tests_kernel). Before "docs": it makes the venv that
+# the README's `python tested host kernel` blocks run in.
+"$ROOT/scripts/test-kernel.sh"
+lap "Jupyter kernel + executors"
 # `eryx mcp` with the official MCP Python SDK as client (pinned venv).
 "$ROOT/scripts/test-mcp.sh"
 lap "MCP SDK"

@@ -1,4 +1,5 @@
-//! Python callables as eryx callbacks, and the live output handler.
+//! Python callables as eryx callbacks, and the live output and display
+//! handlers.
 //!
 //! A callback gets its arguments as JSON and answers JSON; the Python side
 //! of each call is `eryx/_callbacks.py` (decode, call, encode, turn an
@@ -8,7 +9,7 @@
 //! thread) during a blocking `execute`.
 use crate::attach::from_worker;
 use crate::ops::{lock, LoopSlot};
-use eryx::{SandboxBuilder, Stream};
+use eryx::{DisplayItem, DisplayKind, SandboxBuilder, Stream};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyModule;
@@ -183,6 +184,24 @@ pub fn output_handler(func: Py<PyAny>) -> impl Fn(Stream, &str) + Send + Sync + 
         // Output after the interpreter began exiting is dropped.
         let _ = from_worker(|py| {
             if let Err(e) = func.call1(py, (name, text)) {
+                e.write_unraisable(py, Some(func.bind(py)));
+            }
+        });
+    }
+}
+
+/// `on_display(kind, bundle)`: each display item as the guest produces it
+/// (`kind` "display" or "result", `bundle` as in `Execution.displays`), on
+/// the thread running the guest, in order with `on_output`'s pieces.
+pub fn display_handler(func: Py<PyAny>) -> impl Fn(&DisplayItem) + Send + Sync + 'static {
+    move |item| {
+        let kind = match item.kind {
+            DisplayKind::Display => "display",
+            DisplayKind::Result => "result",
+        };
+        let _ = from_worker(|py| {
+            let called = crate::display::bundle(py, item).and_then(|b| func.call1(py, (kind, b)));
+            if let Err(e) = called {
                 e.write_unraisable(py, Some(func.bind(py)));
             }
         });

@@ -31,8 +31,10 @@ pub struct Options<'py> {
     pub packages: Option<Bound<'py, PyAny>>,
     pub preimport: Option<Bound<'py, PyAny>>,
     pub requirements: Option<Bound<'py, PyAny>>,
+    pub allow_hosts: Option<Bound<'py, PyAny>>,
     pub callbacks: Option<Bound<'py, PyAny>>,
     pub on_output: Option<Bound<'py, PyAny>>,
+    pub on_display: Option<Bound<'py, PyAny>>,
     pub fuel: Option<i64>,
     pub max_output: Option<i64>,
     pub capture_limit: Option<i64>,
@@ -271,6 +273,11 @@ pub fn builder(
     if let Some(rs) = &o.requirements {
         b = b.requirements(strings("requirements", "a requirement", rs)?);
     }
+    if let Some(hs) = &o.allow_hosts {
+        for h in strings("allow_hosts", "a host pattern", hs)? {
+            b = b.allow_host(&h);
+        }
+    }
     if let Some(cbs) = &o.callbacks {
         for cb in callback_list(py, cbs)? {
             b = callbacks::register(b, cb, slot.clone(), key);
@@ -285,6 +292,17 @@ pub fn builder(
                 )));
             }
             b = b.on_output(callbacks::output_handler(f.clone().unbind()));
+        }
+    }
+    if let Some(f) = &o.on_display {
+        if !f.is_none() {
+            if !f.is_callable() {
+                return Err(PyTypeError::new_err(format!(
+                    "on_display must be a callable (kind, bundle) or None, not {}",
+                    type_name(f)
+                )));
+            }
+            b = b.on_display(callbacks::display_handler(f.clone().unbind()));
         }
     }
     Ok(b)

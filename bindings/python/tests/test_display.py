@@ -52,3 +52,36 @@ def test_a_20_mib_display_is_cut_with_a_marker(sb):
     assert "image/png" not in item
     assert item["text/plain"].startswith("[eryx: display cut: image/png (20971520 bytes)")
     assert run.to_dict()["outputs"][0]["truncated_bytes"] == 20 << 20
+
+
+def test_on_display_is_live_and_in_order_with_output():
+    events = []
+    with eryx.Sandbox(
+        on_output=lambda stream, text: events.append((stream, text)),
+        on_display=lambda kind, bundle: events.append((kind, bundle)),
+    ) as sb:
+        run = sb.execute(
+            "from eryx import display\nprint('a')\ndisplay({'image/png': b'\\x89PNG'}, raw=True)\nprint('b')\n7"
+        )
+    assert events == [
+        ("stdout", "a\n"),
+        ("display", {"image/png": b"\x89PNG"}),
+        ("stdout", "b\n"),
+        ("result", {"text/plain": "7"}),
+    ]
+    assert run.displays == [{"image/png": b"\x89PNG"}]  # also in the Execution
+
+
+def test_on_display_must_be_callable_and_its_errors_are_unraisable(monkeypatch):
+    with pytest.raises(TypeError, match="on_display must be a callable"):
+        eryx.Sandbox(on_display=3)
+    seen = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: seen.append(u.exc_value))
+
+    def broken(kind, bundle):
+        raise RuntimeError("boom")
+
+    with eryx.Sandbox(on_display=broken) as sb:
+        run = sb.execute("from eryx import display\ndisplay({'text/plain': 'x'}, raw=True)\nprint('ok')")
+    assert run.stdout == "ok\n"
+    assert [str(e) for e in seen] == ["boom"]
