@@ -3,7 +3,8 @@
 //! `regex` (C extension) imports, matches and passes its own test module;
 //! `pydantic-core` (Rust/PyO3), taken from the wheelhouse by pip when
 //! `pydantic` is required by name, validates and reports pydantic's own
-//! `ValidationError`.
+//! `ValidationError`; Pillow (C, with zlib and libjpeg built from crates'
+//! vendored sources) round-trips PNG and JPEG and survives corrupt input.
 mod common;
 use common::{native_python, wheel};
 use eryx::Sandbox;
@@ -25,6 +26,9 @@ fn wheels_carry_the_wasi_tag() {
         "rpds-py",
         "markupsafe",
         "simplejson",
+        "numpy",
+        "pandas",
+        "pillow",
     ] {
         let w = wheel(name);
         let file = w.file_name().unwrap().to_str().unwrap();
@@ -132,4 +136,56 @@ except ValidationError as e:
          [type=int_parsing, input_value='old', input_type=str]\n    \
          For further information visit https://errors.pydantic.dev/2.14/v/int_parsing\n"
     );
+}
+
+/// Pillow: PNG and JPEG written and read back in memory and on the scratch
+/// filesystem, resized and converted; a corrupt PNG is Pillow's own OSError
+/// (zlib reports it); a corrupt JPEG takes libjpeg's error path, a longjmp,
+/// which this build cannot do (cross/include/setjmp.h): the call ends with a
+/// clear error, the message on stderr names the cause, and the session goes
+/// on with its state.
+#[tokio::test]
+async fn pillow_round_trips_png_and_jpeg_and_survives_corrupt_input() {
+    let mut sb = with_wheels(vec![wheel("pillow")]).await;
+    let code = r#"
+import io
+from PIL import Image, ImageDraw, features
+print(features.check("jpg"), features.check("zlib"))
+im = Image.new("RGB", (64, 48), (10, 200, 30))
+ImageDraw.Draw(im).rectangle([5, 5, 30, 30], fill=(255, 0, 0))
+png, jpg = io.BytesIO(), io.BytesIO()
+im.save(png, "PNG")
+im.save(jpg, "JPEG", quality=95)
+a, b = Image.open(io.BytesIO(png.getvalue())), Image.open(io.BytesIO(jpg.getvalue()))
+print(a.format, a.size, a.getpixel((10, 10)), b.format, b.size, max(abs(x - y) for x, y in zip(b.getpixel((50, 40)), (10, 200, 30))) < 8)
+im.resize((32, 24)).convert("L").save("/tmp/small.png")
+print(Image.open("/tmp/small.png").size, Image.open("/tmp/small.png").mode)
+try:
+    Image.open(io.BytesIO(png.getvalue()[:60] + b"garbage" * 20)).load()
+except OSError as e:
+    print("corrupt png:", type(e).__name__)
+"#;
+    assert_eq!(
+        sb.execute(code).await.unwrap(),
+        "True True\n\
+         PNG (64, 48) (255, 0, 0) JPEG (64, 48) True\n\
+         (32, 24) L\n\
+         corrupt png: OSError\n"
+    );
+    sb.execute("kept = 41").await.unwrap();
+    let corrupt_jpeg = r#"
+import io
+from PIL import Image
+buf = io.BytesIO()
+Image.new("RGB", (32, 32), (200, 10, 10)).save(buf, "JPEG")
+data = bytearray(buf.getvalue())
+i = data.index(b"\xff\xc4")  # the first Huffman table: impossible code counts
+data[i + 5:i + 21] = b"\xff" * 16
+Image.open(io.BytesIO(bytes(data))).load()
+"#;
+    let run = sb.run(corrupt_jpeg).await;
+    let err = run.error.expect("the corrupt JPEG ends the call").to_string();
+    assert!(err.contains("aborted") && err.contains("session was restored"), "{err}");
+    assert!(run.stderr.contains("error path that needs longjmp"), "{}", run.stderr);
+    assert_eq!(sb.execute("print(kept + 1)").await.unwrap(), "42\n");
 }

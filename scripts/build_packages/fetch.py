@@ -59,29 +59,35 @@ def sdist(root, cache, r, log):
             if sha256_file(os.path.join(dl, f)) == r["sha256"]:
                 return os.path.join(dl, f)
     log.say(f"downloading {r['name']}=={r['version']} (sdist, sha256-pinned)")
+    return download(r["name"], r["version"], r["sha256"], dl, log.note)
+
+
+def download(name, version, sha256, dest, note=lambda msg: None):
+    """Download the sdist of name==version whose sha256 is pinned into the
+    directory dest (made afresh); returns its path. StepFailed on any failure."""
     try:
-        files = index_files(r["name"])
+        files = index_files(name)
     except (OSError, ValueError, KeyError) as e:
         raise StepFailed(f"step 'download sdist': reading the package index failed: {e}") from None
-    found = [f for f in files if f.get("hashes", {}).get("sha256") == r["sha256"]]
+    found = [f for f in files if f.get("hashes", {}).get("sha256") == sha256]
     if not found or not found[0]["filename"].endswith((".tar.gz", ".zip")):
-        raise StepFailed(f"step 'download sdist': no sdist with sha256 {r['sha256']} in the index "
-                         f"for {r['name']} (is the recipe's version {r['version']} right?)")
-    tmp = dl + ".tmp"
+        raise StepFailed(f"step 'download sdist': no sdist with sha256 {sha256} in the index "
+                         f"for {name} (is the version {version} right?)")
+    tmp = dest + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
     path = os.path.join(tmp, os.path.basename(found[0]["filename"]))
-    log.note(f"GET {found[0]['url']}")
+    note(f"GET {found[0]['url']}")
     try:
         with urllib.request.urlopen(found[0]["url"], timeout=300) as resp, open(path, "wb") as out:
             shutil.copyfileobj(resp, out)
     except OSError as e:
         raise StepFailed(f"step 'download sdist': {e}") from None
-    if sha256_file(path) != r["sha256"]:
+    if sha256_file(path) != sha256:
         raise StepFailed(f"step 'download sdist': {found[0]['filename']} does not have the pinned sha256")
-    shutil.rmtree(dl, ignore_errors=True)
-    os.rename(tmp, dl)
-    return os.path.join(dl, os.path.basename(path))
+    shutil.rmtree(dest, ignore_errors=True)
+    os.rename(tmp, dest)
+    return os.path.join(dest, os.path.basename(path))
 
 
 def unpack(path, dest):

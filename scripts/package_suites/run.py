@@ -13,7 +13,6 @@ instead). Exit status: 1 when a suite has more failures than its budget
 """
 
 import argparse
-import hashlib
 import os
 import re
 import subprocess
@@ -25,10 +24,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT / "scripts" / "build_packages"))
+import fetch  # noqa: E402
 from suites import PYTEST, SUITES  # noqa: E402
 
 PYTEST_FLAGS = ["-q", "-p", "no:cacheprovider", "-p", "no:faulthandler", "--capture=sys",
                 "-o", "addopts=", "--no-header", "-rN"]
+CHDIR_PYTEST = "import os, sys, pytest; os.chdir(sys.argv[1]); sys.exit(pytest.main(sys.argv[2:]))"
 COUNT = re.compile(r"(\d+) (passed|failed|skipped|xfailed|xpassed|errors?|deselected)")
 
 
@@ -38,21 +40,18 @@ def cache_dir():
     return Path(base) / "suites"
 
 
-def sdist_tests(project, version, subdir, sha256=None):
-    """The tests directory of project==version's sdist (fetched once; its
-    sha256 checked when given)."""
+def sdist_tests(project, version, subdir, sha256):
+    """The tests directory of project==version's sdist (fetched once from the
+    package index by its pinned sha256, with the build pipeline's fetch)."""
     out = cache_dir() / f"{project}-{version}"
     tests = out / subdir
     if tests.is_dir():
         return tests
     out.parent.mkdir(parents=True, exist_ok=True)
-    dl = out.parent / f".{project}-{version}.download"
-    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                    "--no-binary", ":all:", "--dest", str(dl), f"{project}=={version}"],
-                   check=True)
-    (archive,) = [p for p in dl.iterdir() if p.name.endswith(".tar.gz")]
-    if sha256 and hashlib.sha256(archive.read_bytes()).hexdigest() != sha256:
-        raise SystemExit(f"package-suites: {archive.name}: sha256 is not the pinned {sha256}")
+    try:
+        archive = Path(fetch.download(project, version, sha256, str(out.parent / f".{project}-{version}.download")))
+    except fetch.StepFailed as e:
+        raise SystemExit(f"package-suites: {project} {version}: {e}") from None
     tmp = out.parent / f".{project}-{version}.unpack"
     with tarfile.open(archive) as t:
         t.extractall(tmp, filter="data")
@@ -61,7 +60,7 @@ def sdist_tests(project, version, subdir, sha256=None):
     return tests
 
 
-def run(eryx, suite, short):
+def run(eryx, suite, short, failures_to=None):
     cmd = [str(eryx)]
     for r in PYTEST + suite["with"]:
         cmd += ["--with", r]
@@ -76,7 +75,16 @@ def run(eryx, suite, short):
         args = [base[t] for t in targets]
     else:
         args = ["--pyargs", *targets]
-    cmd += ["-m", "pytest", *PYTEST_FLAGS, *suite.get("pytest", []), *args]
+    # -r is pytest's last-one-wins option: -rfE lists failures and errors.
+    report = ["-rfE"] if failures_to else []
+    if "cwd" in suite:
+        # Tests that open their data relative to the working directory (Pillow's
+        # Tests/images/...): a fixed launcher, the directory and pytest's
+        # arguments passed as sys.argv.
+        cmd += ["-c", CHDIR_PYTEST, suite["cwd"]]
+    else:
+        cmd += ["-m", "pytest"]
+    cmd += [*PYTEST_FLAGS, *report, *suite.get("pytest", []), *args]
     start = time.monotonic()
     p = subprocess.run(cmd, capture_output=True, text=True)
     secs = time.monotonic() - start
@@ -85,6 +93,10 @@ def run(eryx, suite, short):
               for n, k in COUNT.findall(tail[-1])} if tail else {}
     if not tail:
         sys.stderr.write(p.stdout[-3000:] + p.stderr[-3000:])
+    if failures_to:
+        failures_to.parent.mkdir(parents=True, exist_ok=True)
+        failures_to.write_text("".join(l + "\n" for l in p.stdout.splitlines()
+                                       if l.startswith(("FAILED ", "ERROR "))))
     return counts, secs
 
 
@@ -94,6 +106,8 @@ def main():
     ap.add_argument("--ci", action="store_true", help="the short subsets CI runs")
     ap.add_argument("--eryx", default=str(ROOT / "target/release/eryx"))
     ap.add_argument("--report", default=str(ROOT / "target/package-suites/report.md"))
+    ap.add_argument("--list-failures", action="store_true",
+                    help="write each suite's failing test ids to target/package-suites/NAME-failures.txt")
     args = ap.parse_args()
     chosen = [s for s in SUITES if not args.names or s["name"] in args.names]
     builds = [b for s in chosen for b in s.get("build", [])]
@@ -102,7 +116,8 @@ def main():
                        stdout=subprocess.DEVNULL)
     rows, bad = [], 0
     for s in chosen:
-        c, secs = run(args.eryx, s, args.ci)
+        listing = Path(args.report).parent / f"{s['name']}-failures.txt" if args.list_failures else None
+        c, secs = run(args.eryx, s, args.ci, listing)
         failed = c.get("failed", 0) + c.get("error", 0)
         budget = s["ci_failures"] if args.ci else sum(n for n, _ in s["failures"])
         ok = bool(c) and c.get("passed", 0) > 0 and failed <= budget
