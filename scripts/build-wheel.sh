@@ -7,12 +7,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TOOLS="$ROOT/target/python-tools"
 REQ="$ROOT/scripts/requirements-python.txt"
-if [ ! -x "$TOOLS/bin/maturin" ] || ! cmp -s "$REQ" "$TOOLS/requirements.txt"; then
-  rm -rf "$TOOLS"
-  python3 -m venv "$TOOLS"
-  "$TOOLS/bin/pip" install --quiet --disable-pip-version-check --require-hashes -r "$REQ"
-  cp "$REQ" "$TOOLS/requirements.txt"
-fi
+"$ROOT/scripts/pinned-venv.sh" "$TOOLS" "$REQ"
 rm -f "$ROOT"/target/wheels/eryx-*.whl
 cd "$ROOT/bindings/python"
 RUSTUP_TOOLCHAIN=1.95.0 "$TOOLS/bin/maturin" build --release --quiet \

@@ -14,12 +14,7 @@ WHEEL=$("$ROOT/scripts/build-wheel.sh" | tail -n 1)
 VENV="$ROOT/target/kernel-test-venv"
 REQ="$ROOT/scripts/requirements-kernel.txt"
 # The closure is ~100 wheels: kept between runs while the pins are the same.
-if [ ! -x "$VENV/bin/python" ] || ! cmp -s "$REQ" "$VENV/requirements.txt"; then
-  rm -rf "$VENV"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check --require-hashes -r "$REQ"
-  cp "$REQ" "$VENV/requirements.txt"
-fi
+"$ROOT/scripts/pinned-venv.sh" "$VENV" "$REQ"
 "$VENV/bin/pip" uninstall --quiet --disable-pip-version-check -y eryx >/dev/null 2>&1 || true
 "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-index \
   "$WHEEL[jupyter,smolagents,autogen,langchain]"
