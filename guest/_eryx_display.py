@@ -321,12 +321,22 @@ def flush_figures():
 
 def _pyplot_backend():
     """Ahead of pyplot's first import: the Agg backend (no display here),
-    unless the user chose one."""
+    unless the user chose one. matplotlib.use() would call into the pyplot
+    module being imported, so the choice goes into rcParams, where use()
+    would put it before pyplot exists."""
     import os
 
     mpl = sys.modules.get("matplotlib")
-    if mpl is not None and "MPLBACKEND" not in os.environ and hasattr(mpl, "use"):
-        mpl.use("agg")
+    if mpl is None or "MPLBACKEND" in os.environ:
+        return
+    params = getattr(mpl, "rcParams", None)
+    if params is None:
+        if hasattr(mpl, "use"):
+            mpl.use("agg")
+        return
+    auto = getattr(getattr(mpl, "rcsetup", None), "_auto_backend_sentinel", None)
+    if dict.get(params, "backend") is auto:
+        params["backend"] = "agg"
 
 
 def _pyplot_show(module):

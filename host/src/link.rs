@@ -69,7 +69,9 @@ pub fn link(extensions: &[(String, Vec<u8>)]) -> Result<Vec<u8>, String> {
     // wit-component panics on some inputs (e.g. 0.263 on a weak symbol that
     // several extensions import): a bad package must not take the host down.
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
-        Ok(linked) => linked.map_err(|err| format!("linking the sandbox component failed: {err:#}")),
+        Ok(linked) => {
+            linked.map_err(|err| format!("linking the sandbox component failed: {err:#}"))
+        }
         Err(panic) => {
             let why = panic
                 .downcast_ref::<String>()

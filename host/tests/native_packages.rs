@@ -29,6 +29,8 @@ fn wheels_carry_the_wasi_tag() {
         "numpy",
         "pandas",
         "pillow",
+        "kiwisolver",
+        "contourpy",
     ] {
         let w = wheel(name);
         let file = w.file_name().unwrap().to_str().unwrap();
@@ -184,8 +186,70 @@ data[i + 5:i + 21] = b"\xff" * 16
 Image.open(io.BytesIO(bytes(data))).load()
 "#;
     let run = sb.run(corrupt_jpeg).await;
-    let err = run.error.expect("the corrupt JPEG ends the call").to_string();
-    assert!(err.contains("aborted") && err.contains("session was restored"), "{err}");
-    assert!(run.stderr.contains("error path that needs longjmp"), "{}", run.stderr);
+    let err = run
+        .error
+        .expect("the corrupt JPEG ends the call")
+        .to_string();
+    assert!(
+        err.contains("aborted") && err.contains("session was restored"),
+        "{err}"
+    );
+    assert!(
+        run.stderr.contains("error path that needs longjmp"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(sb.execute("print(kept + 1)").await.unwrap(), "42\n");
+}
+
+/// The C++ extensions (kiwisolver through setuptools, contourpy through
+/// meson and pybind11) work on their normal paths; a C++ exception — kiwi's
+/// DuplicateConstraint for a constraint added twice — cannot unwind here:
+/// the call ends with a clear error naming the exception's type, and the
+/// session goes on from its last checkpoint (the goal, kiwisolver's own
+/// Python exception, needs wasm exception handling: docs/native-packages.md).
+#[tokio::test]
+async fn cpp_extensions_work_and_a_cpp_exception_keeps_the_session() {
+    let mut sb = with_wheels(vec![
+        wheel("kiwisolver"),
+        wheel("contourpy"),
+        wheel("numpy"),
+    ])
+    .await;
+    let code = r#"
+import kiwisolver as k, contourpy, numpy as np
+x = k.Variable("x")
+s = k.Solver()
+c = x >= 10
+s.addConstraint(c)
+s.addConstraint((x == 20) | "weak")
+s.updateVariables()
+print(x.value())
+z = np.add.outer(np.arange(5.0), np.arange(5.0))
+g = contourpy.contour_generator(z=z, name="serial")
+(line,) = g.lines(3.5)
+# z = x + y: every point of the 3.5 level line has x + y == 3.5
+print(line.shape[0] > 2, bool(np.allclose(line.sum(axis=1), 3.5)), contourpy.max_threads())
+"#;
+    assert_eq!(sb.execute(code).await.unwrap(), "20.0\nTrue True 1\n");
+    sb.execute("kept = [41]").await.unwrap();
+    let run = sb.run("s.addConstraint(c)").await;
+    let err = run
+        .error
+        .expect("a duplicate constraint ends the call")
+        .to_string();
+    assert!(
+        err.contains("aborted") && err.contains("session was restored"),
+        "{err}"
+    );
+    assert!(
+        run.stderr
+            .contains("C++ exception (kiwi::DuplicateConstraint)"),
+        "{}",
+        run.stderr
+    );
+    // The session is back at its last state the checkpoint could keep: the
+    // picklable values (kiwisolver's objects do not pickle; exact snapshots
+    // would keep them, docs/native-packages.md).
+    assert_eq!(sb.execute("print(kept[0] + 1)").await.unwrap(), "42\n");
 }

@@ -140,6 +140,11 @@ def main():
     failed = 0
     for n in args.names or recipe.names(root):
         try:
+            blocked = recipe.load(root, n).get("blocked")
+            if blocked and not args.names:
+                print(f"build-packages: {n}: skipped (blocked: {blocked}); build it by name",
+                      file=sys.stderr)
+                continue
             print(ensure(n)[0])
         except (ValueError, StepFailed) as e:
             print(f"build-packages: error: {e}", file=sys.stderr)

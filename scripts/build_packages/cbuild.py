@@ -11,8 +11,10 @@ import json
 import os
 import re
 import shutil
+import tomllib
 
 import clibs
+import mesonbuild
 from steps import StepFailed
 from toolchain import EXT_SUFFIX, WASI_CFLAGS
 
@@ -41,9 +43,10 @@ def introspect(src, tools, work, log):
     return info
 
 
-def compile_objects(ext, src, tc, extra, obj_dir, log, include=()):
+def compile_objects(ext, src, tc, extra, obj_dir, log, include=(), cxx_flags=()):
     """Compile one extension's (or build_clib library's) sources; returns
-    (object paths, whether any is C++)."""
+    (object paths, whether any is C++). cxx_flags: what C++ sources add
+    (libc++'s headers, from cxx_support)."""
     os.makedirs(obj_dir, exist_ok=True)
     flags = list(WASI_CFLAGS) + [f"-I{tc.include}"] + [f"-I{d}" for d in include] + list(extra)
     flags += [f"-I{os.path.join(src, d)}" for d in ext["include_dirs"]]
@@ -65,25 +68,57 @@ def compile_objects(ext, src, tc, extra, obj_dir, log, include=()):
             cc = "clang-16"
         elif source.endswith(CXX_SUFFIXES):
             cc, cxx = "clang++-16", True
+            if not cxx_flags:
+                raise StepFailed(f"step 'compile {source}': C++ without libc++ headers (internal)")
         else:
             raise StepFailed(f"step 'compile {source}': unsupported source type (C and C++ only)")
         obj = os.path.join(obj_dir, f"{i}-{os.path.basename(source)}.o")
-        log.run(f"compile {source}", [cc, *flags, "-c", os.path.join(src, source), "-o", obj])
+        lang = list(cxx_flags) if cc == "clang++-16" else []
+        log.run(f"compile {source}", [cc, *lang, *flags, "-c", os.path.join(src, source), "-o", obj])
         objs.append(obj)
     return objs, cxx
 
 
-def compile_extension(ext, src, tc, extra, obj_dir, out_dir, log, clib=((), ())):
+def cxx_support(work, cache, log):
+    """(compile flags, link objects) for C++ sources: Debian's wasm32 libc++
+    headers and our thread-less shims (as the meson backend uses), and the
+    C++ runtime stubs (cross/cxa_stubs.c)."""
+    root = mesonbuild.libcxx(cache, log)
+    flags = ["-isystem", os.path.join(CROSS, "shim"),
+             "-isystem", os.path.join(root, "usr/lib/llvm-16/include/wasm32-wasi/c++/v1"),
+             "-fexceptions", "-Drestrict=__restrict"]
+    stub, abi = os.path.join(work, "cxa_stubs.o"), os.path.join(work, "cxx_abi.o")
+    log.run("compile cxa_stubs.c", ["clang-16", *WASI_CFLAGS, "-c", os.path.join(CROSS, "cxa_stubs.c"), "-o", stub])
+    log.run("compile cxx_abi.cpp", ["clang++-16", *flags, *WASI_CFLAGS, "-std=c++17", "-Wno-deprecated-declarations",
+                                    "-c", os.path.join(CROSS, "cxx_abi.cpp"), "-o", abi])
+    return flags, [stub, abi]
+
+
+def compile_extension(ext, src, tc, extra, obj_dir, out_dir, log, clib=((), ()), cxx=((), ())):
     """Compile and link one extension into out_dir; returns the .so path.
-    clib: (static archives and objects to link, include dirs) from clibs.build."""
+    clib: (static archives and objects to link, include dirs) from clibs.build;
+    cxx: (flags, link objects) from cxx_support, for C++ sources."""
     archives, include = clib
-    objs, cxx = compile_objects(ext, src, tc, extra, obj_dir, log, include)
+    objs, is_cxx = compile_objects(ext, src, tc, extra, obj_dir, log, include, cxx[0])
+    if is_cxx:
+        objs += cxx[1]
     parts = ext["name"].split(".")
     so = os.path.join(out_dir, *parts[:-1], parts[-1] + EXT_SUFFIX)
     os.makedirs(os.path.dirname(so), exist_ok=True)
     log.run(f"link {ext['name']}",
-            ["wasm-ld-16", "-shared", "--experimental-pic", "-o", so, *objs, *archives, *tc.libs(cxx)])
+            ["wasm-ld-16", "-shared", "--experimental-pic", "-o", so, *objs, *archives, *tc.libs(is_cxx)])
     return so
+
+
+def find_where(src):
+    """pyproject.toml's [tool.setuptools.packages.find] `where` directories."""
+    path = os.path.join(src, "pyproject.toml")
+    if not os.path.exists(path):
+        return []
+    with open(path, "rb") as f:
+        tool = tomllib.load(f).get("tool", {}).get("setuptools", {})
+    found = tool.get("packages", {})
+    return list(found.get("find", {}).get("where", [])) if isinstance(found, dict) else []
 
 
 def package_dirs(info, src):
@@ -106,7 +141,8 @@ def package_dirs(info, src):
     # each extension's top-level package (src/ layout or flat layout).
     found = []
     for top in sorted({e["name"].split(".")[0] for e in info["ext_modules"] if "." in e["name"]}):
-        for cand in (os.path.join(src, "src", top), os.path.join(src, top)):
+        for cand in [os.path.join(src, w, top) for w in find_where(src)] + [
+                os.path.join(src, "src", top), os.path.join(src, top)]:
             if os.path.exists(os.path.join(cand, "__init__.py")):
                 found.append((top, cand, True))
                 break
@@ -153,8 +189,12 @@ def build(r, src, tc, tools, work, staged, log, cache, deps=()):
     log.run("compile wasi_stubs.c", ["clang-16", *WASI_CFLAGS, "-fno-builtin", "-c",
                                      os.path.join(CROSS, "wasi_stubs.c"), "-o", stub])
     clib = (archives + [stub], include)
+    cxx = cxx_support(work, cache, log) if any(
+        f.endswith(CXX_SUFFIXES) for e in exts for f in e["sources"]) else ((), ())
+    # Headers of build tools that a setup.py's own build_ext would add (cppy).
+    tool_includes = [f"-I{os.path.join(tools, p)}" for p in opts.get("tool-includes", [])]
     for ext in exts:
-        defines = [f"-D{d}" for d in opts.get("defines", {}).get(ext["name"], [])]
+        defines = tool_includes + [f"-D{d}" for d in opts.get("defines", {}).get(ext["name"], [])]
         so = compile_extension(ext, src, tc, r["cflags"] + defines, os.path.join(work, "obj", ext["name"]),
-                               staged, log, clib)
+                               staged, log, clib, cxx)
         log.say(f"built {os.path.relpath(so, staged)} ({os.path.getsize(so)} bytes)")

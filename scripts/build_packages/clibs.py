@@ -13,13 +13,21 @@ archives and include directories as the build scripts report them
 files are part of it), under the build cache.
 """
 
+import json
 import os
+import subprocess
 
 from steps import StepFailed
-from toolchain import CARGO_BUILD, RUST_TOOLCHAIN, wasm_cargo_env
+from toolchain import CARGO_BUILD, CROSS_INCLUDE, RUST_TOOLCHAIN, wasm_cargo_env
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROJECT = os.path.join(os.path.dirname(HERE), "packages", "clibs")
+# Header directories (relative to the crate's source) of crates whose build
+# scripts do not report them.
+HEADERS = {"freetype-sys": ["freetype2/include"], "qhull-sys": ["qhull/src"]}
+# Crates whose headers the C of other crates includes: freetype-sys' libpng
+# includes zlib.h and expects the zlib sources next to it.
+SHARED_HEADERS = {"libz-sys": "src/zlib"}
 
 
 def project_files():
@@ -66,23 +74,49 @@ def parse(lines):
     return archives, include
 
 
+def crate_dirs():
+    """crate name -> its source directory, from cargo (downloading what is missing)."""
+    out = subprocess.run(["cargo", f"+{RUST_TOOLCHAIN}", "metadata", "--locked", "--format-version", "1",
+                          "--manifest-path", os.path.join(PROJECT, "Cargo.toml")],
+                         capture_output=True, text=True)
+    if out.returncode:
+        raise StepFailed(f"step 'C libraries': cargo metadata failed: {out.stderr.strip()[-500:]}")
+    return {p["name"]: os.path.dirname(p["manifest_path"]) for p in json.loads(out.stdout)["packages"]}
+
+
 def build(crates, cache, log):
     """(archives, include dirs) of the named crates' C libraries, built if needed."""
+    archives, include = [], []
+    for a, i in build_each(crates, cache, log).values():
+        archives += a
+        include += i
+    return archives, include
+
+
+def build_each(crates, cache, log):
+    """crate -> (archives, include dirs) of the named crates, built if needed."""
     if not crates:
-        return [], []
+        return {}
+    dirs = crate_dirs()
     env = wasm_cargo_env(os.path.join(cache, "clibs-target"))
+    shared = [os.path.join(dirs[c], d) for c, d in SHARED_HEADERS.items() if c in dirs]
+    env["CFLAGS_wasm32_wasip1"] += "".join(f" -I{d}" for d in shared)
+    # bindgen (qhull-sys) parses the headers for the target: WASI's, and ours.
+    env["LIBCLANG_PATH"] = "/usr/lib/llvm-16/lib"
+    env["BINDGEN_EXTRA_CLANG_ARGS_wasm32_wasip1"] = (
+        f"--target=wasm32-wasi -nostdlibinc -isystem {CROSS_INCLUDE} -isystem /usr/include/wasm32-wasi")
     log.say(f"C libraries from crates ({', '.join(crates)}): cargo build for wasm32-wasip1")
     log.run("build C libraries", ["cargo", f"+{RUST_TOOLCHAIN}", "build", *CARGO_BUILD,
                                   "--manifest-path", os.path.join(PROJECT, "Cargo.toml")], env=env)
     outputs = build_outputs(env["CARGO_TARGET_DIR"])
-    archives, include = [], []
+    each = {}
     for crate in crates:
         if crate not in outputs:
             raise StepFailed(f"step 'C libraries': crate {crate!r} is not a dependency of "
                              f"{os.path.relpath(PROJECT, os.path.dirname(os.path.dirname(HERE)))}/Cargo.toml")
         a, i = parse(outputs[crate])
+        i += [os.path.join(dirs[crate], d) for d in HEADERS.get(crate, [])]
         if not a:
             raise StepFailed(f"step 'C libraries': {crate}'s build script reported no static library")
-        archives += a
-        include += i
-    return archives, include
+        each[crate] = (a, i)
+    return each

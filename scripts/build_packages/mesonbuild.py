@@ -15,13 +15,18 @@ What it sets up, all cached under the build cache and keyed by content:
 Recipe table `[meson]`: `setup-args` (list), `meson` (path of a vendored
 meson.py inside the sdist, default: the pinned meson), `install-tags`
 (default: meson-python's "runtime,python-runtime"; "" installs everything),
-`drop` (paths under site-packages left out of the wheel).
+`drop` (paths under site-packages left out of the wheel), `pkg-config`
+(name -> {crates, version}: a .pc file answering meson's dependency(name)
+with the static C libraries of those crates of `c-libraries`, clibs.py).
+pybind11's headers (the pinned pybind11) answer dependency('pybind11').
 """
 
 import os
 import shutil
+import subprocess
 import zipfile
 
+import clibs
 import target_sysconfig
 from fetch import sha256_file
 from steps import StepFailed
@@ -58,8 +63,8 @@ longdouble_format = 'IEEE_QUAD_LE'
 needs_exe_wrapper = true
 
 [built-in options]
-c_args = ['-O2', '-DNDEBUG']
-cpp_args = ['-O2', '-DNDEBUG']
+c_args = ['-O2', '-DNDEBUG'{extra}]
+cpp_args = ['-O2', '-DNDEBUG'{extra}]
 """
 # What pkg-config answers for the target's `python3` (Cython's sanity check
 # and any dependency('python3')): our CPython 3.14 headers, nothing to link
@@ -69,6 +74,13 @@ Description: CPython 3.14 for wasm32-wasi (eryx build-packages)
 Version: 3.14
 Cflags: -I{include}
 Libs:
+"""
+# A C library of ours (static archives from clibs.py) for meson's dependency().
+LIBRARY_PC = """Name: {name}
+Description: {name} for wasm32-wasi (eryx build-packages, from {crates})
+Version: {version}
+Cflags: {cflags}
+Libs: {libs}
 """
 # The build-only stand-in for numpy on the host Python's path (see above).
 NUMPY_SHIM = '''"""Build-time stand-in (eryx build-packages): the WASI numpy's headers."""
@@ -129,7 +141,27 @@ def write_script(path, text):
     os.chmod(path, 0o755)
 
 
-def cross_tools(tc, venv, cxx_root, work, host_path, log):
+def write_pc_files(r, venv, pc_dir, cache, log):
+    """.pc files for pybind11 and the recipe's `[meson] pkg-config` libraries."""
+    inc = subprocess.run([os.path.join(venv, "bin", "python"), "-c", "import pybind11; print(pybind11.get_include())"],
+                         capture_output=True, text=True).stdout.strip()
+    pcs = {"pybind11": ("3.1.0", [inc], [], "pybind11")} if inc else {}
+    wanted = r.get("meson", {}).get("pkg-config", {})
+    each = clibs.build_each(r["c-libraries"], cache, log) if wanted else {}
+    for name, spec in wanted.items():
+        missing = [c for c in spec["crates"] if c not in each]
+        if missing:
+            raise StepFailed(f"recipe: [meson] pkg-config {name} names {missing}, not in c-libraries")
+        archives = [a for c in spec["crates"] for a in each[c][0]]
+        include = [i for c in spec["crates"] for i in each[c][1]]
+        pcs[name] = (spec["version"], include, archives, ", ".join(spec["crates"]))
+    for name, (version, include, archives, crates) in pcs.items():
+        with open(os.path.join(pc_dir, name + ".pc"), "w", encoding="utf-8") as f:
+            f.write(LIBRARY_PC.format(name=name, crates=crates, version=version,
+                                      cflags=" ".join(f"-I{i}" for i in include), libs=" ".join(archives)))
+
+
+def cross_tools(tc, venv, cxx_root, work, host_path, log, cflags=()):
     """The bin/ directory with wcc, wcxx, pywasi, cython and the stubs; returns it."""
     bin_dir = os.path.join(work, "bin")
     os.makedirs(bin_dir)
@@ -153,8 +185,10 @@ def cross_tools(tc, venv, cxx_root, work, host_path, log):
                                     "-o", os.path.join(bin_dir, "cxa_stubs.o")])
     log.run("compile wasi_stubs.c", [wcc, "-O2", "-fno-builtin", "-c", os.path.join(CROSS, "wasi_stubs.c"),
                                      "-o", os.path.join(bin_dir, "wasi_stubs.o")])
+    log.run("compile cxx_abi.cpp", [os.path.join(bin_dir, "wcxx"), "-O2", "-std=c++17", "-Wno-deprecated-declarations",
+                                    "-c", os.path.join(CROSS, "cxx_abi.cpp"), "-o", os.path.join(bin_dir, "cxx_abi.o")])
     with open(os.path.join(work, "cross.ini"), "w", encoding="utf-8") as f:
-        f.write(CROSS_FILE.format(bin=bin_dir, venv=venv))
+        f.write(CROSS_FILE.format(bin=bin_dir, venv=venv, extra="".join(f", {a!r}" for a in cflags)))
     pc_dir = os.path.join(work, "pkgconfig")
     os.makedirs(pc_dir)
     for name in ("python3", "python-3.14"):
@@ -188,7 +222,8 @@ def build(r, src, tc, tools, work, staged, log, cache, deps=()):
     venv = tools_venv(cache, log)
     cxx_root = libcxx(cache, log)
     host_path = build_time_packages(deps, work, log)
-    bin_dir = cross_tools(tc, venv, cxx_root, work, host_path, log)
+    bin_dir = cross_tools(tc, venv, cxx_root, work, host_path, log, r["cflags"])
+    write_pc_files(r, venv, os.path.join(work, "pkgconfig"), cache, log)
     # bin_dir first: meson runs Cython as a build-machine tool found on PATH.
     env = dict(os.environ, PATH=os.pathsep.join([bin_dir, os.path.join(venv, "bin"), os.environ["PATH"]]),
                PKG_CONFIG_LIBDIR=os.path.join(work, "pkgconfig"), PKG_CONFIG_PATH="")

@@ -10,9 +10,12 @@ the build needs, built first: pandas needs numpy's headers), `c-libraries`
 (crates of scripts/packages/clibs whose vendored C libraries are linked in
 statically, see clibs.py), and the backend's table (`[cargo]`: `module`,
 `python-source`, `profile`; `[meson]`: see mesonbuild.py; `[setuptools]`:
-`extensions`, the only Extension names to build, and `defines`, a table of
-extension name -> list of "NAME" or "NAME=VALUE", for what a setup.py
-decides in its own build_ext).
+`extensions`, the only Extension names to build, `defines`, a table of
+extension name -> list of "NAME" or "NAME=VALUE", and `tool-includes`,
+header directories inside the pinned build tools, for what a setup.py
+decides in its own build_ext). `blocked` (a string) says why a recipe that
+builds does not work yet: a build of every recipe leaves it out and says
+so; it is built only when named.
 """
 
 import os
@@ -21,7 +24,7 @@ import tomllib
 
 BACKENDS = ("setuptools-c", "cargo-pyo3", "meson")
 KNOWN = {"name", "version", "sha256", "backend", "summary", "cflags", "patches", "requires",
-         "c-libraries", "cargo", "meson", "setuptools"}
+         "c-libraries", "blocked", "cargo", "meson", "setuptools"}
 
 
 def normalise(name):

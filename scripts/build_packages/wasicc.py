@@ -81,8 +81,10 @@ while i < len(args):
 if shared:
     libs = [stubs + "/wasi_stubs.o", BUILTINS, cpython + "/libpython3.14.so", cpython + "/libc.so"]
     if cxx:
-        libs += [stubs + "/cxa_stubs.o", cpython + "/libc++.so", cpython + "/libc++abi.so"]
-    rest = [r for r in rest if r not in ("-lm", "-lc", "-lstdc++", "-lc++")]
+        libs += [stubs + "/cxa_stubs.o", stubs + "/cxx_abi.o", cpython + "/libc++.so", cpython + "/libc++abi.so"]
+    # libm/libc/libc++ are the component's libraries (given below); libdl is
+    # the component's built-in one; the thread and realtime libs are libc's.
+    rest = [r for r in rest if r not in ("-lm", "-lc", "-lstdc++", "-lc++", "-ldl", "-lpthread", "-lrt")]
     cmd = ["wasm-ld-16", "-shared", "--experimental-pic", "-o", out] + objs + rest + libs
 else:
     cmd = ["wasm-ld-16", "-o", out, "/usr/lib/wasm32-wasi/crt1-command.o"] + objs + rest

@@ -94,11 +94,24 @@ SUITES = [
         "version": "3.1.1",
         "with": ["pandas==3.1.1", "numpy==2.3.5"],
         "build": ["pandas"],
-        "targets": ["pandas.tests.frame", "pandas.tests.groupby", "pandas.tests.reshape",
-                    "pandas.tests.io.parser"],
-        "ci": ["pandas.tests.reshape.test_pivot", "pandas.tests.groupby.test_groupby"],
-        "pytest": [],
-        "failures": [],
+        # Paths, not --pyargs: pytest then loads pandas/conftest.py early,
+        # which defines --no-strict-data-files.
+        "paths": [f"/site-packages/pandas/tests/{p}" for p in (
+            "frame", "groupby", "reshape", "io/parser", "reshape/test_pivot.py",
+            "groupby/test_groupby.py")],
+        "targets": ["frame", "groupby", "reshape", "parser"],
+        "ci": ["test_pivot.py", "test_groupby.py"],
+        # pandas' sdist (and its wheels) ship no test data files: pandas' own
+        # switch turns the tests that need them into skips.
+        # Network tests (a local HTTP server thread, pytest-localserver) are
+        # deselected by pandas' own marker: the sandbox has no network.
+        "pytest": ["--no-strict-data-files", "-m", "not network"],
+        "failures": [
+            (25, "wasi: threads (test_parallel_read: can't start new thread)"),
+            (6, "wasi: no os.pipe (test_multi_thread's multiprocessing pool)"),
+            (3, "32-bit: categories inferred as int64 where the test expects the platform int (int32 on wasm32)"),
+            (1, "upstream: test_to_records uses email.message without importing it (natively imported as a side effect)"),
+        ],
         "ci_failures": 0,
     },
     {
