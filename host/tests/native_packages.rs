@@ -18,6 +18,17 @@ async fn with_wheels(packages: Vec<std::path::PathBuf>) -> Sandbox {
     b.build().await.expect("sandbox with the wheels")
 }
 
+/// A call that ended in an abort the sandbox recovered from: the error says
+/// so, and the guest's stderr says why (`why`).
+fn assert_aborted_and_restored(run: eryx::Execution, why: &str) {
+    let err = run.error.expect("the call ends with an error").to_string();
+    assert!(
+        err.contains("aborted") && err.contains("session was restored"),
+        "{err}"
+    );
+    assert!(run.stderr.contains(why), "{}", run.stderr);
+}
+
 #[test]
 fn wheels_carry_the_wasi_tag() {
     for name in [
@@ -185,20 +196,7 @@ i = data.index(b"\xff\xc4")  # the first Huffman table: impossible code counts
 data[i + 5:i + 21] = b"\xff" * 16
 Image.open(io.BytesIO(bytes(data))).load()
 "#;
-    let run = sb.run(corrupt_jpeg).await;
-    let err = run
-        .error
-        .expect("the corrupt JPEG ends the call")
-        .to_string();
-    assert!(
-        err.contains("aborted") && err.contains("session was restored"),
-        "{err}"
-    );
-    assert!(
-        run.stderr.contains("error path that needs longjmp"),
-        "{}",
-        run.stderr
-    );
+    assert_aborted_and_restored(sb.run(corrupt_jpeg).await, "error path that needs longjmp");
     assert_eq!(sb.execute("print(kept + 1)").await.unwrap(), "42\n");
 }
 
@@ -233,20 +231,9 @@ print(line.shape[0] > 2, bool(np.allclose(line.sum(axis=1), 3.5)), contourpy.max
 "#;
     assert_eq!(sb.execute(code).await.unwrap(), "20.0\nTrue True 1\n");
     sb.execute("kept = [41]").await.unwrap();
-    let run = sb.run("s.addConstraint(c)").await;
-    let err = run
-        .error
-        .expect("a duplicate constraint ends the call")
-        .to_string();
-    assert!(
-        err.contains("aborted") && err.contains("session was restored"),
-        "{err}"
-    );
-    assert!(
-        run.stderr
-            .contains("C++ exception (kiwi::DuplicateConstraint)"),
-        "{}",
-        run.stderr
+    assert_aborted_and_restored(
+        sb.run("s.addConstraint(c)").await,
+        "C++ exception (kiwi::DuplicateConstraint)",
     );
     // The session is back at its last state the checkpoint could keep: the
     // picklable values (kiwisolver's objects do not pickle; exact snapshots
