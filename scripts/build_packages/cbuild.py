@@ -69,7 +69,7 @@ def compile_objects(ext, src, tc, extra, obj_dir, log, include=(), cxx_cmd=()):
         if source.endswith(C_SUFFIXES):
             cc = ["clang-16", *WASI_CFLAGS]
         elif source.endswith(CXX_SUFFIXES):
-            cc, cxx = list(cxx_cmd), True
+            cc, cxx = [*cxx_cmd, cxx_eh.pybind11_module_flag(ext["name"])], True
             if not cxx_cmd:
                 raise StepFailed(f"step 'compile {source}': C++ without a C++ compiler (internal)")
         else:
@@ -105,7 +105,8 @@ def compile_extension(ext, src, tc, extra, obj_dir, out_dir, log, clib=((), ()),
     ld, libs = ["wasm-ld-16"], tc.libs(is_cxx)
     if is_cxx:
         objs += cxx[1]
-        ld = cxx_eh.linker(cache, log)
+        # As wasm-ld 16 did in -shared links (wasm-ld 22 reports them).
+        ld = cxx_eh.linker(cache, log) + ["--unresolved-symbols=import-dynamic"]
     parts = ext["name"].split(".")
     so = os.path.join(out_dir, *parts[:-1], parts[-1] + EXT_SUFFIX)
     os.makedirs(os.path.dirname(so), exist_ok=True)

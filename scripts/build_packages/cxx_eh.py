@@ -26,6 +26,7 @@ clang 16. Modules with C++ link with Zig's wasm-ld 22.
 """
 import hashlib
 import os
+import re
 import shutil
 import zipfile
 
@@ -38,7 +39,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 ZIG_REQ = os.path.join(ROOT, "scripts", "requirements-zig.txt")
 
 # Bumped when the library changes in a way its sources do not show.
-RUNTIME_VERSION = "1"
+RUNTIME_VERSION = "2"
 RUNTIME_SO = "libc++eh.so"
 
 # What clang 22 needs to compile for the sandbox: WebAssembly exception
@@ -96,6 +97,18 @@ def cxx_command(cache, log, libcxx_include, shim):
             "-O2", "-DNDEBUG", "-Drestrict=__restrict"]
 
 
+def pybind11_module_flag(module):
+    """The define that gives one extension module pybind11 internals of its
+    own. pybind11 modules built alike share one set (a capsule keyed by this
+    id) and with it their exception translators; one module's translator
+    then rethrows another module's exception under its own tag, which the
+    other module's `catch` cannot see (each module has its own tag, above),
+    and the exception escapes as a trap. Separate internals keep every
+    exception inside the module that threw it; what is lost is passing one
+    module's pybind11 classes to another module's functions."""
+    return f'-DPYBIND11_COMPILER_TYPE="_eryx_{re.sub(r"[^A-Za-z0-9_]", "_", module)}"'
+
+
 def linker(cache, log):
     """wasm-ld 22 (objects with exception handling need it)."""
     exe, _ = zig(cache, log)
@@ -122,6 +135,11 @@ def runtime(cache, log, libcxx_include):
     # pre-C++17 unexpected-handler API they still declare, no exports.
     abi = [*common, "--driver-mode=g++", "-std=c++20", "-D_LIBCXXABI_BUILDING_LIBRARY",
            "-D_LIBCXXABI_HAS_NO_THREADS", "-D_LIBCXXABI_DISABLE_VISIBILITY_ANNOTATIONS",
+           # Hidden definitions of what libc++'s headers declare visible
+           # (std::terminate, std::exception_ptr, ...): otherwise wasm-ld
+           # makes them preemptible and the sandbox's linker binds the
+           # module's calls to libc++.so's exception-less versions.
+           "-D_LIBCPP_DISABLE_VISIBILITY_ANNOTATIONS",
            "-D_LIBCPP_ENABLE_CXX17_REMOVED_UNEXPECTED_FUNCTIONS",
            "-I", os.path.join(lib, "libcxxabi", "include"), "-I", os.path.join(lib, "libcxx", "src")]
     sources = [os.path.join(lib, "libcxxabi", "src", n) for n in ABI_SOURCES]

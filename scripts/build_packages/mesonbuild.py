@@ -21,12 +21,14 @@ with the static C libraries of those crates of `c-libraries`, clibs.py).
 pybind11's headers (the pinned pybind11) answer dependency('pybind11').
 """
 
+import json
 import os
 import shutil
 import subprocess
 import zipfile
 
 import clibs
+import cxx_eh
 import target_sysconfig
 from fetch import sha256_file
 from steps import StepFailed
@@ -161,14 +163,17 @@ def write_pc_files(r, venv, pc_dir, cache, log):
                                       cflags=" ".join(f"-I{i}" for i in include), libs=" ".join(archives)))
 
 
-def cross_tools(tc, venv, cxx_root, work, host_path, log, cflags=()):
+def cross_tools(tc, venv, cxx_root, work, host_path, log, cache, cflags=()):
     """The bin/ directory with wcc, wcxx, pywasi, cython and the stubs; returns it."""
     bin_dir = os.path.join(work, "bin")
     os.makedirs(bin_dir)
     sysconfig_dir = os.path.join(work, "sysconfig")
     target_sysconfig.write(os.path.join(tc.cpython, "python-stdlib.tar"), tc.include, sysconfig_dir)
-    env = (f"export ERYX_CPYTHON='{tc.cpython}' ERYX_LIBCXX='{cxx_root}' "
-           f"ERYX_SHIM='{CROSS}/shim' ERYX_STUBS='{bin_dir}'\n")
+    headers = os.path.join(cxx_root, "usr/lib/llvm-16/include/wasm32-wasi/c++/v1")
+    cxx = {"ERYX_CXX": cxx_eh.cxx_command(cache, log, headers, os.path.join(CROSS, "shim")),
+           "ERYX_CXX_LD": cxx_eh.linker(cache, log), "ERYX_EH_OBJECTS": cxx_eh.runtime(cache, log, headers)}
+    env = (f"export ERYX_CPYTHON='{tc.cpython}' ERYX_LIBCXX='{cxx_root}' ERYX_STUBS='{bin_dir}' "
+           + " ".join(f"{k}='{json.dumps(v)}'" for k, v in cxx.items()) + "\n")
     for name, mode in (("wcc", "cc"), ("wcxx", "c++")):
         write_script(os.path.join(bin_dir, name),
                      f"#!/bin/sh\n{env}exec python3 '{HERE}/wasicc.py' {mode} \"$@\"\n")
@@ -222,7 +227,7 @@ def build(r, src, tc, tools, work, staged, log, cache, deps=()):
     venv = tools_venv(cache, log)
     cxx_root = libcxx(cache, log)
     host_path = build_time_packages(deps, work, log)
-    bin_dir = cross_tools(tc, venv, cxx_root, work, host_path, log, r["cflags"])
+    bin_dir = cross_tools(tc, venv, cxx_root, work, host_path, log, cache, r["cflags"])
     write_pc_files(r, venv, os.path.join(work, "pkgconfig"), cache, log)
     # bin_dir first: meson runs Cython as a build-machine tool found on PATH.
     env = dict(os.environ, PATH=os.pathsep.join([bin_dir, os.path.join(venv, "bin"), os.environ["PATH"]]),
