@@ -260,7 +260,7 @@ print(s.hasConstraint(c), x.value(), len(g.lines(3.5)))
 /// from crates) draws a figure with text into a PNG on the scratch
 /// filesystem; a bad argument is matplotlib's own ValueError, FreeType's
 /// missing file pybind11's FileNotFoundError (a C++ throw), and the figure
-/// goes on being drawn afterwards.
+/// goes on being drawn afterwards; figures left open become PNG displays.
 #[tokio::test]
 async fn matplotlib_saves_a_png_and_bad_arguments_keep_the_figure() {
     for name in ["numpy", "pillow", "kiwisolver", "contourpy", "matplotlib"] {
@@ -307,4 +307,11 @@ print(Image.open("/tmp/b.png").size, len(ax.lines))
          FileNotFoundError\n\
          (200, 150) 1\n"
     );
+    // A figure left open at the end of a call is a PNG display (then closed).
+    let run = sb.run("plt.figure(); plt.bar(['a', 'b'], [3, 5])").await;
+    assert!(run.is_ok(), "{:?}", run.error);
+    let pngs: Vec<&[u8]> = run.displays().filter_map(|d| d.bytes("image/png")).collect();
+    assert_eq!(pngs.len(), 1, "the open figure (the earlier one closed with its call)");
+    assert!(pngs.iter().all(|p| p.starts_with(b"\x89PNG\r\n\x1a\n")));
+    assert_eq!(sb.execute("print(plt.get_fignums())").await.unwrap(), "[]\n");
 }

@@ -138,4 +138,20 @@ SUITES = [
         ],
         "ci_failures": 0,
     },
+    {
+        "name": "matplotlib",
+        "version": "3.10.9",
+        "with": ["matplotlib==3.10.9"],
+        "build": ["numpy", "pillow", "kiwisolver", "contourpy", "matplotlib"],
+        # The wheel carries matplotlib.tests and its baseline images.
+        "targets": [f"matplotlib.tests.{t}" for t in (
+            "test_agg", "test_axes", "test_cbook", "test_colors", "test_contour", "test_dates",
+            "test_figure", "test_image", "test_legend", "test_lines", "test_mathtext",
+            "test_patches", "test_path", "test_scale", "test_text", "test_ticker",
+            "test_transforms", "test_triangulation")],
+        "ci": ["matplotlib.tests.test_path", "matplotlib.tests.test_transforms"],
+        "pytest": [],
+        "failures": [],
+        "ci_failures": 0,
+    },
 ]
