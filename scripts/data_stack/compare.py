@@ -29,13 +29,13 @@ WORKFLOWS = {
     "matplotlib": ("matplotlib_workflow.py", ["pandas==3.1.1", "numpy==2.3.5", "matplotlib==3.10.9"],
                    ["pandas", "pillow", "kiwisolver", "contourpy", "matplotlib"]),
 }
-# RMS over pixel values (0-255), matplotlib's measure; 0 is its default.
-# The workflow draws text unhinted (as matplotlib's own image tests do):
-# with hinting, FreeType's autohinter makes glyphs differ between our
-# FreeType 2.13 (freetype-sys crate) and the 2.6.1 of matplotlib's wheels
-# (measured: RMS 7.8, only glyph pixels differ; 12.9 with tight_layout,
-# which moves the axes by the text's extents).
-IMAGE_TOL = 0.0
+# RMS over pixel values (0-255), matplotlib's measure (its default is 0).
+# Our FreeType (2.13, freetype-sys crate) is not the 2.6.1 of matplotlib's
+# wheels; the workflow draws text unhinted as matplotlib's own image tests
+# do, and then only antialiasing of glyph edges differs (measured: RMS 0.11,
+# 129 pixels off by <= 11/255; with hinting 7.8, with tight_layout 12.9,
+# as the axes move by the text's extents). Lines, markers, bars: identical.
+IMAGE_TOL = 0.2
 
 COMPARE_IMAGES = """
 import sys
