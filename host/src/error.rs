@@ -164,8 +164,8 @@ pub(crate) fn fault_message(e: &wasmtime::Error) -> String {
         // A C++ exception no `catch` of its module took (each C++ module
         // has its own exception tag: scripts/build_packages/cxx_eh.py).
         None if e.is::<wasmtime::ThrownException>() => {
-            "a native extension's C++ exception was not caught (it left the module that threw it); \
-             the session was restored"
+            "a native extension's C++ exception or longjmp was not caught (it left the module that \
+             threw it); the session was restored"
         }
         None => "the sandbox failed (internal error; ERYX_LOG=debug shows details)",
     };

@@ -3,8 +3,8 @@
 The sdist's setup.py runs with setup() replaced by a recorder
 (setup_recorder.py, in a child process with the pinned setuptools) to learn
 its Extension list and Python packages; every extension's C sources are
-compiled as PIC wasm32 (C with clang-16, C++ with clang 22 and exceptions:
-cxx_eh.py) and linked with wasm-ld into `<module>.cpython-314-wasm32-wasi.so`;
+compiled as PIC wasm32 (C with clang-16, or clang 22 with SjLj for a recipe
+with `setjmp = true`; C++ with clang 22 and exceptions: cxx_eh.py) and linked with wasm-ld into `<module>.cpython-314-wasm32-wasi.so`;
 the Python files are copied next to them.
 """
 
@@ -45,10 +45,11 @@ def introspect(src, tools, work, log):
     return info
 
 
-def compile_objects(ext, src, tc, extra, obj_dir, log, include=(), cxx_cmd=()):
+def compile_objects(ext, src, tc, extra, obj_dir, log, include=(), cxx_cmd=(), c_cmd=()):
     """Compile one extension's (or build_clib library's) sources; returns
     (object paths, whether any is C++). cxx_cmd: the C++ compiler command
-    (clang 22 with exceptions and libc++'s headers, from cxx_support)."""
+    (clang 22 with exceptions and libc++'s headers, from cxx_support);
+    c_cmd: the C compiler command if not clang 16's (cxx_eh.c_command)."""
     os.makedirs(obj_dir, exist_ok=True)
     flags = [f"-I{tc.include}"] + [f"-I{d}" for d in include] + list(extra)
     flags += [f"-I{os.path.join(src, d)}" for d in ext["include_dirs"]]
@@ -67,7 +68,7 @@ def compile_objects(ext, src, tc, extra, obj_dir, log, include=(), cxx_cmd=()):
     objs, cxx = [], False
     for i, source in enumerate(ext["sources"]):
         if source.endswith(C_SUFFIXES):
-            cc = ["clang-16", *WASI_CFLAGS]
+            cc = list(c_cmd) or ["clang-16", *WASI_CFLAGS]
         elif source.endswith(CXX_SUFFIXES):
             cc, cxx = [*cxx_cmd, cxx_eh.pybind11_module_flag(ext["name"])], True
             if not cxx_cmd:
@@ -95,16 +96,20 @@ def cxx_support(work, cache, log, tc):
     return cmd, [stub, abi] + cxx_eh.runtime(cache, log, headers)
 
 
-def compile_extension(ext, src, tc, extra, obj_dir, out_dir, log, clib=((), ()), cxx=None, cache=None):
+def compile_extension(ext, src, tc, extra, obj_dir, out_dir, log, clib=((), ()), cxx=None, cache=None,
+                      sjlj=None):
     """Compile and link one extension into out_dir; returns the .so path.
     clib: (static archives and objects to link, include dirs) from clibs.build;
     cxx: (compile command, link objects) from cxx_support, for C++ sources
-    (linked with wasm-ld 22)."""
+    (linked with wasm-ld 22); sjlj: (C compile command, link objects) for C
+    that may longjmp (linked with wasm-ld 22 too)."""
     archives, include = clib
-    objs, is_cxx = compile_objects(ext, src, tc, extra, obj_dir, log, include, cxx[0] if cxx else ())
+    objs, is_cxx = compile_objects(ext, src, tc, extra, obj_dir, log, include, cxx[0] if cxx else (),
+                                   sjlj[0] if sjlj else ())
     ld, libs = ["wasm-ld-16"], tc.libs(is_cxx)
-    if is_cxx:
-        objs += cxx[1]
+    if is_cxx or sjlj:
+        # The C++ runtime carries the SjLj runtime too.
+        objs += cxx[1] if is_cxx else sjlj[1]
         # As wasm-ld 16 did in -shared links (wasm-ld 22 reports them).
         ld = cxx_eh.linker(cache, log) + ["--unresolved-symbols=import-dynamic"]
     parts = ext["name"].split(".")
@@ -182,13 +187,16 @@ def build(r, src, tc, tools, work, staged, log, cache, deps=()):
             raise StepFailed(f"recipe: [setuptools] extensions {sorted(unknown)} are not in setup.py")
         exts = [e for e in exts if e["name"] in opts["extensions"]]
     archives, include = clibs.build(r["c-libraries"], cache, log)
+    # The C libraries are built to longjmp (clibs.py): their modules link the SjLj runtime.
+    sjlj = (cxx_eh.c_command(cache, log), cxx_eh.sjlj_runtime(cache, log)) if (
+        r["setjmp"] or r["c-libraries"]) else None
     # setup(libraries=...) (build_clib): compiled once, linked into every extension.
     for name, lib in info.get("libraries", []):
         spec = {"name": name, "sources": lib["sources"], "include_dirs": lib["include_dirs"],
                 "define_macros": lib["macros"], "undef_macros": [], "extra_compile_args": [],
                 "libraries": []}
         archives = compile_objects(spec, src, tc, r["cflags"], os.path.join(work, "obj", name), log,
-                                   include)[0] + archives
+                                   include, c_cmd=sjlj[0] if sjlj else ())[0] + archives
     stub = os.path.join(work, "wasi_stubs.o")
     log.run("compile wasi_stubs.c", ["clang-16", *WASI_CFLAGS, "-fno-builtin", "-c",
                                      os.path.join(CROSS, "wasi_stubs.c"), "-o", stub])
@@ -200,5 +208,5 @@ def build(r, src, tc, tools, work, staged, log, cache, deps=()):
     for ext in exts:
         defines = tool_includes + [f"-D{d}" for d in opts.get("defines", {}).get(ext["name"], [])]
         so = compile_extension(ext, src, tc, r["cflags"] + defines, os.path.join(work, "obj", ext["name"]),
-                               staged, log, clib, cxx, cache)
+                               staged, log, clib, cxx, cache, sjlj)
         log.say(f"built {os.path.relpath(so, staged)} ({os.path.getsize(so)} bytes)")

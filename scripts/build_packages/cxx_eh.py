@@ -1,5 +1,6 @@
-"""C++ with exceptions that unwind: the compiler, the flags and the C++
-runtime library for C++ extension modules (both backends use it).
+"""C++ exceptions that unwind and C setjmp/longjmp that jump: the compiler,
+the flags and the runtime objects for extension modules (both backends use
+it).
 
 Why: componentize-py's libc++abi is built without exception support, and
 clang 16 cannot emit the exception-handling encoding wasmtime runs, so a C++
@@ -21,8 +22,18 @@ thrown and caught inside one module (as pybind11 packages do: each carries
 its own pybind11); one that leaves its module is uncaught, a trap.
 
 C++ sources compile with clang 22 against the same Debian libc++ 16
-headers as before (the ABI of componentize-py's libc++.so); C stays on
-clang 16. Modules with C++ link with Zig's wasm-ld 22.
+headers as before (the ABI of componentize-py's libc++.so). Modules with
+C++ link with Zig's wasm-ld 22.
+
+setjmp/longjmp ride on the same exception handling: with
+`-mllvm -wasm-enable-sjlj` LLVM turns setjmp() into a catch of the
+`__c_longjmp` tag and longjmp() into a throw of it; the runtime of those
+calls is wasi-libc's setjmp/wasm32/rt.c from the same zig distribution,
+linked hidden with a hidden tag (cross/c_longjmp_tag.S) into every module
+that may jump (C++ modules, and the modules of recipes with `setjmp =
+true`, whose C compiles with clang 22: `c_command`). The C libraries of
+clibs.py (libpng, FreeType, libjpeg, Qhull, all of which longjmp on error
+paths) always compile that way. Other C stays on clang 16.
 """
 import hashlib
 import os
@@ -48,6 +59,13 @@ RUNTIME_SO = "libc++eh.so"
 # builds did not).
 EH_FLAGS = ["--target=wasm32-wasip1", "-fPIC", "-fvisibility=default", "-fwasm-exceptions",
             "-mllvm", "-wasm-use-legacy-eh=false"]
+# setjmp/longjmp as exceptions (cross/include/setjmp.h declares the real
+# functions when ERYX_WASM_SJLJ is defined); for C and C++ alike.
+SJLJ_FLAGS = ["-mllvm", "-wasm-enable-sjlj", "-DERYX_WASM_SJLJ=1"]
+# C: the same target and encoding; -mexception-handling is -fwasm-exceptions' C half.
+C_FLAGS = ["--target=wasm32-wasip1", "-fPIC", "-fvisibility=default", "-mexception-handling",
+           "-mllvm", "-wasm-use-legacy-eh=false", *SJLJ_FLAGS]
+SJLJ_RT = os.path.join("libc", "wasi", "libc-top-half", "musl", "src", "setjmp", "wasm32", "rt.c")
 
 # libc++abi's files that make up exception support (the rest, type_info,
 # demangler, guards, new/delete, stays in componentize-py's libc++abi.so).
@@ -80,9 +98,10 @@ def fingerprint(cache, log):
     """What of the C++ toolchain changes a build: the pinned zig, our sources here."""
     h = hashlib.sha256(sha256_file(ZIG_REQ).encode())
     for f in sorted(os.listdir(CROSS)):
-        if f.startswith(("eh_support", "cpp_exception_tag")):
+        if f.startswith(("eh_support", "cpp_exception_tag", "c_longjmp_tag")):
             h.update(sha256_file(os.path.join(CROSS, f)).encode())
-    h.update(" ".join(EH_FLAGS + ABI_SOURCES + [RUNTIME_VERSION]).encode())
+    h.update(sha256_file(os.path.join(CROSS, "include", "setjmp.h")).encode())
+    h.update(" ".join(EH_FLAGS + C_FLAGS + ABI_SOURCES + [RUNTIME_VERSION]).encode())
     return h.hexdigest()
 
 
@@ -91,10 +110,55 @@ def cxx_command(cache, log, libcxx_include, shim):
     with exceptions, Debian's libc++ 16 headers, clang 22's builtin headers,
     our cross headers and WASI's libc headers."""
     exe, lib = zig(cache, log)
-    return [exe, "clang", "--driver-mode=g++", *EH_FLAGS, "-nostdlibinc",
+    return [exe, "clang", "--driver-mode=g++", *EH_FLAGS, *SJLJ_FLAGS, "-nostdlibinc",
             "-isystem", shim, "-isystem", libcxx_include, "-isystem", os.path.join(lib, "include"),
             "-isystem", os.path.join(CROSS, "include"), "-isystem", "/usr/include/wasm32-wasi",
             "-O2", "-DNDEBUG", "-Drestrict=__restrict"]
+
+
+def c_command(cache, log):
+    """The C compiler command for C that may longjmp (before the sources'
+    own flags): clang 22 with WebAssembly SjLj, our cross headers first."""
+    exe, lib = zig(cache, log)
+    return [exe, "clang", *C_FLAGS, "-nostdlibinc", "-isystem", os.path.join(CROSS, "include"),
+            "-isystem", os.path.join(lib, "include"), "-isystem", "/usr/include/wasm32-wasi",
+            "-O2", "-DNDEBUG",
+            # A call through a wrong prototype is a trap at run time in wasm: refuse it at build time.
+            "-Werror=implicit-function-declaration"]
+
+
+def c_compiler_script(cache, log):
+    """A one-word C compiler (a script running zig's clang) for cc-rs, which
+    takes CC as one program; returns (script, flags)."""
+    exe, _ = zig(cache, log)
+    script = os.path.join(os.path.dirname(exe), "eryx-cc")
+    if not os.path.exists(script):
+        with open(script + ".tmp", "w") as f:
+            f.write(f'#!/bin/sh\nexec "{exe}" clang "$@"\n')
+        os.chmod(script + ".tmp", 0o755)
+        os.replace(script + ".tmp", script)
+    return script, c_command(cache, log)[2:]
+
+
+def sjlj_runtime(cache, log):
+    """setjmp/longjmp's runtime objects (wasi-libc's rt.c and the hidden
+    `__c_longjmp` tag), built once per fingerprint."""
+    d = os.path.join(cache, "sjlj-runtime", fingerprint(cache, log)[:16])
+    objs = [os.path.join(d, "rt.o"), os.path.join(d, "c_longjmp_tag.o")]
+    if os.path.exists(os.path.join(d, ".done")):
+        return objs
+    exe, lib = zig(cache, log)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    log.run("compile wasi-libc setjmp/wasm32/rt.c",
+            [exe, "clang", *C_FLAGS, "-fvisibility=hidden", "-O2", "-nostdlibinc",
+             "-isystem", os.path.join(lib, "include"), "-isystem", "/usr/include/wasm32-wasi",
+             "-c", os.path.join(lib, SJLJ_RT), "-o", objs[0]])
+    log.run("assemble c_longjmp_tag.S",
+            [exe, "clang", "--target=wasm32-wasip1", "-c", os.path.join(CROSS, "c_longjmp_tag.S"),
+             "-o", objs[1]])
+    open(os.path.join(d, ".done"), "w").close()
+    return objs
 
 
 def pybind11_module_flag(module):
@@ -117,13 +181,14 @@ def linker(cache, log):
 
 def runtime(cache, log, libcxx_include):
     """The C++ exception runtime's object files (linked into every C++
-    module, all symbols hidden), built once per fingerprint."""
+    module, all symbols hidden), built once per fingerprint, with
+    setjmp/longjmp's (sjlj_runtime)."""
     key = fingerprint(cache, log)[:16]
     d = os.path.join(cache, "cxx-runtime", key)
     objs = [os.path.join(d, n + ".o") for n in ABI_SOURCES + ["eh_support.cpp", "Unwind-wasm.c",
                                                               "cpp_exception_tag.S"]]
     if os.path.exists(os.path.join(d, ".done")):
-        return objs
+        return objs + sjlj_runtime(cache, log)
     exe, lib = zig(cache, log)
     log.say("building the C++ exception runtime (libc++abi's exception code, libunwind's wasm unwinder)")
     shutil.rmtree(d, ignore_errors=True)
@@ -152,4 +217,4 @@ def runtime(cache, log, libcxx_include):
             [exe, "clang", "--target=wasm32-wasip1", "-c", os.path.join(CROSS, "cpp_exception_tag.S"),
              "-o", objs[-1]])
     open(os.path.join(d, ".done"), "w").close()
-    return objs
+    return objs + sjlj_runtime(cache, log)
