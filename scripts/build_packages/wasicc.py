@@ -19,7 +19,9 @@ Configuration comes from the environment (set by the wcc/wcxx wrappers):
 ERYX_CPYTHON (componentize-py's CPython artefacts), ERYX_LIBCXX (root of the
 extracted libc++ debs), ERYX_STUBS (dir with wasi_stubs.o, cxa_stubs.o and
 cxx_abi.o), and as JSON lists ERYX_CXX (the C++ compiler command),
-ERYX_CXX_LD (its linker), ERYX_EH_OBJECTS (the exception runtime).
+ERYX_CXX_LD (its linker), ERYX_EH_OBJECTS (the exception runtime), and for
+a recipe with `setjmp = true` ERYX_CC (clang 22 with WebAssembly SjLj, for C)
+and ERYX_SJLJ_OBJECTS (its runtime; such C links with wasm-ld 22 too).
 """
 import json
 import os
@@ -36,10 +38,14 @@ from cxx_eh import pybind11_module_flag as cxx_eh_flag  # noqa: E402
 mode, args = sys.argv[1], sys.argv[2:]
 cxx = mode == "c++"
 env = os.environ
+sjlj = not cxx and "ERYX_CC" in env
 cpython, libcxx, stubs = env["ERYX_CPYTHON"], env["ERYX_LIBCXX"], env["ERYX_STUBS"]
 if cxx:
     # clang 22 with exceptions (cxx_eh.py's command, handed over as JSON).
     clang, *base = json.loads(env["ERYX_CXX"])
+    base.append("-D_GNU_SOURCE")
+elif "ERYX_CC" in env:
+    clang, *base = json.loads(env["ERYX_CC"])
     base.append("-D_GNU_SOURCE")
 else:
     clang = "clang-16"
@@ -53,7 +59,7 @@ else:
 SRC = (".c", ".cpp", ".cc")
 compiling = any(a in ("-c", "-E", "-S", "-M", "-MM", "--version", "-v", "-dumpversion", "-print-search-dirs")
                 or a.startswith("-print") or a.startswith("-Wl,--version") for a in args)
-if cxx and "-Wl,--version" in args:
+if (cxx or sjlj) and "-Wl,--version" in args:
     # meson's linker detection: the link steps are ours (below); name the
     # same lld as the C compiler's.
     os.execvp("clang-16", ["clang-16", "--target=wasm32-wasi"] + args)
@@ -100,16 +106,20 @@ if shared:
     if cxx:
         libs += [stubs + "/cxa_stubs.o", stubs + "/cxx_abi.o", *json.loads(env["ERYX_EH_OBJECTS"]),
                  cpython + "/libc++.so", cpython + "/libc++abi.so"]
+    elif sjlj:
+        libs += json.loads(env["ERYX_SJLJ_OBJECTS"])
     # libm/libc/libc++ are the component's libraries (given below); libdl is
     # the component's built-in one; the thread and realtime libs are libc's.
     rest = [r for r in rest if r not in ("-lm", "-lc", "-lstdc++", "-lc++", "-ldl", "-lpthread", "-lrt")]
     # wasm-ld 22 no longer imports unresolved symbols by default in -shared
     # links as wasm-ld 16 did (e.g. `clock`, from a library of the sandbox).
-    ld = json.loads(env["ERYX_CXX_LD"]) + ["--unresolved-symbols=import-dynamic"] if cxx else ["wasm-ld-16"]
+    ld = json.loads(env["ERYX_CXX_LD"]) + ["--unresolved-symbols=import-dynamic"] if cxx or sjlj else ["wasm-ld-16"]
     cmd = ld + ["-shared", "--experimental-pic", "-o", out] + objs + rest + libs
 else:
     cmd = ["wasm-ld-16", "-o", out, "/usr/lib/wasm32-wasi/crt1-command.o"] + objs + rest
     if cxx:
         cmd = json.loads(env["ERYX_CXX_LD"]) + cmd[1:] + ["-L" + libcxx + "/usr/lib/wasm32-wasi", "-lc++", "-lc++abi"]
+    elif sjlj:
+        cmd = json.loads(env["ERYX_CXX_LD"]) + cmd[1:] + json.loads(env["ERYX_SJLJ_OBJECTS"])
     cmd += ["-L/usr/lib/wasm32-wasi", "-lc", BUILTINS]
 sys.exit(subprocess.run(cmd).returncode)
