@@ -29,13 +29,11 @@ WORKFLOWS = {
     "matplotlib": ("matplotlib_workflow.py", ["pandas==3.1.1", "numpy==2.3.5", "matplotlib==3.10.9"],
                    ["pandas", "pillow", "kiwisolver", "contourpy", "matplotlib"]),
 }
-# RMS over pixel values (0-255), matplotlib's measure (its default is 0).
-# Our FreeType (2.13, freetype-sys crate) is not the 2.6.1 of matplotlib's
-# wheels; the workflow draws text unhinted as matplotlib's own image tests
-# do, and then only antialiasing of glyph edges differs (measured: RMS 0.11,
-# 129 pixels off by <= 11/255; with hinting 7.8, with tight_layout 12.9,
-# as the axes move by the text's extents). Lines, markers, bars: identical.
-IMAGE_TOL = 0.2
+# RMS over pixel values (0-255), matplotlib's measure, at its default
+# tolerance 0: the sandbox's FreeType is matplotlib's own local build of the
+# 2.6 line (2.6.5; its wheels have 2.6.1) and the workflow's figure is
+# pixel-identical (measured RMS 0.0). With FreeType 2.13 it was 0.11.
+IMAGE_TOL = 0.0
 
 COMPARE_IMAGES = """
 import sys
