@@ -283,10 +283,7 @@ fig.savefig("/tmp/a.png")
 im = Image.open("/tmp/a.png")
 print(matplotlib.get_backend(), im.format, im.size, len(im.getcolors(1 << 16)) > 20)
 "#;
-    assert_eq!(
-        sb.execute(code).await.unwrap(),
-        "agg PNG (200, 150) True\n"
-    );
+    assert_eq!(sb.execute(code).await.unwrap(), "agg PNG (200, 150) True\n");
     let bad = r#"
 try:
     ax.plot([1, 2], [1, 2, 3])
@@ -334,8 +331,18 @@ print(60000 < ink < 80000)
     // A figure left open at the end of a call is a PNG display (then closed).
     let run = sb.run("plt.figure(); plt.bar(['a', 'b'], [3, 5])").await;
     assert!(run.is_ok(), "{:?}", run.error);
-    let pngs: Vec<&[u8]> = run.displays().filter_map(|d| d.bytes("image/png")).collect();
-    assert_eq!(pngs.len(), 1, "the open figure (the earlier one closed with its call)");
+    let pngs: Vec<&[u8]> = run
+        .displays()
+        .filter_map(|d| d.bytes("image/png"))
+        .collect();
+    assert_eq!(
+        pngs.len(),
+        1,
+        "the open figure (the earlier one closed with its call)"
+    );
     assert!(pngs.iter().all(|p| p.starts_with(b"\x89PNG\r\n\x1a\n")));
-    assert_eq!(sb.execute("print(plt.get_fignums())").await.unwrap(), "[]\n");
+    assert_eq!(
+        sb.execute("print(plt.get_fignums())").await.unwrap(),
+        "[]\n"
+    );
 }
