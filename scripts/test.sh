@@ -14,7 +14,7 @@ trap report_times EXIT
 "$ROOT/scripts/build.sh"
 lap "setup + build"
 # Native packages cross-built from pinned PyPI sdists into WASI wheels
-# (cached by content in ~/.cache/eryx-build; cold ~9 min on 2 cores, most of
+# (cached by content in ~/.cache/eryx-build; cold ~10 min on 2 cores, most of
 # it numpy + pandas; host/tests/packages.rs, host/tests/native_packages.rs).
 "$ROOT/scripts/build-packages.sh" >/dev/null
 lap "native packages"
@@ -75,7 +75,8 @@ lap "CPython suite --ci"
 # full run is `scripts/package-suites.sh`, its table in the README).
 "$ROOT/scripts/package-suites.sh" --ci
 lap "package suites --ci"
-# The data stack against native CPython: the pandas workflow must print
-# exactly what native pandas prints (scripts/data_stack/compare.py).
+# The data stack against native CPython: the pandas and matplotlib workflows
+# print exactly what native CPython prints, and the chart passes matplotlib's
+# image comparison against the native one (scripts/data_stack/compare.py).
 python3 "$ROOT/scripts/data_stack/compare.py"
 lap "data stack vs native"

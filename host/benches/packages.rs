@@ -2,7 +2,8 @@
 //! sandbox, side by side in one run — warm creation and private memory per
 //! idle session with the sympy image (`requirements(["sympy"])`,
 //! pre-imported), the pandas image (our WASI numpy + pandas from
-//! target/wheelhouse, `scripts/build-packages.sh pandas`) and the default
+//! target/wheelhouse, `scripts/build-packages.sh pandas`), pandas with
+//! matplotlib (`scripts/build-packages.sh pandas matplotlib`) and the default
 //! image. Each side runs in a fresh child process (this program
 //! re-executed, one after the other), so one side's heap does not shape the
 //! other's. Needs PyPI (or eryx's cached lock and wheels).
@@ -24,6 +25,12 @@ const SIDES: &[(&str, &[&str], &str, &str)] = &[
         "pandas",
         "import pandas as pd; pd.DataFrame({'a': range(1000)}).groupby(pd.Series(range(1000)) % 7).sum()",
     ),
+    (
+        "pandas+matplotlib",
+        &["pandas==3.1.1", "matplotlib==3.10.9"],
+        "matplotlib.pyplot",
+        "import matplotlib.pyplot as plt; plt.plot([1, 3, 2]); plt.savefig('/tmp/a.png'); plt.close()",
+    ),
 ];
 
 fn side_of(name: &str) -> (&'static [&'static str], &'static str, &'static str) {
@@ -32,10 +39,13 @@ fn side_of(name: &str) -> (&'static [&'static str], &'static str, &'static str) 
 }
 
 fn builder(side: &str) -> eryx::SandboxBuilder {
-    let (reqs, _, _) = side_of(side);
+    let (reqs, module, _) = side_of(side);
     let b = Sandbox::builder();
     if reqs.is_empty() {
         b
+    } else if module.contains('.') {
+        // A submodule (matplotlib.pyplot) is pre-imported when asked for.
+        b.requirements(reqs.iter().copied()).preimport(&[module])
     } else {
         b.requirements(reqs.iter().copied())
     }
@@ -112,7 +122,7 @@ fn main() -> ExitCode {
     }
     let exe = std::env::current_exe().expect("own path");
     println!(
-        "| image | its package in sys.modules | warm creation, median of {CREATIONS} (ms) | first use: sympy `factor`, pandas `groupby().sum()` (ms) | private memory per idle session, {IDLE} sessions (MiB) |"
+        "| image | its package in sys.modules | warm creation, median of {CREATIONS} (ms) | first use: sympy `factor`, pandas `groupby().sum()`, a plot saved as PNG (ms) | private memory per idle session, {IDLE} sessions (MiB) |"
     );
     println!("|---|---|---:|---:|---:|");
     for (side, ..) in SIDES {

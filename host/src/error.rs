@@ -161,6 +161,12 @@ pub(crate) fn fault_message(e: &wasmtime::Error) -> String {
             Trap::IntegerDivisionByZero | Trap::IntegerOverflow | Trap::BadConversionToInteger,
         ) => "the Python interpreter crashed (arithmetic fault in native code); the session was restored",
         Some(_) => "the Python interpreter crashed; the session was restored",
+        // A C++ exception no `catch` of its module took (each C++ module
+        // has its own exception tag: scripts/build_packages/cxx_eh.py).
+        None if e.is::<wasmtime::ThrownException>() => {
+            "a native extension's C++ exception or longjmp was not caught (it left the module that \
+             threw it); the session was restored"
+        }
         None => "the sandbox failed (internal error; ERYX_LOG=debug shows details)",
     };
     what.to_string()

@@ -75,6 +75,8 @@ def build_one(root, cache, tc, r, key_dir, deps):
         tools = fetch.tools(root, cache, log)
         sdist = fetch.sdist(root, cache, r, log)
         src = fetch.unpack(sdist, os.path.join(work, "src"))
+        # Subprojects first: the recipe's patches may patch them too.
+        mesonbuild.lay_out_subprojects(r, src, cache, log)
         for p in r["patch_files"]:
             log.run(f"patch {os.path.basename(p)}", ["patch", "-p1", "-i", p], cwd=src)
         staged = os.path.join(work, "site")

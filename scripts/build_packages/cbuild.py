@@ -3,8 +3,9 @@
 The sdist's setup.py runs with setup() replaced by a recorder
 (setup_recorder.py, in a child process with the pinned setuptools) to learn
 its Extension list and Python packages; every extension's C sources are
-compiled with clang-16 as PIC wasm32 and linked with wasm-ld-16 into
-`<module>.cpython-314-wasm32-wasi.so`; the Python files are copied next to them.
+compiled as PIC wasm32 (C with clang-16, or clang 22 with SjLj for a recipe
+with `setjmp = true`; C++ with clang 22 and exceptions: cxx_eh.py) and linked with wasm-ld into `<module>.cpython-314-wasm32-wasi.so`;
+the Python files are copied next to them.
 """
 
 import json
@@ -14,6 +15,7 @@ import shutil
 import tomllib
 
 import clibs
+import cxx_eh
 import mesonbuild
 from steps import StepFailed
 from toolchain import EXT_SUFFIX, WASI_CFLAGS
@@ -43,12 +45,13 @@ def introspect(src, tools, work, log):
     return info
 
 
-def compile_objects(ext, src, tc, extra, obj_dir, log, include=(), cxx_flags=()):
+def compile_objects(ext, src, tc, extra, obj_dir, log, include=(), cxx_cmd=(), c_cmd=()):
     """Compile one extension's (or build_clib library's) sources; returns
-    (object paths, whether any is C++). cxx_flags: what C++ sources add
-    (libc++'s headers, from cxx_support)."""
+    (object paths, whether any is C++). cxx_cmd: the C++ compiler command
+    (clang 22 with exceptions and libc++'s headers, from cxx_support);
+    c_cmd: the C compiler command if not clang 16's (cxx_eh.c_command)."""
     os.makedirs(obj_dir, exist_ok=True)
-    flags = list(WASI_CFLAGS) + [f"-I{tc.include}"] + [f"-I{d}" for d in include] + list(extra)
+    flags = [f"-I{tc.include}"] + [f"-I{d}" for d in include] + list(extra)
     flags += [f"-I{os.path.join(src, d)}" for d in ext["include_dirs"]]
     for name, value in ext["define_macros"]:
         flags.append(f"-D{name}" if value is None else f"-D{name}={value}")
@@ -65,48 +68,54 @@ def compile_objects(ext, src, tc, extra, obj_dir, log, include=(), cxx_flags=())
     objs, cxx = [], False
     for i, source in enumerate(ext["sources"]):
         if source.endswith(C_SUFFIXES):
-            cc = "clang-16"
+            cc = list(c_cmd) or ["clang-16", *WASI_CFLAGS]
         elif source.endswith(CXX_SUFFIXES):
-            cc, cxx = "clang++-16", True
-            if not cxx_flags:
-                raise StepFailed(f"step 'compile {source}': C++ without libc++ headers (internal)")
+            cc, cxx = [*cxx_cmd, cxx_eh.pybind11_module_flag(ext["name"])], True
+            if not cxx_cmd:
+                raise StepFailed(f"step 'compile {source}': C++ without a C++ compiler (internal)")
         else:
             raise StepFailed(f"step 'compile {source}': unsupported source type (C and C++ only)")
         obj = os.path.join(obj_dir, f"{i}-{os.path.basename(source)}.o")
-        lang = list(cxx_flags) if cc == "clang++-16" else []
-        log.run(f"compile {source}", [cc, *lang, *flags, "-c", os.path.join(src, source), "-o", obj])
+        log.run(f"compile {source}", [*cc, *flags, "-c", os.path.join(src, source), "-o", obj])
         objs.append(obj)
     return objs, cxx
 
 
-def cxx_support(work, cache, log):
-    """(compile flags, link objects) for C++ sources: Debian's wasm32 libc++
-    headers and our thread-less shims (as the meson backend uses), and the
-    C++ runtime stubs (cross/cxa_stubs.c)."""
-    root = mesonbuild.libcxx(cache, log)
-    flags = ["-isystem", os.path.join(CROSS, "shim"),
-             "-isystem", os.path.join(root, "usr/lib/llvm-16/include/wasm32-wasi/c++/v1"),
-             "-fexceptions", "-Drestrict=__restrict"]
+def cxx_support(work, cache, log, tc):
+    """(compile command, link objects) for C++ sources:
+    clang 22 with exceptions (cxx_eh.py) on Debian's wasm32 libc++ headers
+    and our thread-less shims (as the meson backend uses), and the C++
+    objects every module links (cross/cxa_stubs.c, cross/cxx_abi.cpp, the
+    exception runtime)."""
+    headers = os.path.join(mesonbuild.libcxx(cache, log), "usr/lib/llvm-16/include/wasm32-wasi/c++/v1")
+    cmd = cxx_eh.cxx_command(cache, log, headers, os.path.join(CROSS, "shim"))
     stub, abi = os.path.join(work, "cxa_stubs.o"), os.path.join(work, "cxx_abi.o")
     log.run("compile cxa_stubs.c", ["clang-16", *WASI_CFLAGS, "-c", os.path.join(CROSS, "cxa_stubs.c"), "-o", stub])
-    log.run("compile cxx_abi.cpp", ["clang++-16", *flags, *WASI_CFLAGS, "-std=c++17", "-Wno-deprecated-declarations",
+    log.run("compile cxx_abi.cpp", [*cmd, "-std=c++17", "-Wno-deprecated-declarations",
                                     "-c", os.path.join(CROSS, "cxx_abi.cpp"), "-o", abi])
-    return flags, [stub, abi]
+    return cmd, [stub, abi] + cxx_eh.runtime(cache, log, headers)
 
 
-def compile_extension(ext, src, tc, extra, obj_dir, out_dir, log, clib=((), ()), cxx=((), ())):
+def compile_extension(ext, src, tc, extra, obj_dir, out_dir, log, clib=((), ()), cxx=None, cache=None,
+                      sjlj=None):
     """Compile and link one extension into out_dir; returns the .so path.
     clib: (static archives and objects to link, include dirs) from clibs.build;
-    cxx: (flags, link objects) from cxx_support, for C++ sources."""
+    cxx: (compile command, link objects) from cxx_support, for C++ sources
+    (linked with wasm-ld 22); sjlj: (C compile command, link objects) for C
+    that may longjmp (linked with wasm-ld 22 too)."""
     archives, include = clib
-    objs, is_cxx = compile_objects(ext, src, tc, extra, obj_dir, log, include, cxx[0])
-    if is_cxx:
-        objs += cxx[1]
+    objs, is_cxx = compile_objects(ext, src, tc, extra, obj_dir, log, include, cxx[0] if cxx else (),
+                                   sjlj[0] if sjlj else ())
+    ld, libs = ["wasm-ld-16"], tc.libs(is_cxx)
+    if is_cxx or sjlj:
+        # The C++ runtime carries the SjLj runtime too.
+        objs += cxx[1] if is_cxx else sjlj[1]
+        # As wasm-ld 16 did in -shared links (wasm-ld 22 reports them).
+        ld = cxx_eh.linker(cache, log) + ["--unresolved-symbols=import-dynamic"]
     parts = ext["name"].split(".")
     so = os.path.join(out_dir, *parts[:-1], parts[-1] + EXT_SUFFIX)
     os.makedirs(os.path.dirname(so), exist_ok=True)
-    log.run(f"link {ext['name']}",
-            ["wasm-ld-16", "-shared", "--experimental-pic", "-o", so, *objs, *archives, *tc.libs(is_cxx)])
+    log.run(f"link {ext['name']}", [*ld, "-shared", "--experimental-pic", "-o", so, *objs, *archives, *libs])
     return so
 
 
@@ -178,23 +187,26 @@ def build(r, src, tc, tools, work, staged, log, cache, deps=()):
             raise StepFailed(f"recipe: [setuptools] extensions {sorted(unknown)} are not in setup.py")
         exts = [e for e in exts if e["name"] in opts["extensions"]]
     archives, include = clibs.build(r["c-libraries"], cache, log)
+    # The C libraries are built to longjmp (clibs.py): their modules link the SjLj runtime.
+    sjlj = (cxx_eh.c_command(cache, log), cxx_eh.sjlj_runtime(cache, log)) if (
+        r["setjmp"] or r["c-libraries"]) else None
     # setup(libraries=...) (build_clib): compiled once, linked into every extension.
     for name, lib in info.get("libraries", []):
         spec = {"name": name, "sources": lib["sources"], "include_dirs": lib["include_dirs"],
                 "define_macros": lib["macros"], "undef_macros": [], "extra_compile_args": [],
                 "libraries": []}
         archives = compile_objects(spec, src, tc, r["cflags"], os.path.join(work, "obj", name), log,
-                                   include)[0] + archives
+                                   include, c_cmd=sjlj[0] if sjlj else ())[0] + archives
     stub = os.path.join(work, "wasi_stubs.o")
     log.run("compile wasi_stubs.c", ["clang-16", *WASI_CFLAGS, "-fno-builtin", "-c",
                                      os.path.join(CROSS, "wasi_stubs.c"), "-o", stub])
     clib = (archives + [stub], include)
-    cxx = cxx_support(work, cache, log) if any(
-        f.endswith(CXX_SUFFIXES) for e in exts for f in e["sources"]) else ((), ())
+    cxx = cxx_support(work, cache, log, tc) if any(
+        f.endswith(CXX_SUFFIXES) for e in exts for f in e["sources"]) else None
     # Headers of build tools that a setup.py's own build_ext would add (cppy).
     tool_includes = [f"-I{os.path.join(tools, p)}" for p in opts.get("tool-includes", [])]
     for ext in exts:
         defines = tool_includes + [f"-D{d}" for d in opts.get("defines", {}).get(ext["name"], [])]
         so = compile_extension(ext, src, tc, r["cflags"] + defines, os.path.join(work, "obj", ext["name"]),
-                               staged, log, clib, cxx)
+                               staged, log, clib, cxx, cache, sjlj)
         log.say(f"built {os.path.relpath(so, staged)} ({os.path.getsize(so)} bytes)")

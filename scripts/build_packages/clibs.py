@@ -5,7 +5,9 @@ mozjpeg-sys, ...): scripts/packages/clibs/ is a cargo project depending on
 those crates, pinned by its Cargo.lock (cargo checks every crate's
 checksum; --locked). Building it for wasm32-wasip1 runs the crates' build
 scripts, which compile the vendored C with cc-rs and our flags (PIC, WASI
-headers: toolchain.wasm_cargo_env); the Rust side is not used. A recipe
+headers: toolchain.wasm_cargo_env, with clang 22 and WebAssembly SjLj
+instead of clang 16: libpng, FreeType, libjpeg and Qhull longjmp on their
+error paths, see cxx_eh.py); the Rust side is not used. A recipe
 names the crates in `c-libraries`; this module returns their static
 archives and include directories as the build scripts report them
 (`cargo:rustc-link-lib=static=...`, `cargo:rustc-link-search=...`,
@@ -17,6 +19,7 @@ import json
 import os
 import subprocess
 
+import cxx_eh
 from steps import StepFailed
 from toolchain import CARGO_BUILD, CROSS_INCLUDE, RUST_TOOLCHAIN, wasm_cargo_env
 
@@ -100,7 +103,9 @@ def build_each(crates, cache, log):
     dirs = crate_dirs()
     env = wasm_cargo_env(os.path.join(cache, "clibs-target"))
     shared = [os.path.join(dirs[c], d) for c, d in SHARED_HEADERS.items() if c in dirs]
-    env["CFLAGS_wasm32_wasip1"] += "".join(f" -I{d}" for d in shared)
+    cc, cflags = cxx_eh.c_compiler_script(cache, log)
+    env["CC_wasm32_wasip1"] = cc
+    env["CFLAGS_wasm32_wasip1"] = " ".join(cflags) + "".join(f" -I{d}" for d in shared)
     # bindgen (qhull-sys) parses the headers for the target: WASI's, and ours.
     env["LIBCLANG_PATH"] = "/usr/lib/llvm-16/lib"
     env["BINDGEN_EXTRA_CLANG_ARGS_wasm32_wasip1"] = (

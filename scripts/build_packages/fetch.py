@@ -90,6 +90,28 @@ def download(name, version, sha256, dest, note=lambda msg: None):
     return os.path.join(dest, os.path.basename(path))
 
 
+def crate(cache, name, version, sha256, log):
+    """The .crate file of name==version from crates.io (static.crates.io,
+    what cargo downloads), sha256-pinned and cached; returns its path. Used
+    for C sources a crate vendors when its build script cannot be used."""
+    d = os.path.join(cache, "crates", sha256[:24])
+    path = os.path.join(d, f"{name}-{version}.crate")
+    if os.path.exists(path) and sha256_file(path) == sha256:
+        return path
+    url = f"https://static.crates.io/crates/{name}/{name}-{version}.crate"
+    log.say(f"downloading crate {name} {version} (sha256-pinned)")
+    os.makedirs(d, exist_ok=True)
+    try:
+        with urllib.request.urlopen(url, timeout=300) as resp, open(path + ".tmp", "wb") as out:
+            shutil.copyfileobj(resp, out)
+    except OSError as e:
+        raise StepFailed(f"step 'download crate {name}': {e}") from None
+    if sha256_file(path + ".tmp") != sha256:
+        raise StepFailed(f"step 'download crate {name}': {url} does not have the pinned sha256")
+    os.replace(path + ".tmp", path)
+    return path
+
+
 def unpack(path, dest):
     """Unpack an sdist into dest; returns its single top directory."""
     shutil.rmtree(dest, ignore_errors=True)

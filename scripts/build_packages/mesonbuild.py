@@ -18,15 +18,25 @@ meson.py inside the sdist, default: the pinned meson), `install-tags`
 `drop` (paths under site-packages left out of the wheel), `pkg-config`
 (name -> {crates, version}: a .pc file answering meson's dependency(name)
 with the static C libraries of those crates of `c-libraries`, clibs.py).
+`subprojects` (name -> {crate, version, sha256, path, overlay}: a meson
+subproject the sdist would download from a host we cannot reach, laid out
+from the sources a crates.io crate vendors (`path` inside the .crate) with
+the sdist's own meson overlay directory `overlay` copied over them).
 pybind11's headers (the pinned pybind11) answer dependency('pybind11').
+A recipe with `setjmp = true` compiles its C (subprojects included) with
+clang 22 and WebAssembly SjLj (cxx_eh.c_command).
 """
 
+import json
 import os
 import shutil
 import subprocess
+import tarfile
 import zipfile
 
 import clibs
+import cxx_eh
+import fetch
 import target_sysconfig
 from fetch import sha256_file
 from steps import StepFailed
@@ -161,14 +171,41 @@ def write_pc_files(r, venv, pc_dir, cache, log):
                                       cflags=" ".join(f"-I{i}" for i in include), libs=" ".join(archives)))
 
 
-def cross_tools(tc, venv, cxx_root, work, host_path, log, cflags=()):
-    """The bin/ directory with wcc, wcxx, pywasi, cython and the stubs; returns it."""
+def lay_out_subprojects(r, src, cache, log):
+    """The recipe's `[meson] subprojects`, from crates' vendored sources
+    (before the recipe's patches are applied, so they can patch these too)."""
+    for name, sp in r.get("meson", {}).get("subprojects", {}).items():
+        path = fetch.crate(cache, sp["crate"], sp["version"], sp["sha256"], log)
+        tmp = os.path.join(src, "subprojects", name + ".crate")
+        shutil.rmtree(tmp, ignore_errors=True)
+        with tarfile.open(path) as t:
+            t.extractall(tmp, filter="data")
+        inner = os.path.join(tmp, f"{sp['crate']}-{sp['version']}", sp["path"])
+        if not os.path.isdir(inner):
+            raise StepFailed(f"recipe: [meson] subprojects {name}: no {sp['path']} in the crate")
+        dest = os.path.join(src, "subprojects", name)
+        shutil.rmtree(dest, ignore_errors=True)
+        shutil.move(inner, dest)
+        shutil.rmtree(tmp)
+        shutil.copytree(os.path.join(src, sp["overlay"]), dest, dirs_exist_ok=True)
+        log.note(f"subproject {name}: {sp['crate']} {sp['version']}'s {sp['path']} + {sp['overlay']}")
+
+
+def cross_tools(tc, venv, cxx_root, work, host_path, log, cache, cflags=(), sjlj=False):
+    """The bin/ directory with wcc, wcxx, pywasi, cython and the stubs; returns it.
+    sjlj: C compiles with clang 22 and WebAssembly SjLj."""
     bin_dir = os.path.join(work, "bin")
     os.makedirs(bin_dir)
     sysconfig_dir = os.path.join(work, "sysconfig")
     target_sysconfig.write(os.path.join(tc.cpython, "python-stdlib.tar"), tc.include, sysconfig_dir)
-    env = (f"export ERYX_CPYTHON='{tc.cpython}' ERYX_LIBCXX='{cxx_root}' "
-           f"ERYX_SHIM='{CROSS}/shim' ERYX_STUBS='{bin_dir}'\n")
+    headers = os.path.join(cxx_root, "usr/lib/llvm-16/include/wasm32-wasi/c++/v1")
+    cxx = {"ERYX_CXX": cxx_eh.cxx_command(cache, log, headers, os.path.join(CROSS, "shim")),
+           "ERYX_CXX_LD": cxx_eh.linker(cache, log), "ERYX_EH_OBJECTS": cxx_eh.runtime(cache, log, headers)}
+    if sjlj:
+        cxx["ERYX_CC"] = cxx_eh.c_command(cache, log)
+        cxx["ERYX_SJLJ_OBJECTS"] = cxx_eh.sjlj_runtime(cache, log)
+    env = (f"export ERYX_CPYTHON='{tc.cpython}' ERYX_LIBCXX='{cxx_root}' ERYX_STUBS='{bin_dir}' "
+           + " ".join(f"{k}='{json.dumps(v)}'" for k, v in cxx.items()) + "\n")
     for name, mode in (("wcc", "cc"), ("wcxx", "c++")):
         write_script(os.path.join(bin_dir, name),
                      f"#!/bin/sh\n{env}exec python3 '{HERE}/wasicc.py' {mode} \"$@\"\n")
@@ -222,7 +259,7 @@ def build(r, src, tc, tools, work, staged, log, cache, deps=()):
     venv = tools_venv(cache, log)
     cxx_root = libcxx(cache, log)
     host_path = build_time_packages(deps, work, log)
-    bin_dir = cross_tools(tc, venv, cxx_root, work, host_path, log, r["cflags"])
+    bin_dir = cross_tools(tc, venv, cxx_root, work, host_path, log, cache, r["cflags"], r["setjmp"])
     write_pc_files(r, venv, os.path.join(work, "pkgconfig"), cache, log)
     # bin_dir first: meson runs Cython as a build-machine tool found on PATH.
     env = dict(os.environ, PATH=os.pathsep.join([bin_dir, os.path.join(venv, "bin"), os.environ["PATH"]]),

@@ -8,7 +8,9 @@ cross-built with meson). Optional keys: `cflags` (extra C flags), `patches`
 starts with a comment saying why), `requires` (other recipes whose wheels
 the build needs, built first: pandas needs numpy's headers), `c-libraries`
 (crates of scripts/packages/clibs whose vendored C libraries are linked in
-statically, see clibs.py), and the backend's table (`[cargo]`: `module`,
+statically, see clibs.py; a module linking them may longjmp), `setjmp`
+(true: the package's C uses setjmp/longjmp, so it compiles with clang 22
+and WebAssembly SjLj, see cxx_eh.py), and the backend's table (`[cargo]`: `module`,
 `python-source`, `profile`; `[meson]`: see mesonbuild.py; `[setuptools]`:
 `extensions`, the only Extension names to build, `defines`, a table of
 extension name -> list of "NAME" or "NAME=VALUE", and `tool-includes`,
@@ -24,7 +26,7 @@ import tomllib
 
 BACKENDS = ("setuptools-c", "cargo-pyo3", "meson")
 KNOWN = {"name", "version", "sha256", "backend", "summary", "cflags", "patches", "requires",
-         "c-libraries", "blocked", "cargo", "meson", "setuptools"}
+         "c-libraries", "setjmp", "blocked", "cargo", "meson", "setuptools"}
 
 
 def normalise(name):
@@ -65,6 +67,9 @@ def load(root, name):
     r.setdefault("patches", [])
     r.setdefault("requires", [])
     r.setdefault("c-libraries", [])
+    r.setdefault("setjmp", False)
+    if not isinstance(r["setjmp"], bool):
+        raise ValueError(f"{path}: `setjmp` must be true or false")
     for dep in r["requires"]:
         if not os.path.exists(os.path.join(recipes_dir(root), normalise(dep) + ".toml")):
             raise ValueError(f"{path}: requires {dep!r}, which has no recipe")

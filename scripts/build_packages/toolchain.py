@@ -12,6 +12,7 @@ import hashlib
 import os
 import subprocess
 
+import cxx_eh
 import mesonbuild
 from fetch import sha256_file
 
@@ -82,4 +83,6 @@ class Toolchain:
             h.update(sha256_file(os.path.join(self.cpython, "python-stdlib.tar")).encode())
         for cmd in tools:
             h.update(subprocess.run(cmd, capture_output=True, check=True).stdout)
+        # The pinned clang 22 of C++ sources (cxx_eh.py).
+        h.update(sha256_file(cxx_eh.ZIG_REQ).encode())
         return h.hexdigest()

@@ -5,11 +5,15 @@
 Each workflow (a script in this directory) runs under the host's python3 in
 a venv with the pinned native wheels (requirements-native.txt) and in
 `eryx --with ...` with our WASI builds (scripts/build-packages.sh makes
-them first); the two standard outputs must be byte-identical. On a
-difference the unified diff is printed and the exit status is 1.
+them first); the two standard outputs must be byte-identical, except lines
+`PNG <base64>`: those images are compared with matplotlib's own image
+comparison (`matplotlib.testing.compare.compare_images`, run natively) at
+tolerance IMAGE_TOL. On a difference the unified diff (or the comparison's
+message) is printed and the exit status is 1.
 """
 
 import argparse
+import base64
 import difflib
 import hashlib
 import subprocess
@@ -22,7 +26,53 @@ ROOT = HERE.parent.parent
 # name -> (script, packages by name for the sandbox, recipes to build first)
 WORKFLOWS = {
     "pandas": ("pandas_workflow.py", ["pandas==3.1.1", "numpy==2.3.5"], ["pandas"]),
+    "matplotlib": ("matplotlib_workflow.py", ["pandas==3.1.1", "numpy==2.3.5", "matplotlib==3.10.9"],
+                   ["pandas", "pillow", "kiwisolver", "contourpy", "matplotlib"]),
 }
+# RMS over pixel values (0-255), matplotlib's measure, at its default
+# tolerance 0: the sandbox's FreeType is matplotlib's own local build of the
+# 2.6 line (2.6.5; its wheels have 2.6.1) and the workflow's figure is
+# pixel-identical (measured RMS 0.0). With FreeType 2.13 it was 0.11.
+IMAGE_TOL = 0.0
+
+COMPARE_IMAGES = """
+import sys
+from matplotlib.testing.compare import compare_images
+err = compare_images(sys.argv[1], sys.argv[2], tol=float(sys.argv[3]), in_decorator=True)
+print("rms", err["rms"] if err else 0.0)
+sys.exit(1 if err else 0)
+"""
+
+
+def split_images(out):
+    """(text without `PNG ` lines, [PNG bytes])."""
+    text, images = [], []
+    for line in out.splitlines(True):
+        if line.startswith("PNG "):
+            images.append(base64.b64decode(line[4:]))
+        else:
+            text.append(line)
+    return "".join(text), images
+
+
+def same_images(py, name, native, sandboxed):
+    """Compare the images pairwise natively; prints the RMS of each."""
+    if len(native) != len(sandboxed):
+        print(f"data-stack: {name}: {len(native)} native images, {len(sandboxed)} from the sandbox",
+              file=sys.stderr)
+        return False
+    ok = True
+    out = ROOT / "target" / "data-stack" / name
+    out.mkdir(parents=True, exist_ok=True)
+    for i, (a, b) in enumerate(zip(native, sandboxed)):
+        (out / f"native-{i}.png").write_bytes(a)
+        (out / f"eryx-{i}.png").write_bytes(b)
+        p = subprocess.run([str(py), "-c", COMPARE_IMAGES, str(out / f"native-{i}.png"),
+                            str(out / f"eryx-{i}.png"), str(IMAGE_TOL)], capture_output=True, text=True)
+        print(f"data-stack: {name}: image {i}: {p.stdout.strip() or p.stderr[-500:]} (tolerance {IMAGE_TOL}; "
+              f"both in {out})", file=sys.stderr)
+        ok = ok and p.returncode == 0
+    return ok
 
 
 def native_python():
@@ -68,7 +118,10 @@ def main():
         for p in packages:
             cmd += ["--with", p]
         sandboxed, t_sandbox = run(cmd + [str(path)])
+        (native, native_images), (sandboxed, sandbox_images) = split_images(native), split_images(sandboxed)
         same = native == sandboxed and native.strip() != ""
+        if not same_images(py, name, native_images, sandbox_images):
+            same = False
         print(f"data-stack: {name}: {'same output' if same else 'OUTPUT DIFFERS'} "
               f"({len(native.splitlines())} lines; native {t_native:.1f} s, sandbox {t_sandbox:.1f} s)",
               file=sys.stderr)

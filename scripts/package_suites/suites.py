@@ -138,4 +138,32 @@ SUITES = [
         ],
         "ci_failures": 0,
     },
+    {
+        "name": "matplotlib",
+        "version": "3.10.9",
+        "with": ["matplotlib==3.10.9"],
+        "build": ["numpy", "pillow", "kiwisolver", "contourpy", "matplotlib"],
+        # The wheel carries matplotlib.tests and its baseline images.
+        "targets": [f"matplotlib.tests.{t}" for t in (
+            "test_agg", "test_axes", "test_cbook", "test_colors", "test_contour", "test_dates",
+            "test_figure", "test_image", "test_legend", "test_lines", "test_mathtext",
+            "test_patches", "test_path", "test_scale", "test_text", "test_ticker",
+            "test_transforms", "test_triangulation")],
+        "ci": ["matplotlib.tests.test_path", "matplotlib.tests.test_transforms"],
+        "pytest": [],
+        "failures": [
+            (316, "env: mathtext images (test_mathtext_rendering, test_mathfont_rendering, "
+                  "_lightweight) differ by RMS 0.06-0.31 against a tolerance of 0: FreeType 2.6.5 "
+                  "(2.6.1, the baselines', is unreachable here) or float rounding, not separated"),
+            (11, "env: the same kind for other images with text, RMS 0.07-0.21 (single_date, "
+                 "pcolor(mesh)_datetime_axis, rc_spines, rc_grid, extent_units, subfigure, "
+                 "basic_wrap, font_wrap, math_fontfamily, contour_datetime_axis)"),
+            (2, "wasi: threads (test_ginput, test_waitforbuttonpress)"),
+            (1, "wasi: no subprocesses (test_locale_comma)"),
+            (1, "32-bit: test_psd_csd's stride trick needs an array over 2 GiB"),
+            (1, "open: test_auto_date_locator_intmult_tz gets -07:00 for 2040-01-01 in "
+                "Canada/Pacific (a zone rule past 2037, tzdata's slim files)"),
+        ],
+        "ci_failures": 0,
+    },
 ]

@@ -57,6 +57,7 @@ pub fn lock(vfs: &Vfs) -> MutexGuard<'_, Tree> {
 pub fn lay_out(tree: &mut Tree, mount_points: &[&str]) {
     let limits = tree.limits;
     tree.limits.max_entries = u64::MAX;
+    tree.mounts = mount_points.iter().map(|m| m.to_string()).collect();
     for path in [TMP, HOME].iter().chain(mount_points) {
         // A name the guest took for a file stays a file.
         let _ = tree.ensure_dir(path);

@@ -215,13 +215,26 @@ impl Tree {
         Ok(())
     }
 
-    /// `symlink(target, path)`: the target is stored as written.
+    /// `symlink(target, path)`: the target is stored as written. An
+    /// absolute target inside a host mount (`/site-packages/...`) is
+    /// refused with `EXDEV`: links here resolve inside this tree, where a
+    /// mount is an empty placeholder, so it would dangle. Callers that
+    /// fall back to copying on an `OSError` then copy (matplotlib's tests
+    /// link their baseline images that way).
     pub fn symlink(&mut self, start: Ino, target: &str, path: &str) -> VResult<()> {
         if target.len() > PATH_MAX {
             return Err(ErrorCode::NameTooLong);
         }
         if target.is_empty() {
             return Err(ErrorCode::NoEntry);
+        }
+        let into_mount = |m: &String| {
+            target
+                .strip_prefix(m.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        };
+        if target.starts_with('/') && self.mounts.iter().any(into_mount) {
+            return Err(ErrorCode::CrossDevice);
         }
         let (dir, name) = self.parent_of(start, path)?;
         if self.lookup(dir, &name)?.is_some() {
@@ -333,6 +346,23 @@ mod tests {
             ..OpenHow::default()
         };
         t.open_path(ROOT, p, how).unwrap()
+    }
+
+    #[test]
+    fn links_into_a_host_mount_are_refused_not_left_dangling() {
+        let mut t = tree();
+        crate::vfs::lay_out(&mut t, &["/site-packages"]);
+        assert_eq!(
+            t.symlink(ROOT, "/site-packages/m/a.png", "tmp/a.png"),
+            Err(ErrorCode::CrossDevice)
+        );
+        assert_eq!(
+            t.symlink(ROOT, "/site-packages", "tmp/sp"),
+            Err(ErrorCode::CrossDevice)
+        );
+        // A name that only starts like the mount is the tree's own.
+        t.symlink(ROOT, "/site-packages-old/x", "tmp/b").unwrap();
+        t.symlink(ROOT, "../site-packages/x", "tmp/rel").unwrap();
     }
 
     #[test]

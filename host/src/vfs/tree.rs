@@ -130,6 +130,11 @@ pub struct Tree {
     /// Nodes the entry cap does not count: the layout's `/dev` and its
     /// null device (see [`Tree::uncount`]).
     uncounted: std::collections::HashSet<Ino>,
+    /// The guest paths of the host mounts laid out in this tree (their
+    /// placeholders are empty directories here; see [`Tree::symlink`]).
+    /// A property of the sandbox, not of the content: kept by
+    /// [`Tree::replace_with`].
+    pub(super) mounts: Vec<String>,
 }
 
 impl Tree {
@@ -145,6 +150,7 @@ impl Tree {
             opens: HashMap::new(),
             generation: 0,
             uncounted: Default::default(),
+            mounts: Vec::new(),
         }
     }
 
@@ -184,6 +190,7 @@ impl Tree {
             HashMap::new()
         };
         other.generation = self.generation + 1;
+        other.mounts = std::mem::take(&mut self.mounts);
         *self = other;
     }
 
@@ -191,6 +198,7 @@ impl Tree {
     pub fn numbered_after(&self, limits: Limits) -> Tree {
         let mut t = Tree::new(limits);
         t.next = self.next;
+        t.mounts = self.mounts.clone();
         t
     }
 
