@@ -104,8 +104,15 @@ async fn hostile_paths_are_refused_and_touch_nothing() {
         .write_file("/tmp/big", &vec![1; (1 << 20) + 1])
         .unwrap_err();
     assert_eq!(e.kind, K::NoSpace, "{e}");
-    // A symlink planted by the guest does not lead the API into a mount.
-    sb.execute("import os; os.symlink('/mnt/rw', '/tmp/link')")
+    // An absolute link into a mount would dangle (links resolve inside the
+    // tree): refused with EXDEV. A relative one is made, and it does not
+    // lead the API into the mount.
+    let e = sb
+        .execute("import os; os.symlink('/mnt/rw', '/tmp/link')")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("Cross-device link"), "{e}");
+    sb.execute("import os; os.symlink('../mnt/rw', '/tmp/link')")
         .await
         .unwrap();
     let e = sb.write_file("/tmp/link/evil.txt", b"x").unwrap_err();

@@ -72,7 +72,10 @@ class Toolchain:
     def fingerprint(self, backend):
         """Everything of the toolchain that can change a build's output."""
         h = hashlib.sha256()
-        h.update(" ".join(WASI_CFLAGS + [EXT_SUFFIX, WHEEL_TAG]).encode())
+        # The flags without this checkout's path (its cross/include): the key
+        # is the same for every clone of the same sources.
+        flags = [f.replace(CROSS_INCLUDE, "cross/include") for f in WASI_CFLAGS]
+        h.update(" ".join(flags + [EXT_SUFFIX, WHEEL_TAG]).encode())
         for f in [os.path.join(self.include, "pyconfig.h")] + self.libs(cxx=True):
             h.update(sha256_file(f).encode())
         tools = [["clang-16", "--version"], ["wasm-ld-16", "--version"]]
