@@ -404,7 +404,10 @@ for p in ['host', 'up/passwd']:
     try: open(p)
     except FileNotFoundError as e: assert sys._stdlib_dir not in str(e) and '.cache' not in str(e)
     else: raise AssertionError(p)
-os.symlink('/lib/python3.14/os.py', 'stdlib')   # the tree's own /lib, not the mount
+try: os.symlink('/lib/python3.14/os.py', 'stdlib')   # into a mount: it would dangle
+except OSError as e: assert e.errno == errno.EXDEV, e
+else: raise AssertionError("os.symlink('/lib/python3.14/os.py', 'stdlib')")
+os.symlink('../' * 8 + 'lib/python3.14/os.py', 'stdlib')   # the tree's own /lib, not the mount
 try: open('stdlib')
 except FileNotFoundError: pass
 else: raise AssertionError("open('stdlib')")
