@@ -78,13 +78,7 @@ def download(name, version, sha256, dest, note=lambda msg: None):
     os.makedirs(tmp)
     path = os.path.join(tmp, os.path.basename(found[0]["filename"]))
     note(f"GET {found[0]['url']}")
-    try:
-        with urllib.request.urlopen(found[0]["url"], timeout=300) as resp, open(path, "wb") as out:
-            shutil.copyfileobj(resp, out)
-    except OSError as e:
-        raise StepFailed(f"step 'download sdist': {e}") from None
-    if sha256_file(path) != sha256:
-        raise StepFailed(f"step 'download sdist': {found[0]['filename']} does not have the pinned sha256")
+    get_verified(found[0]["url"], path, sha256, "download sdist")
     shutil.rmtree(dest, ignore_errors=True)
     os.rename(tmp, dest)
     return os.path.join(dest, os.path.basename(path))
@@ -98,18 +92,24 @@ def crate(cache, name, version, sha256, log):
     path = os.path.join(d, f"{name}-{version}.crate")
     if os.path.exists(path) and sha256_file(path) == sha256:
         return path
-    url = f"https://static.crates.io/crates/{name}/{name}-{version}.crate"
     log.say(f"downloading crate {name} {version} (sha256-pinned)")
     os.makedirs(d, exist_ok=True)
+    get_verified(f"https://static.crates.io/crates/{name}/{name}-{version}.crate", path, sha256,
+                 f"download crate {name}")
+    return path
+
+
+def get_verified(url, path, sha256, step):
+    """Download url into path (through path.tmp), which must have the pinned
+    sha256; StepFailed naming `step` on any failure."""
     try:
         with urllib.request.urlopen(url, timeout=300) as resp, open(path + ".tmp", "wb") as out:
             shutil.copyfileobj(resp, out)
     except OSError as e:
-        raise StepFailed(f"step 'download crate {name}': {e}") from None
+        raise StepFailed(f"step '{step}': {e}") from None
     if sha256_file(path + ".tmp") != sha256:
-        raise StepFailed(f"step 'download crate {name}': {url} does not have the pinned sha256")
+        raise StepFailed(f"step '{step}': {url} does not have the pinned sha256")
     os.replace(path + ".tmp", path)
-    return path
 
 
 def unpack(path, dest):

@@ -44,7 +44,7 @@ if cxx:
     # clang 22 with exceptions (cxx_eh.py's command, handed over as JSON).
     clang, *base = json.loads(env["ERYX_CXX"])
     base.append("-D_GNU_SOURCE")
-elif "ERYX_CC" in env:
+elif sjlj:
     clang, *base = json.loads(env["ERYX_CC"])
     base.append("-D_GNU_SOURCE")
 else:

@@ -20,7 +20,6 @@
 #ifdef ERYX_WASM_SJLJ
 
 typedef struct { void *__words[8]; } jmp_buf[1];
-typedef jmp_buf sigjmp_buf;
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -29,11 +28,6 @@ __attribute__((noreturn)) void longjmp(jmp_buf env, int val);
 #ifdef __cplusplus
 }
 #endif
-/* The variants that differ only in the signal mask, which WASI has none of. */
-#define _setjmp(env) setjmp(env)
-#define sigsetjmp(env, savemask) ((void)(savemask), setjmp(env))
-#define _longjmp(env, val) longjmp(env, val)
-#define siglongjmp(env, val) longjmp(env, val)
 
 #else
 
@@ -41,11 +35,8 @@ __attribute__((noreturn)) void longjmp(jmp_buf env, int val);
 #include <stdlib.h>
 
 typedef struct { long unused; } jmp_buf[1];
-typedef jmp_buf sigjmp_buf;
 
 #define setjmp(env) ((void)(env), 0)
-#define _setjmp(env) setjmp(env)
-#define sigsetjmp(env, savemask) ((void)(savemask), setjmp(env))
 
 static inline __attribute__((noreturn)) void longjmp(jmp_buf env, int val) {
     (void)env;
@@ -54,8 +45,13 @@ static inline __attribute__((noreturn)) void longjmp(jmp_buf env, int val) {
           "WebAssembly build cannot do; the call was aborted\n", stderr);
     abort();
 }
-#define _longjmp(env, val) longjmp(env, val)
-#define siglongjmp(env, val) longjmp(env, val)
 
 #endif
+
+/* The variants that differ only in the signal mask, which WASI has none of. */
+typedef jmp_buf sigjmp_buf;
+#define _setjmp(env) setjmp(env)
+#define sigsetjmp(env, savemask) ((void)(savemask), setjmp(env))
+#define _longjmp(env, val) longjmp(env, val)
+#define siglongjmp(env, val) longjmp(env, val)
 #endif
