@@ -72,7 +72,7 @@ lap "docs"
 "$ROOT/scripts/cpython-tests.sh" --ci
 lap "CPython suite --ci"
 # Packages' own test suites in the sandbox: the CI subsets (~3 min; the
-# full run is `scripts/package-suites.sh`, its table in the README).
+# full run is `scripts/package-suites.sh`, its table in docs/package-suites.md).
 "$ROOT/scripts/package-suites.sh" --ci
 lap "package suites --ci"
 # The data stack against native CPython: the pandas and matplotlib workflows

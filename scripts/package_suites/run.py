@@ -1,6 +1,6 @@
 """Packages' own test suites inside the sandbox (issue 23): each suite runs
 pytest in `eryx --with ...` (real CPython in real wasmtime), and the counts
-go into a Markdown table (target/package-suites/report.md) for the README.
+go into a Markdown table (target/package-suites/report.md) for docs/package-suites.md.
 
 A suite's tests come from the installed wheel (`--pyargs`) or, for projects
 that ship them only in the source distribution, from the pinned sdist,
