@@ -47,6 +47,11 @@ lap "cargo test"
 # `scripts/cluster-bench.sh`).
 "$ROOT/scripts/cluster-bench.sh" --short
 lap "cluster-bench --short"
+# The server under a mix of ordinary and failing work for 1 min: no
+# unexpected answer, no lost update, RSS and fds flat after warm-up (the
+# 10-minute run is `scripts/soak.sh`, its table in docs/security.md).
+"$ROOT/scripts/soak.sh" --short
+lap "soak --short"
 # The Python package: wheel -> fresh venv -> pytest (bindings/python/tests).
 "$ROOT/scripts/test-python.sh"
 lap "Python package"

@@ -18,7 +18,7 @@
 //! status says so. The Markdown report goes to stdout.
 #[path = "../tests/common/mod.rs"]
 mod common;
-use common::{Redis, Server};
+use common::{ms, pct, Redis, Server};
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -117,18 +117,6 @@ async fn session_loop(
         }
     }
     (ok, died)
-}
-
-fn pct(v: &mut [f64], p: f64) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(f64::total_cmp);
-    v[((v.len() as f64 * p) as usize).min(v.len() - 1)]
-}
-
-fn ms(v: &[Duration]) -> Vec<f64> {
-    v.iter().map(|d| d.as_secs_f64() * 1e3).collect()
 }
 
 /// Sessions on `server`, each with `n = 0`.

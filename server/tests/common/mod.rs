@@ -205,6 +205,11 @@ impl Server {
             .unwrap_or_else(|| panic!("metric line {line:?} has no number"))
     }
 
+    /// The server process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("child").id()
+    }
+
     /// Send SIGTERM.
     pub fn terminate(&self) {
         let pid = self.child.as_ref().expect("child").id();
@@ -420,4 +425,18 @@ impl Drop for Redis {
         self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// The `p` quantile (0..=1) of `v` (sorted in place); NaN when empty.
+pub fn pct(v: &mut [f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    v[((v.len() as f64 * p) as usize).min(v.len() - 1)]
+}
+
+/// Durations as milliseconds.
+pub fn ms(v: &[Duration]) -> Vec<f64> {
+    v.iter().map(|d| d.as_secs_f64() * 1e3).collect()
 }
