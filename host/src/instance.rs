@@ -76,6 +76,11 @@ pub(crate) struct HostState {
     pub deadline: Option<Instant>,
     /// Set by an [`crate::InterruptHandle`] to stop the current call.
     pub interrupt: Arc<AtomicBool>,
+    /// Set while the host brings the last good state back into a fresh
+    /// instance: an interrupt then was meant for the call that failed (an
+    /// embedder may keep interrupting until that call returns), so it is
+    /// not taken; the timeout still bounds the work.
+    pub recovering: bool,
     pub fault: Option<Fault>,
     /// The status the guest passed to `os._exit` in the current call.
     pub exit_status: Option<i64>,
@@ -405,6 +410,7 @@ pub(crate) fn new_store(
         },
         deadline: None,
         interrupt: anchors.interrupt.clone(),
+        recovering: false,
         fault: None,
         exit_status: None,
         vfs: anchors.vfs.clone(),
@@ -415,7 +421,7 @@ pub(crate) fn new_store(
     store.limiter(|s| &mut s.limiter);
     store.epoch_deadline_callback(|mut ctx| {
         let d = ctx.data_mut();
-        if d.interrupt.swap(false, Ordering::SeqCst) {
+        if !d.recovering && d.interrupt.swap(false, Ordering::SeqCst) {
             d.fault = Some(Fault::Interrupted);
             return Ok(UpdateDeadline::Interrupt);
         }

@@ -116,17 +116,58 @@ impl Sandbox {
                 tree.replace_with(back, false);
             }
             let mut live = instantiate(&self.settings, &self.anchors).await?;
-            if let Some(state) = &self.last_good {
-                live.store.data().sink.set_muted(true);
-                let stacks = live.store.data().stacks.clone();
-                let call = live.f.restore.call_async(&mut live.store, (state.clone(),));
-                let _ = stack::owned(&stacks, call).await;
-                stacks.trim();
-                live.store.data().sink.set_muted(false);
+            if let Some(state) = self.last_good.clone() {
+                if let Err(why) = self.bring_back(&mut live, state).await {
+                    // The state's own objects cannot be loaded (e.g. a
+                    // `__reduce__` that loops): a poisoned instance must
+                    // not be kept, so the session goes on empty, and says so.
+                    self.last_good = None;
+                    self.live = Some(instantiate(&self.settings, &self.anchors).await?);
+                    return Err(Error::State(format!(
+                        "the session's last good state could not be restored ({why}); the session starts empty"
+                    )));
+                }
             }
             self.live = Some(live);
         }
         Ok(self.live.as_mut().expect("live instance"))
+    }
+
+    /// Load the last good `state` into the fresh instance `live`, bounded
+    /// by the timeout but not stopped by interrupts (see
+    /// `HostState::recovering`); why it failed.
+    async fn bring_back(&self, live: &mut Live, state: Vec<u8>) -> Result<(), String> {
+        let d = live.store.data_mut();
+        d.recovering = true;
+        d.deadline = self.settings.timeout.map(|t| Instant::now() + t);
+        d.sink.set_muted(true);
+        let stacks = d.stacks.clone();
+        let call = stack::owned(
+            &stacks,
+            live.f.restore.call_async(&mut live.store, (state,)),
+        );
+        // A guest blocked in a host call (a sleep) sees no epoch check.
+        let r = match self.settings.timeout {
+            Some(t) => tokio::time::timeout(t + GRACE, call).await.ok(),
+            None => Some(call.await),
+        };
+        stacks.trim();
+        let d = live.store.data_mut();
+        d.sink.set_muted(false);
+        d.recovering = false;
+        d.deadline = None;
+        const SLOW: &str = "loading it took longer than the timeout";
+        match r {
+            Some(Ok((Ok(()),))) => Ok(()),
+            Some(Ok((Err(e),))) => Err(e),
+            None => Err(SLOW.into()),
+            Some(Err(_)) if live.store.data().fault == Some(Fault::Timeout) => Err(SLOW.into()),
+            Some(Err(e)) => {
+                // The engine's report goes to the debug log only.
+                let _ = fault_message(&e);
+                Err("loading it stopped the interpreter".into())
+            }
+        }
     }
 
     /// Arm the limits for one call.
@@ -201,14 +242,16 @@ impl Sandbox {
             (_, Failure::Engine(msg, _)) if memory_hit => Error::MemoryLimit(msg),
             (_, Failure::Engine(msg, _)) => Error::Trap(msg),
         };
-        // The interrupt (if any) was for the failed call: left set, it would
-        // stop the state restore into the fresh instance and poison it.
+        // The interrupt (if any) was for the failed call; the restore into
+        // the fresh instance does not take it either (`bring_back`).
         self.anchors.interrupt.store(false, Ordering::SeqCst);
         self.live = None;
-        if let Err(e) = self.live().await {
-            return Error::Trap(format!("{err}; re-creating the sandbox failed: {e}"));
+        match self.live().await {
+            Ok(_) => err,
+            // The fault is reported with what became of the state.
+            Err(Error::State(lost)) => Error::State(format!("{err}; {lost}")),
+            Err(e) => Error::Trap(format!("{err}; re-creating the sandbox failed: {e}")),
         }
-        err
     }
 
     /// After a call that left the instance healthy: remember the state.
