@@ -5,3 +5,4 @@
 //! over arbitrary chunkings with a one-shot replacement and checks that a
 //! secret's value never crosses in the direction it must not.
 mod policy;
+mod secrets;
