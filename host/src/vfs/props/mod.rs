@@ -1,0 +1,6 @@
+//! Property tests of the virtual tree (unit tests only; see docs/proofs.md,
+//! "Property tests"): `snapshot` decodes arbitrary and mutated snapshot
+//! bytes and round-trips generated trees; `ops` runs generated operation
+//! sequences on the tree and on `model`, a reference POSIX tree, and
+//! compares every result and the whole state after each step.
+mod snapshot;
