@@ -13,7 +13,7 @@ use proptest::test_runner::{Config, RngAlgorithm, RngSeed, TestCaseError, TestEr
 use std::fmt::Debug;
 
 /// Cases per property when `ERYX_PROPTEST_CASES` is not set.
-pub const DEFAULT_CASES: u32 = 512;
+pub const DEFAULT_CASES: u32 = 1024;
 /// The RNG seed when `ERYX_PROPTEST_SEED` is not set.
 pub const DEFAULT_SEED: u64 = 0x6572_7978_5052_4f50;
 
