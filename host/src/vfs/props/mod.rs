@@ -3,4 +3,6 @@
 //! bytes and round-trips generated trees; `ops` runs generated operation
 //! sequences on the tree and on `model`, a reference POSIX tree, and
 //! compares every result and the whole state after each step.
+mod model;
+mod ops;
 mod snapshot;
