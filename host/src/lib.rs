@@ -38,6 +38,8 @@ mod net;
 mod output;
 mod packages;
 mod preinit;
+#[cfg(test)]
+mod props;
 pub mod requirements;
 mod sandbox;
 mod stack;

@@ -7,6 +7,8 @@ mod builder;
 mod conn;
 pub(crate) mod imports;
 mod policy;
+#[cfg(test)]
+mod props;
 mod secrets;
 
 pub use policy::NetworkLimits;

@@ -104,19 +104,21 @@ impl Rule {
         if host.is_empty() {
             return Err(bad("empty host"));
         }
+        let name_chars = |h: &str| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_')
+        };
         let pattern = if let Ok(ip) = host.parse::<IpAddr>() {
             Pattern::Ip(ip)
         } else if let Some(suffix) = host.strip_prefix("*.") {
-            if suffix.is_empty() || suffix.contains('*') {
+            // The suffix is a name like any other (`*. x` never matched).
+            if suffix.is_empty() || !name_chars(suffix) {
                 return Err(bad("a wildcard is `*.` followed by a domain"));
             }
             Pattern::Wildcard(suffix.to_string())
         } else if host.contains('*') {
             return Err(bad("`*` is only allowed as a leading `*.`"));
-        } else if host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_')
-        {
+        } else if name_chars(&host) {
             Pattern::Name(host)
         } else {
             return Err(bad("not a host name or address"));
@@ -346,6 +348,11 @@ mod tests {
         let r = rules(&["*.0.0.1", "*.1"]);
         assert!(r.check("127.0.0.1", 443).is_err());
         assert!(Rule::parse("*").is_err());
+        // A wildcard's suffix is checked as a name (the property tests found
+        // `*. x` accepted, a rule that could never match).
+        assert!(Rule::parse("*. x").is_err());
+        assert!(Rule::parse("*.a b.com:443").is_err());
+        assert!(Rule::parse("*.*.com").is_err());
         assert!(Rule::parse("a*.b").is_err());
         assert!(Rule::parse("host:0").is_err());
         assert!(Rule::parse("host:x").is_err());

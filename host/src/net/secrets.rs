@@ -81,6 +81,23 @@ impl Rewriter {
         }
         let mut buf = std::mem::take(&mut self.held);
         buf.extend_from_slice(data);
+        self.scan(&buf, false)
+    }
+
+    /// Pass on whatever is held back (end of stream, or the peer must see
+    /// it), replaced as at the end of the stream: a pattern inside the held
+    /// tail is still replaced.
+    pub fn flush(&mut self) -> Vec<u8> {
+        let held = std::mem::take(&mut self.held);
+        self.scan(&held, true)
+    }
+
+    /// Replace in `buf` from the left: at each position the first pair (in
+    /// order) whose `from` starts there. Unless at the `end`, a position
+    /// where an earlier pair's `from` may still start (the bytes so far are
+    /// a prefix of it) is held with the rest, so feeding in pieces gives
+    /// what one replacement of the whole stream gives.
+    fn scan(&mut self, buf: &[u8], end: bool) -> Vec<u8> {
         let mut out = Vec::with_capacity(buf.len());
         let mut i = 0;
         'scan: while i < buf.len() {
@@ -91,24 +108,15 @@ impl Rewriter {
                     i += from.len();
                     continue 'scan;
                 }
-            }
-            if self
-                .pairs
-                .iter()
-                .any(|(from, _)| rest.len() < from.len() && from.starts_with(rest))
-            {
-                self.held = rest.to_vec();
-                return out;
+                if !end && rest.len() < from.len() && from.starts_with(rest) {
+                    self.held = rest.to_vec();
+                    return out;
+                }
             }
             out.push(buf[i]);
             i += 1;
         }
         out
-    }
-
-    /// Pass on whatever is held back (end of stream, or the peer must see it).
-    pub fn flush(&mut self) -> Vec<u8> {
-        std::mem::take(&mut self.held)
     }
 }
 

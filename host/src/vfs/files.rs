@@ -271,6 +271,10 @@ impl Files<'_> {
             .map_err(|e| from_code(path, e))?;
         let ino = found.ok_or_else(|| not_found(path))?;
         let is_dir = self.tree.node(ino).is_ok_and(|n| n.is_dir());
+        if is_dir {
+            // A mount's place holder, reached through a symlink.
+            self.outside_mounts(path, ino)?;
+        }
         let r = if is_dir {
             self.tree.rmdir(dir, &name)
         } else {
@@ -346,6 +350,14 @@ mod tests {
         f.tree.symlink(ROOT, "/mnt/data", "tmp/m").unwrap();
         f.tree.mounts = mounts;
         assert_eq!(f.write("/tmp/m/x", b"").unwrap_err().kind, K::ReadOnly);
+        // Nor is the place holder removed through a link to its parent
+        // (found by the property tests: `remove` checked only the parent).
+        let mounts = std::mem::take(&mut f.tree.mounts);
+        f.tree.symlink(ROOT, "/mnt", "tmp/up").unwrap();
+        f.tree.mounts = mounts;
+        assert_eq!(f.remove("/tmp/up/data").unwrap_err().kind, K::ReadOnly);
+        assert!(f.tree.resolve(ROOT, "mnt/data", false).is_ok());
+        f.remove("/tmp/up").unwrap();
         assert_eq!(f.read("/tmp/m").unwrap_err().kind, K::InvalidPath);
         let names: Vec<_> = f.walk("/").unwrap().into_iter().map(|e| e.path).collect();
         assert_eq!(names, ["/home/user/in/a.csv", "/tmp/a"]);

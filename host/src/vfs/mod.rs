@@ -10,7 +10,9 @@
 //!   each descriptor to the tree or to wasmtime-wasi;
 //! - `streams`: `wasi:io` streams over virtual files;
 //! - `snapshot`: the tree inside a sandbox snapshot;
-//! - `files`: the host's files API on the tree (`Sandbox::write_file`, ...).
+//! - `files`: the host's files API on the tree (`Sandbox::write_file`, ...);
+//! - `props` (tests only): property tests of the snapshot decoder and of
+//!   the operations against a model of a POSIX tree.
 //!
 //! The tree is mounted at `/` in the guest: whatever is not under a host
 //! preopen is the tree. It starts with `/tmp`, the home directory
@@ -22,6 +24,8 @@ mod data;
 pub(crate) mod files;
 mod links;
 mod ops;
+#[cfg(test)]
+mod props;
 mod routing;
 pub mod snapshot;
 mod streams;

@@ -39,10 +39,15 @@ impl Tree {
                         let Kind::Symlink(target) = &self.node(link)?.kind else {
                             return Err(ErrorCode::NoEntry);
                         };
-                        let (from, target) = match target.strip_prefix('/') {
+                        let (from, mut target) = match target.strip_prefix('/') {
                             Some(t) => (ROOT, t.to_string()),
                             None => (dir, target.clone()),
                         };
+                        // The path's trailing slash goes with it:
+                        // `open("dangling/", O_CREAT)` makes no file.
+                        if path.ends_with('/') {
+                            target.push('/');
+                        }
                         return self.open_path(from, &target, how);
                     }
                     r => r?,
@@ -98,8 +103,11 @@ impl Tree {
             .checked_add(bytes.len() as u64)
             .ok_or(ErrorCode::FileTooLarge)?;
         let old = self.size(ino)?;
-        if matches!(self.node(ino)?.kind, Kind::Null) {
-            return Ok(bytes.len() as u64);
+        match self.node(ino)?.kind {
+            Kind::Null => return Ok(bytes.len() as u64),
+            // POSIX: writing nothing changes nothing, past the end too.
+            Kind::File(_) if bytes.is_empty() => return Ok(0),
+            _ => {}
         }
         self.grow_check(old, end)?;
         let node = self.node_mut(ino)?;
@@ -125,9 +133,11 @@ impl Tree {
         Ok((size + free).saturating_sub(at.unwrap_or(size)))
     }
 
-    /// Whether a file of `old` bytes may become `new` bytes long.
+    /// Whether a file of `old` bytes may become `new` bytes long. `new`
+    /// comes from the guest (up to 2^64 - 1): the growth is compared with
+    /// the free bytes, never added to what is held (which could wrap).
     fn grow_check(&self, old: u64, new: u64) -> VResult<()> {
-        if new > old && self.bytes + (new - old) > self.limits.max_bytes {
+        if new > old && new - old > self.limits.max_bytes.saturating_sub(self.bytes) {
             return Err(ErrorCode::InsufficientSpace);
         }
         Ok(())
@@ -377,6 +387,28 @@ mod tests {
         assert_eq!(t.resolve(ROOT, "a/host", true), Err(ErrorCode::NoEntry));
         t.symlink(ROOT, "/a/f", "abs").unwrap();
         assert_eq!(t.resolve(ROOT, "abs", true).unwrap(), f);
+        // Found by the property tests: through a dangling link, a
+        // trailing slash made a regular file (Linux: `EISDIR`).
+        let how = OpenHow {
+            create: true,
+            follow: true,
+            ..OpenHow::default()
+        };
+        t.symlink(ROOT, "new", "dangling").unwrap();
+        assert_eq!(
+            t.open_path(ROOT, "dangling/", how),
+            Err(ErrorCode::IsDirectory)
+        );
+        assert_eq!(t.resolve(ROOT, "new", false), Err(ErrorCode::NoEntry));
+        // A target ending in a slash names a directory (found by the
+        // property tests: it resolved to the file).
+        t.symlink(ROOT, "a/f/", "fslash").unwrap();
+        assert_eq!(
+            t.resolve(ROOT, "fslash", true),
+            Err(ErrorCode::NotDirectory)
+        );
+        t.symlink(ROOT, "a/", "aslash").unwrap();
+        assert_eq!(t.resolve(ROOT, "aslash/f", true).unwrap(), f);
         t.symlink(ROOT, "loop2", "loop1").unwrap();
         t.symlink(ROOT, "loop1", "loop2").unwrap();
         assert_eq!(t.resolve(ROOT, "loop1", true), Err(ErrorCode::Loop));
@@ -408,6 +440,34 @@ mod tests {
         assert_eq!(t.mkdir(ROOT, "more"), Err(ErrorCode::InsufficientSpace));
         t.unlink(ROOT, "n0").unwrap();
         t.mkdir(ROOT, "more").unwrap();
+    }
+
+    /// Found by the property tests (vfs/props/ops.rs): with bytes held,
+    /// `held + (new - old)` wrapped for a length near 2^64 and the cap let
+    /// the file grow until the host ran out of memory.
+    #[test]
+    fn lengths_near_2_64_are_refused() {
+        let mut t = tree();
+        let f = create(&mut t, "f");
+        t.write(f, 0, b"0123456789").unwrap();
+        let g = create(&mut t, "g");
+        assert_eq!(
+            t.set_size(g, u64::MAX - 2),
+            Err(ErrorCode::InsufficientSpace)
+        );
+        assert_eq!(
+            t.write(g, u64::MAX - 5, b"xyz"),
+            Err(ErrorCode::InsufficientSpace)
+        );
+        assert_eq!(
+            t.write(g, u64::MAX - 1, b"xyz"),
+            Err(ErrorCode::FileTooLarge)
+        );
+        // Writing nothing past the end changes nothing (POSIX), as the
+        // model found: it used to extend the file.
+        assert_eq!(t.write(g, 500, b""), Ok(0));
+        assert_eq!(t.size(g).unwrap(), 0);
+        assert_eq!(t.bytes(), 10);
     }
 
     #[test]

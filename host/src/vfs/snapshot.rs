@@ -11,7 +11,8 @@
 //! Tree: node records in pre-order from the root (which is record 0 and is
 //! not written), each `kind u8, parent u32, name, atime, mtime, ctime`,
 //! then a file's length and bytes, a symlink's target, or for a further
-//! name of a file (hard link) the record number of its first name. All
+//! name of a file or symlink (hard link) the record number of its first
+//! name. All
 //! integers little-endian; strings are a u32 length and UTF-8 bytes. The
 //! decoder checks everything and never trusts a length.
 use super::data::FileData;
@@ -83,10 +84,10 @@ fn encode_tree(tree: &Tree, out: &mut Vec<u8>) {
             let kind = match (&node.kind, index.get(&ino)) {
                 // Devices are not saved: the layout makes them again.
                 (Kind::Null, _) => continue,
-                (Kind::File(_), Some(_)) => HARD,
+                (Kind::File(_) | Kind::Symlink(_), Some(_)) => HARD,
                 (Kind::File(_), None) => FILE,
                 (Kind::Dir(_), _) => DIR,
-                (Kind::Symlink(_), _) => LINK,
+                (Kind::Symlink(_), None) => LINK,
             };
             records += 1;
             out.push(kind);
@@ -96,7 +97,7 @@ fn encode_tree(tree: &Tree, out: &mut Vec<u8>) {
                 put_time(out, t);
             }
             match &node.kind {
-                Kind::File(_) if kind == HARD => {
+                _ if kind == HARD => {
                     out.extend_from_slice(&index[&ino].to_le_bytes());
                 }
                 Kind::File(f) => {
@@ -159,6 +160,8 @@ fn decode_tree(r: &mut Reader, mut tree: Tree) -> Result<Tree, String> {
     let records = r.u32()?;
     let full = |_: ErrorCode| "the snapshot's files exceed this sandbox's file caps".to_string();
     let mut inos: Vec<Ino> = vec![ROOT];
+    // Set once every entry is in: adding one changes its directory's times.
+    let mut times_of: Vec<(Ino, [Time; 3])> = Vec::new();
     for _ in 0..records {
         let kind = r.u8()?;
         let parent = *inos
@@ -182,7 +185,7 @@ fn decode_tree(r: &mut Reader, mut tree: Tree) -> Result<Tree, String> {
                 .map_err(full)?,
             FILE => {
                 let len = r.u64()?;
-                if tree.bytes + len > limits.max_bytes {
+                if len > limits.max_bytes.saturating_sub(tree.bytes) {
                     return Err(full(ErrorCode::InsufficientSpace));
                 }
                 let mut data = FileData::default();
@@ -192,6 +195,10 @@ fn decode_tree(r: &mut Reader, mut tree: Tree) -> Result<Tree, String> {
             }
             LINK => {
                 let target = r.str(PATH_MAX)?.to_string();
+                if target.is_empty() {
+                    // The tree never makes one (`symlink` is `ENOENT`).
+                    return Err("an empty symlink target in the snapshot".into());
+                }
                 tree.alloc(Kind::Symlink(target), parent).map_err(full)?
             }
             HARD => {
@@ -199,8 +206,8 @@ fn decode_tree(r: &mut Reader, mut tree: Tree) -> Result<Tree, String> {
                     .get(r.u32()? as usize)
                     .ok_or("bad hard link in the snapshot")?;
                 let node = tree.node_mut(first).map_err(|_| "bad hard link")?;
-                if !matches!(node.kind, Kind::File(_)) {
-                    return Err("a hard link to a non-file in the snapshot".into());
+                if !matches!(node.kind, Kind::File(_) | Kind::Symlink(_)) {
+                    return Err("a hard link to a directory in the snapshot".into());
                 }
                 node.nlink += 1;
                 first
@@ -208,13 +215,16 @@ fn decode_tree(r: &mut Reader, mut tree: Tree) -> Result<Tree, String> {
             k => return Err(format!("unknown node kind {k} in the snapshot")),
         };
         if kind != HARD {
-            let node = tree.node_mut(ino).map_err(|_| "node vanished")?;
-            [node.atime, node.mtime, node.ctime] = times;
+            times_of.push((ino, times));
         }
         tree.dir_mut(parent)
             .map_err(|_| "a parent in the snapshot is not a directory")?
             .insert(name.to_string(), ino);
         inos.push(ino);
+    }
+    for (ino, times) in times_of {
+        let node = tree.node_mut(ino).map_err(|_| "node vanished")?;
+        [node.atime, node.mtime, node.ctime] = times;
     }
     Ok(tree)
 }

@@ -340,6 +340,11 @@ impl Tree {
                     if target.starts_with('/') {
                         cur = ROOT;
                     }
+                    // A target's trailing slash says "a directory", as a
+                    // path's does: `.` after it checks that.
+                    if target.ends_with('/') {
+                        todo.push(".".to_string());
+                    }
                     todo.extend(components(target).rev().map(str::to_string));
                     continue;
                 }
