@@ -7,11 +7,11 @@
 //! refused with 413 past it, never buffered beyond it); a session's files
 //! are counted against its file cap and saved with its state, so they
 //! move with it between replicas.
-use crate::api::{body_bytes, ApiError};
+use crate::api::{body_bytes, ApiError, ApiPath, ApiQuery};
 use crate::routes::checkout;
 use crate::state::{AppState, Caller};
 use crate::store::Change;
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -110,8 +110,8 @@ pub struct ListQuery {
 pub async fn list_files(
     State(state): St,
     Caller(tenant): Caller,
-    Path(id): Path<String>,
-    Query(q): Query<ListQuery>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<FileList>, ApiError> {
     let mut co = checkout(&state, &tenant.tenant.name, &id).await?;
     let dir = q.dir.unwrap_or_else(|| "/home/user".to_string());
@@ -138,7 +138,7 @@ pub async fn list_files(
 pub async fn get_file(
     State(state): St,
     Caller(tenant): Caller,
-    Path((id, path)): Path<(String, String)>,
+    ApiPath((id, path)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     let mut co = checkout(&state, &tenant.tenant.name, &id).await?;
     let r = co.sandbox.read_file(&guest_path(&path));
@@ -163,7 +163,7 @@ pub async fn get_file(
 pub async fn put_file(
     State(state): St,
     Caller(tenant): Caller,
-    Path((id, path)): Path<(String, String)>,
+    ApiPath((id, path)): ApiPath<(String, String)>,
     req: Request,
 ) -> Result<StatusCode, ApiError> {
     let bytes = body_bytes(req).await?;
@@ -185,7 +185,7 @@ pub async fn put_file(
 pub async fn delete_file(
     State(state): St,
     Caller(tenant): Caller,
-    Path((id, path)): Path<(String, String)>,
+    ApiPath((id, path)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     change(&state, &tenant.tenant.name, &id, |sb| {
         sb.remove_file(&guest_path(&path))

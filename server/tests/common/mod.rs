@@ -1,7 +1,9 @@
 //! Test support: a real `eryx-server` process on 127.0.0.1 (random port),
 //! started with a TOML config and flags, a reqwest client for it, and a
 //! real `redis-server` (random port, temp directory, no persistence).
+//! `hostile` holds what the hostile-client suites (hostile_*.rs) share.
 #![allow(dead_code)]
+pub mod hostile;
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
@@ -203,6 +205,11 @@ impl Server {
             .next()
             .and_then(|v| v.parse().ok())
             .unwrap_or_else(|| panic!("metric line {line:?} has no number"))
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("child").id()
     }
 
     /// Send SIGTERM.
