@@ -305,15 +305,39 @@ fn is_json(req: &Request) -> bool {
     }
 }
 
-/// The raw body, with the size cap answered as 413.
+/// The body cap of a route (set with [`DefaultBodyLimit`] by the router),
+/// kept where [`body_bytes`] can see it: a declared `Content-Length` past
+/// it is refused before any of the body is read.
+///
+/// [`DefaultBodyLimit`]: axum::extract::DefaultBodyLimit
+#[derive(Clone, Copy, Debug)]
+pub struct BodyCap(pub usize);
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        "request body too large",
+    )
+}
+
+/// The raw body, with the size cap answered as 413: at once when the
+/// declared length is past it (no `100 Continue`, no wait for a body that
+/// may never come), else as soon as more than the cap arrived.
 pub async fn body_bytes(req: Request) -> Result<Bytes, ApiError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if let (Some(BodyCap(cap)), Some(len)) = (req.extensions().get::<BodyCap>(), declared) {
+        if len > *cap as u64 {
+            return Err(too_large());
+        }
+    }
     Bytes::from_request(req, &()).await.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                "request body too large",
-            )
+            too_large()
         } else {
             ApiError::bad_request(format!("cannot read the request body: {e}"))
         }

@@ -7,7 +7,7 @@
 //! refused with 413 past it, never buffered beyond it); a session's files
 //! are counted against its file cap and saved with its state, so they
 //! move with it between replicas.
-use crate::api::{body_bytes, ApiError, ApiPath, ApiQuery};
+use crate::api::{body_bytes, ApiError, ApiPath, ApiQuery, BodyCap};
 use crate::routes::checkout;
 use crate::state::{AppState, Caller};
 use crate::store::Change;
@@ -15,7 +15,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use eryx::{FileError, FileErrorKind, Sandbox};
@@ -34,6 +34,7 @@ pub fn routes(max_file_bytes: usize) -> Router<Arc<AppState>> {
             get(get_file).put(put_file).delete(delete_file),
         )
         .layer(DefaultBodyLimit::max(max_file_bytes))
+        .layer(Extension(BodyCap(max_file_bytes)))
 }
 
 /// The API error for a refused files call: 404 when nothing is there,

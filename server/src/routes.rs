@@ -1,7 +1,7 @@
 //! The HTTP routes and their handlers (each documented for the OpenAPI
 //! document at `/openapi.json`, see openapi.rs).
 use crate::api::{
-    body_bytes, ApiError, ApiJson, ApiPath, CreateSessionRequest, ExecuteRequest,
+    body_bytes, ApiError, ApiJson, ApiPath, BodyCap, CreateSessionRequest, ExecuteRequest,
     SessionExecuteRequest, SessionInfo, SessionList,
 };
 use crate::exec::{self, Target};
@@ -12,7 +12,7 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use std::sync::Arc;
 
 type St = State<Arc<AppState>>;
@@ -38,6 +38,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .fallback(|| async { ApiError::no_endpoint() })
         .layer(DefaultBodyLimit::max(limit))
+        .layer(Extension(BodyCap(limit)))
         .with_state(state)
 }
 
