@@ -53,9 +53,13 @@ pub async fn execute(
     let (tx, mut rx) = unbounded_channel();
     let st = state.clone();
     tokio::spawn(async move {
-        let _held = (tenant_permit, slot);
+        let held = (tenant_permit, slot);
         let live = stream.then(|| tx.clone());
         let msg = run(&st, target, &code, live, token).await;
+        // Free the tenant's permit and the worker before the answer goes
+        // out: a client that sends its next execute as soon as it has this
+        // one's answer must not find them still taken (a spurious 429).
+        drop(held);
         let _ = tx.send(msg);
     });
     if stream {

@@ -16,6 +16,8 @@ use tokio::net::TcpStream;
 
 /// The header read timeout these servers run with.
 const HEADER_TIMEOUT: Duration = Duration::from_millis(2000);
+/// The server's timer may start a moment before the client's clock does.
+const EARLY: Duration = Duration::from_millis(2000 - 100);
 
 async fn server() -> Server {
     let ms = HEADER_TIMEOUT.as_millis().to_string();
@@ -112,7 +114,7 @@ async fn idle_connections_do_not_block_others_and_are_closed() {
         closed_by_server(tcp, HEADER_TIMEOUT * 4)
             .await
             .expect("an idle connection stayed open past 4x the header timeout");
-        assert!(since.elapsed() >= HEADER_TIMEOUT, "{:?}", since.elapsed());
+        assert!(since.elapsed() >= EARLY, "{:?}", since.elapsed());
     }
     drop(idle);
     assert_rss_back(s.pid(), before, 16, "500 idle connections").await;
@@ -125,7 +127,7 @@ async fn idle_connections_do_not_block_others_and_are_closed() {
     let when = closed_by_server(&mut tcp, HEADER_TIMEOUT * 4)
         .await
         .expect("an idle keep-alive connection stayed open");
-    assert!(when >= HEADER_TIMEOUT, "{when:?}");
+    assert!(when >= EARLY, "{when:?}");
     w.check(&s).await;
 }
 
@@ -195,7 +197,7 @@ async fn slowloris_clients_are_cut_off_and_others_are_served() {
     for (when, got) in cut {
         let when = when.expect("a slowloris client was never cut off");
         assert!(
-            when >= HEADER_TIMEOUT && when < HEADER_TIMEOUT + Duration::from_millis(1500),
+            when >= EARLY && when < HEADER_TIMEOUT + Duration::from_millis(1500),
             "cut off after {when:?}"
         );
         assert!(got.is_empty(), "{:?}", String::from_utf8_lossy(&got));

@@ -162,3 +162,18 @@ async fn an_sse_client_that_stops_reading_holds_neither_session_nor_worker() {
     assert_rss_back(s.pid(), before, 24, "6 stalled SSE readers").await;
     w.check(&s).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn back_to_back_executes_at_the_tenant_cap_are_never_refused() {
+    let s = Server::start(TENANTS, &[]).await;
+    let id = s.session(A, json!({})).await;
+    // Case permit-released-with-the-answer: alpha may run one execute at a
+    // time; one after the other, each answered before the next is sent,
+    // they must all run (the permit is free once the answer is out).
+    for i in 0..200 {
+        let r = s.exec(A, &id, "pass").await;
+        let status = r.status();
+        assert_eq!(status, 200, "execute {i}: {}", r.text().await.unwrap());
+        assert_eq!(s.metric("eryx_running_executes").await, 0.0, "after {i}");
+    }
+}
