@@ -766,3 +766,26 @@ async fn state_uploads_that_are_no_valid_snapshot_leave_the_session_untouched() 
     untouched(&s, &id).await;
     w.check(&s).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "open: the sandbox's own restore of its last good state after a fault \
+            (host/src/sandbox.rs, Sandbox::live) has no time limit; docs/hostile-http.md"]
+async fn a_namespace_that_loops_when_restored_does_not_hold_the_session() {
+    let s = server().await;
+    let id = s.session(A, json!({"timeout_ms": 2000})).await;
+    // Case open-restore-loop: an object whose unpickling loops forever is
+    // saved with the session's state; the next fault (a timeout) restores
+    // that state into a fresh instance.
+    let code = "class X:\n    def __reduce__(self):\n        return (exec, ('while True: pass',))\nx = X()";
+    s.run(A, &id, code).await;
+    let slow = s
+        .req(Method::POST, &format!("/v1/sessions/{id}/execute"), A)
+        .timeout(Duration::from_secs(15))
+        .json(&json!({"code": "while True: pass"}))
+        .send()
+        .await;
+    let r = slow.expect("the timed-out execute is answered (not held forever)");
+    assert_eq!(r.status(), 200);
+    let r = s.exec(A, &id, "print(1)").await;
+    assert_ne!(r.status(), 409, "the session is still held");
+}

@@ -177,3 +177,26 @@ async fn back_to_back_executes_at_the_tenant_cap_are_never_refused() {
         assert_eq!(s.metric("eryx_running_executes").await, 0.0, "after {i}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dropped_stream_never_breaks_the_next_request() {
+    let s = Server::start(TENANTS, &[]).await;
+    let id = s.session(A, json!({"timeout_ms": 60_000})).await;
+    // A namespace that takes a while to restore (tens of ms): the window in
+    // which the sandbox brings its last good state back after the
+    // cancelled call.
+    s.run(A, &id, "state = 'kept'\nblob = list(range(300_000))")
+        .await;
+    let exec = format!("/v1/sessions/{id}/execute");
+    // Case sse-disconnect-recovery: after each dropped stream the next
+    // request on the session runs normally (no crash reported to it).
+    for round in 0..10 {
+        let tcp = sse_until(&s, &exec, TICKING, "event: stdout").await;
+        drop(tcp);
+        settle_running(&s).await;
+        let r = s.run(A, &id, "print(state, len(blob))").await;
+        assert_eq!(r["error"], serde_json::Value::Null, "round {round}: {r}");
+        assert_eq!(r["stdout"], "kept 300000\n", "round {round}: {r}");
+    }
+    assert!(!s.metrics().await.contains("outcome=\"trap\""));
+}
