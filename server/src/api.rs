@@ -1,8 +1,10 @@
 //! The wire types of the HTTP API (with their OpenAPI schemas), the error
 //! response (`ApiError` → status + `{"error": {"code", "message"}}`), and
-//! the JSON body extractor that turns every malformed body into a 400.
+//! the extractors of a JSON body, path parameters and a query string that
+//! turn every malformed one into a JSON 400.
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
@@ -139,6 +141,7 @@ pub struct ErrorBody {
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Machine-readable: `bad_request`, `unauthorized`, `not_found`,
+    /// `method_not_allowed`,
     /// `session_busy`, `lost_update`, `too_large`, `saturated`, `not_ready`,
     /// `bad_path`, `file_not_found`,
     /// `store_unavailable`, `state_unreadable`, `internal`.
@@ -192,6 +195,15 @@ impl ApiError {
             StatusCode::NOT_FOUND,
             "not_found",
             "no such endpoint (see /openapi.json)",
+        )
+    }
+
+    /// 405: the path exists, the method does not (`Allow` lists those that do).
+    pub fn method_not_allowed() -> ApiError {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this endpoint does not take that method (see Allow and /openapi.json)",
         )
     }
 
@@ -293,15 +305,39 @@ fn is_json(req: &Request) -> bool {
     }
 }
 
-/// The raw body, with the size cap answered as 413.
+/// The body cap of a route (set with [`DefaultBodyLimit`] by the router),
+/// kept where [`body_bytes`] can see it: a declared `Content-Length` past
+/// it is refused before any of the body is read.
+///
+/// [`DefaultBodyLimit`]: axum::extract::DefaultBodyLimit
+#[derive(Clone, Copy, Debug)]
+pub struct BodyCap(pub usize);
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        "request body too large",
+    )
+}
+
+/// The raw body, with the size cap answered as 413: at once when the
+/// declared length is past it (no `100 Continue`, no wait for a body that
+/// may never come), else as soon as more than the cap arrived.
 pub async fn body_bytes(req: Request) -> Result<Bytes, ApiError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if let (Some(BodyCap(cap)), Some(len)) = (req.extensions().get::<BodyCap>(), declared) {
+        if len > *cap as u64 {
+            return Err(too_large());
+        }
+    }
     Bytes::from_request(req, &()).await.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                "request body too large",
-            )
+            too_large()
         } else {
             ApiError::bad_request(format!("cannot read the request body: {e}"))
         }
@@ -333,5 +369,37 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         serde_json::from_slice(bytes)
             .map(ApiJson)
             .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+    }
+}
+
+/// Path parameters (`{id}`, `{*path}`): a segment that is not UTF-8 once
+/// percent-decoded is a JSON 400 like every other bad input (axum's own
+/// rejection is plain text).
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(v)) => Ok(ApiPath(v)),
+            Err(e) if e.status().is_client_error() => Err(ApiError::bad_request(e.body_text())),
+            Err(e) => Err(ApiError::internal(e.body_text())),
+        }
+    }
+}
+
+/// A query string: unknown keys, wrong types and repeated keys are a JSON
+/// 400 (axum's own rejection is plain text).
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| ApiQuery(v))
+            .map_err(|e| ApiError::bad_request(e.body_text()))
     }
 }

@@ -44,6 +44,12 @@ pub struct Flags {
     /// On SIGTERM, in-flight work gets this many milliseconds to finish.
     #[arg(long, env = "ERYX_SERVER_SHUTDOWN_GRACE_MS")]
     pub shutdown_grace_ms: Option<u64>,
+    /// A connection must send a request's line and headers within this
+    /// many milliseconds of waiting for it (also: how long an idle
+    /// keep-alive connection stays open); past it, it is closed
+    /// (default 30000).
+    #[arg(long, env = "ERYX_SERVER_HEADER_READ_TIMEOUT_MS")]
+    pub header_read_timeout_ms: Option<u64>,
     /// Where sessions are kept: `memory` (the default: in this process
     /// only), `dir:PATH` (a local directory, so this one server's sessions
     /// survive a restart) or `redis://HOST:PORT[/DB]` (shared: any replica
@@ -78,6 +84,7 @@ pub struct FileConfig {
     pub max_body_bytes: Option<usize>,
     pub max_file_bytes: Option<usize>,
     pub shutdown_grace_ms: Option<u64>,
+    pub header_read_timeout_ms: Option<u64>,
     pub session_store: Option<String>,
     pub live_sessions: Option<usize>,
     pub lease_ms: Option<u64>,
@@ -230,6 +237,8 @@ pub struct Config {
     /// Cap on one uploaded file and on one execute's output files.
     pub max_file_bytes: usize,
     pub shutdown_grace: Duration,
+    /// Time a connection has to send a request head (and idle keep-alive).
+    pub header_read_timeout: Duration,
     pub limits: Limits,
     /// API key → tenant. Empty: one default tenant, no authentication.
     pub keys: BTreeMap<String, Tenant>,
@@ -311,6 +320,12 @@ impl Config {
                     .or(file.shutdown_grace_ms)
                     .unwrap_or(10_000),
             ),
+            header_read_timeout: Duration::from_millis(
+                flags
+                    .header_read_timeout_ms
+                    .or(file.header_read_timeout_ms)
+                    .unwrap_or(30_000),
+            ),
             limits,
             keys,
             default_tenant: Tenant {
@@ -341,6 +356,9 @@ impl Config {
                  (config file or ERYX_SERVER_API_KEYS) or listen on a loopback address",
                 self.listen
             ));
+        }
+        if self.header_read_timeout < Duration::from_millis(100) {
+            return Err("header_read_timeout_ms must be at least 100".into());
         }
         if self.workers == 0 {
             return Err("workers must be at least 1".into());

@@ -53,9 +53,13 @@ pub async fn execute(
     let (tx, mut rx) = unbounded_channel();
     let st = state.clone();
     tokio::spawn(async move {
-        let _held = (tenant_permit, slot);
+        let held = (tenant_permit, slot);
         let live = stream.then(|| tx.clone());
         let msg = run(&st, target, &code, live, token).await;
+        // Free the tenant's permit and the worker before the answer goes
+        // out: a client that sends its next execute as soon as it has this
+        // one's answer must not find them still taken (a spurious 429).
+        drop(held);
         let _ = tx.send(msg);
     });
     if stream {
@@ -91,6 +95,7 @@ async fn run(
         Target::OneShotFiles(builder, job) => (Target::OneShot(builder), Some(job)),
         t => (t, None),
     };
+    let in_session = matches!(target, Target::Session(_));
     let sandbox: &mut Sandbox = match target {
         Target::OneShot(builder) | Target::OneShotFiles(builder, _) => {
             match (*builder).build().await {
@@ -129,6 +134,14 @@ async fn run(
     if live.is_some() {
         sandbox.set_output_handler(None);
         sandbox.set_display_handler(None);
+    }
+    if in_session && token.is_cancelled() {
+        // The repeated interrupts may have landed while the sandbox was
+        // bringing its last good state back after the interrupted call,
+        // leaving that instance broken: the session's next request would
+        // get a crash. A no-op call now, with no interrupt coming, recovers
+        // it before the session is saved or handed on.
+        let _ = sandbox.run("pass").await;
     }
     let files = job.map(|j| j.outputs(sandbox));
     let outcome = match &exec.error {

@@ -7,15 +7,15 @@
 //! refused with 413 past it, never buffered beyond it); a session's files
 //! are counted against its file cap and saved with its state, so they
 //! move with it between replicas.
-use crate::api::{body_bytes, ApiError};
+use crate::api::{body_bytes, ApiError, ApiPath, ApiQuery, BodyCap};
 use crate::routes::checkout;
 use crate::state::{AppState, Caller};
 use crate::store::Change;
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use eryx::{FileError, FileErrorKind, Sandbox};
@@ -34,6 +34,7 @@ pub fn routes(max_file_bytes: usize) -> Router<Arc<AppState>> {
             get(get_file).put(put_file).delete(delete_file),
         )
         .layer(DefaultBodyLimit::max(max_file_bytes))
+        .layer(Extension(BodyCap(max_file_bytes)))
 }
 
 /// The API error for a refused files call: 404 when nothing is there,
@@ -110,8 +111,8 @@ pub struct ListQuery {
 pub async fn list_files(
     State(state): St,
     Caller(tenant): Caller,
-    Path(id): Path<String>,
-    Query(q): Query<ListQuery>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<FileList>, ApiError> {
     let mut co = checkout(&state, &tenant.tenant.name, &id).await?;
     let dir = q.dir.unwrap_or_else(|| "/home/user".to_string());
@@ -138,7 +139,7 @@ pub async fn list_files(
 pub async fn get_file(
     State(state): St,
     Caller(tenant): Caller,
-    Path((id, path)): Path<(String, String)>,
+    ApiPath((id, path)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     let mut co = checkout(&state, &tenant.tenant.name, &id).await?;
     let r = co.sandbox.read_file(&guest_path(&path));
@@ -163,7 +164,7 @@ pub async fn get_file(
 pub async fn put_file(
     State(state): St,
     Caller(tenant): Caller,
-    Path((id, path)): Path<(String, String)>,
+    ApiPath((id, path)): ApiPath<(String, String)>,
     req: Request,
 ) -> Result<StatusCode, ApiError> {
     let bytes = body_bytes(req).await?;
@@ -185,7 +186,7 @@ pub async fn put_file(
 pub async fn delete_file(
     State(state): St,
     Caller(tenant): Caller,
-    Path((id, path)): Path<(String, String)>,
+    ApiPath((id, path)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     change(&state, &tenant.tenant.name, &id, |sb| {
         sb.remove_file(&guest_path(&path))

@@ -1,18 +1,18 @@
 //! The HTTP routes and their handlers (each documented for the OpenAPI
 //! document at `/openapi.json`, see openapi.rs).
 use crate::api::{
-    body_bytes, ApiError, ApiJson, CreateSessionRequest, ExecuteRequest, SessionExecuteRequest,
-    SessionInfo, SessionList,
+    body_bytes, ApiError, ApiJson, ApiPath, BodyCap, CreateSessionRequest, ExecuteRequest,
+    SessionExecuteRequest, SessionInfo, SessionList,
 };
 use crate::exec::{self, Target};
 use crate::sessions::{Session, Settings};
 use crate::state::{AppState, Caller};
 use crate::store::Change;
-use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use std::sync::Arc;
 
 type St = State<Arc<AppState>>;
@@ -34,8 +34,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/sessions/{id}/execute", post(session_execute))
         .route("/v1/sessions/{id}/state", get(get_state).put(put_state))
         .merge(crate::files::routes(state.config.max_file_bytes))
+        // After every route (it applies to those already added).
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .fallback(|| async { ApiError::no_endpoint() })
         .layer(DefaultBodyLimit::max(limit))
+        .layer(Extension(BodyCap(limit)))
         .with_state(state)
 }
 
@@ -193,7 +196,7 @@ pub(crate) async fn checkout(
 pub async fn session_info(
     State(state): St,
     Caller(tenant): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<SessionInfo>, ApiError> {
     Ok(Json(state.sessions.info(&tenant.tenant.name, &id).await?))
 }
@@ -215,7 +218,7 @@ pub async fn session_info(
 pub async fn session_execute(
     State(state): St,
     Caller(tenant): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
     ApiJson(req): ApiJson<SessionExecuteRequest>,
 ) -> Result<Response, ApiError> {
@@ -250,7 +253,7 @@ pub async fn session_execute(
 pub async fn get_state(
     State(state): St,
     Caller(tenant): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let mut co = checkout(&state, &tenant.tenant.name, &id).await?;
     let _slot = state.scheduler.acquire().await?;
@@ -276,7 +279,7 @@ pub async fn get_state(
 pub async fn put_state(
     State(state): St,
     Caller(tenant): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     req: Request,
 ) -> Result<StatusCode, ApiError> {
     let bytes = body_bytes(req).await?;
@@ -300,7 +303,7 @@ pub async fn put_state(
 pub async fn delete_session(
     State(state): St,
     Caller(tenant): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     state.sessions.delete(&tenant.tenant.name, &id).await?;
     state.metrics.sessions.set(state.sessions.live() as i64);

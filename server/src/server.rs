@@ -1,12 +1,17 @@
-//! Serving: bind, pre-warm (compile and load the sandbox image, run one
+//! Serving: bind, accept HTTP/1 connections (each with hyper's header read
+//! timeout), pre-warm (compile and load the sandbox image, run one
 //! sandbox; `/readyz` turns 200 after), expire idle sessions, and shut down
 //! gracefully on SIGTERM / Ctrl-C (stop accepting, let in-flight requests
 //! finish up to the grace deadline).
 use crate::config::Config;
 use crate::routes;
 use crate::state::AppState;
-use axum::serve::ListenerExt;
-use std::future::IntoFuture;
+use axum::serve::{Listener, ListenerExt};
+use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use std::future::Future;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -46,7 +51,8 @@ pub async fn serve(config: Config) -> Result<(), Failure> {
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    let header_timeout = state.config.header_read_timeout;
+    let server = serve_http1(listener, app, header_timeout, async move {
         shutdown_signal().await;
         tracing::info!("shutting down: no new connections, finishing in-flight requests");
         let _ = stop_tx.send(true);
@@ -56,12 +62,49 @@ pub async fn serve(config: Config) -> Result<(), Failure> {
         tokio::time::sleep(grace).await;
     };
     tokio::select! {
-        r = server.into_future() => r.map_err(|e| Failure::Other(format!("server failed: {e}")))?,
+        () = server => {},
         () = deadline => tracing::warn!(grace_ms = grace.as_millis() as u64,
             "shutdown deadline passed with requests still in flight"),
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Serve `app` on every connection `listener` accepts until `signal`, then
+/// wait for the open connections to finish their requests. What
+/// `axum::serve` does, plus hyper's header read timeout (`axum::serve`
+/// gives hyper no timer, so it never fires): a client that sends its
+/// request head slower than `header_timeout` (slowloris), or keeps a
+/// connection idle longer, is disconnected instead of holding it forever.
+async fn serve_http1<L>(
+    mut listener: L,
+    app: Router,
+    header_timeout: Duration,
+    signal: impl Future<Output = ()>,
+) where
+    L: Listener<Io = tokio::net::TcpStream>,
+{
+    let graceful = GracefulShutdown::new();
+    let mut signal = std::pin::pin!(signal);
+    loop {
+        // `accept` retries failed accepts itself (e.g. out of descriptors).
+        let (io, _peer) = tokio::select! {
+            conn = listener.accept() => conn,
+            () = &mut signal => break,
+        };
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .serve_connection(TokioIo::new(io), TowerToHyperService::new(app.clone()));
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection closed with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
 }
 
 /// SIGTERM or Ctrl-C.

@@ -1,7 +1,9 @@
 //! Test support: a real `eryx-server` process on 127.0.0.1 (random port),
 //! started with a TOML config and flags, a reqwest client for it, and a
 //! real `redis-server` (random port, temp directory, no persistence).
+//! `hostile` holds what the hostile-client suites (hostile_*.rs) share.
 #![allow(dead_code)]
+pub mod hostile;
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
