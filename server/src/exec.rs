@@ -95,7 +95,6 @@ async fn run(
         Target::OneShotFiles(builder, job) => (Target::OneShot(builder), Some(job)),
         t => (t, None),
     };
-    let in_session = matches!(target, Target::Session(_));
     let sandbox: &mut Sandbox = match target {
         Target::OneShot(builder) | Target::OneShotFiles(builder, _) => {
             match (*builder).build().await {
@@ -134,14 +133,6 @@ async fn run(
     if live.is_some() {
         sandbox.set_output_handler(None);
         sandbox.set_display_handler(None);
-    }
-    if in_session && token.is_cancelled() {
-        // The repeated interrupts may have landed while the sandbox was
-        // bringing its last good state back after the interrupted call,
-        // leaving that instance broken: the session's next request would
-        // get a crash. A no-op call now, with no interrupt coming, recovers
-        // it before the session is saved or handed on.
-        let _ = sandbox.run("pass").await;
     }
     let files = job.map(|j| j.outputs(sandbox));
     let outcome = match &exec.error {
