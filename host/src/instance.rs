@@ -264,12 +264,18 @@ pub(crate) struct Funcs {
     pub snapshot: TypedFunc<(), (Result<Vec<u8>, String>,)>,
     pub restore: TypedFunc<(Vec<u8>,), (Result<(), String>,)>,
     pub clear: TypedFunc<(), ()>,
+    /// Exact sessions (see exact/): grow memory to n pages.
+    pub exact_grow: TypedFunc<(u32,), (u32,)>,
+    /// Exact sessions: forget the other store's WASI handles.
+    pub exact_forget: TypedFunc<(), (Result<(), String>,)>,
 }
 
 /// A live instance and its store.
 pub(crate) struct Live {
     pub store: Store<HostState>,
     pub f: Funcs,
+    /// The guest's linear memory, for sandboxes of the exact flavor.
+    pub memory: Option<Arc<crate::exact::memory::Mapping>>,
 }
 
 impl Drop for Live {
@@ -455,17 +461,33 @@ pub(crate) async fn instantiate(settings: &Settings, anchors: &Anchors) -> Resul
     // Instantiation runs on the fiber stack the store then keeps for its
     // calls: register it with the store's stack set.
     let stacks = store.data().stacks.clone();
-    let instance = crate::stack::owned(&stacks, shared.pre.instantiate_async(&mut store))
-        .await
-        .map_err(trap)?;
+    let instantiating = crate::stack::owned(&stacks, shared.pre.instantiate_async(&mut store));
+    let (instance, mut memories) = crate::exact::memory::claim(instantiating).await;
+    let instance = instance.map_err(trap)?;
+    // One memory is shared by every module of the linked component.
+    let memory = match (flavor, memories.len()) {
+        (Flavor::Exact, 1) => memories.pop(),
+        (Flavor::Exact, n) => {
+            return Err(Error::Setup(format!(
+                "exact sandbox: expected one guest memory, found {n}"
+            )))
+        }
+        _ => None,
+    };
     let f = (|| -> wasmtime::Result<Funcs> {
         Ok(Funcs {
             execute: instance.get_typed_func(&mut store, "execute")?,
             snapshot: instance.get_typed_func(&mut store, "snapshot-state")?,
             restore: instance.get_typed_func(&mut store, "restore-state")?,
             clear: instance.get_typed_func(&mut store, "clear-state")?,
+            exact_grow: instance.get_typed_func(&mut store, "exact-grow")?,
+            exact_forget: instance.get_typed_func(&mut store, "exact-forget")?,
         })
     })()
     .map_err(setup)?;
-    Ok(Live { store, f })
+    Ok(Live {
+        store,
+        f,
+        memory,
+    })
 }
