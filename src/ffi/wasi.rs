@@ -52,11 +52,11 @@ extern "C" {
 
 /// Grow linear memory 0 to at least `pages` 64 KiB pages; the size after.
 pub fn grow_memory_to(pages: usize) -> usize {
-    let now = core::arch::wasm32::memory_size(0);
+    let now = core::arch::wasm32::memory_size::<0>();
     if pages > now {
-        core::arch::wasm32::memory_grow(0, pages - now);
+        core::arch::wasm32::memory_grow::<0>(pages - now);
     }
-    core::arch::wasm32::memory_size(0)
+    core::arch::wasm32::memory_size::<0>()
 }
 
 // Offsets, from libc's `errno`, of the state `__wasilibc_reset_preopens`
@@ -78,7 +78,7 @@ const TABLE: usize = 68;
 /// resource). The memory they held is leaked (a few hundred bytes per
 /// descriptor); libc re-opens preopens and stdio lazily.
 pub fn forget_handles_in_place() -> Result<(), String> {
-    let memory = core::arch::wasm32::memory_size(0) * 65536;
+    let memory = core::arch::wasm32::memory_size::<0>() * 65536;
     // SAFETY: `__errno_location` returns libc's (non-threaded) `errno`, a
     // static in libc's data; the offsets above are libc statics next to it
     // (checked for plausibility before anything is written). The guest is
