@@ -22,6 +22,8 @@ import stat
 
 # (fd, path, flags, offset) of the open files, set by record().
 _records = []
+# How many of them the last reattach() re-opened.
+reattached = 0
 
 # Highest descriptor number probed, and how many free numbers in a row end
 # the scan (libc hands out the lowest free number).
@@ -103,7 +105,9 @@ def record():
 
 def reattach():
     """Give the recorded files their descriptors back (see the module's doc);
-    returns how many were re-opened."""
+    ``reattached`` says how many were re-opened. Returns None (the host runs
+    it as a statement whose value must not be displayed)."""
+    global reattached
     import eryx
 
     done = 0
@@ -122,4 +126,4 @@ def reattach():
                 os.close(new)
             except OSError:
                 pass
-    return done
+    reattached = done
