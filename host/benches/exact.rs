@@ -25,6 +25,9 @@ fn row(what: &str, value: String) {
     println!("{what:<62} {value}");
 }
 
+/// Drop what a timed run returned (after the clock stopped).
+fn discard<T>(_: T) {}
+
 /// Median of `n` timed runs of the awaited expression `$e`.
 macro_rules! time_n {
     ($n:expr, $e:expr) => {{
@@ -33,7 +36,7 @@ macro_rules! time_n {
             let t = Instant::now();
             let r = $e;
             v.push(t.elapsed());
-            drop(r);
+            discard(r);
         }
         median(v)
     }};
@@ -61,21 +64,36 @@ async fn touched(mib: usize) -> Result<(), Error> {
     let t_pickled = time_n!(n, {
         pickled = sb.snapshot().await?;
     });
-    row(&format!("exact snapshot, {mib} MiB touched: time"), ms(t_exact));
-    row(&format!("exact snapshot, {mib} MiB touched: size"), mb(snap.len()));
-    row(&format!("pickled snapshot, same session: time"), ms(t_pickled));
-    row(&format!("pickled snapshot, same session: size"), mb(pickled.len()));
+    row(
+        &format!("exact snapshot, {mib} MiB touched: time"),
+        ms(t_exact),
+    );
+    row(
+        &format!("exact snapshot, {mib} MiB touched: size"),
+        mb(snap.len()),
+    );
+    row("pickled snapshot, same session: time", ms(t_pickled));
+    row("pickled snapshot, same session: size", mb(pickled.len()));
     let mut target = exact().await?;
     let t_restore = time_n!(n, target.restore(&snap).await?);
-    row(&format!("exact restore into an existing sandbox, {mib} MiB"), ms(t_restore));
+    row(
+        &format!("exact restore into an existing sandbox, {mib} MiB"),
+        ms(t_restore),
+    );
     let t_new = time_n!(n, {
         let mut fresh = exact().await?;
         fresh.restore(&snap).await?;
         fresh
     });
-    row(&format!("new exact sandbox + exact restore, {mib} MiB"), ms(t_new));
+    row(
+        &format!("new exact sandbox + exact restore, {mib} MiB"),
+        ms(t_new),
+    );
     let check = target.execute("print(len(buf), buf[4096])").await?;
-    assert_eq!(check.split_whitespace().next(), Some(&*((mib << 20).to_string())));
+    assert_eq!(
+        check.split_whitespace().next(),
+        Some(&*((mib << 20).to_string()))
+    );
     Ok(())
 }
 
@@ -105,10 +123,19 @@ async fn pandas() -> Result<(), Error> {
     let t = time_n!(7, {
         snap = sb.snapshot_exact().await?;
     });
-    row("exact snapshot after `import pandas` + a DataFrame: time", ms(t));
-    row("exact snapshot after `import pandas` + a DataFrame: size", mb(snap.len()));
+    row(
+        "exact snapshot after `import pandas` + a DataFrame: time",
+        ms(t),
+    );
+    row(
+        "exact snapshot after `import pandas` + a DataFrame: size",
+        mb(snap.len()),
+    );
     let pickled = sb.snapshot().await?;
-    row("pickled snapshot of the same session: size", mb(pickled.len()));
+    row(
+        "pickled snapshot of the same session: size",
+        mb(pickled.len()),
+    );
     let mut target = build().await?;
     let t = time_n!(7, target.restore(&snap).await?);
     row("exact restore of it into an existing sandbox", ms(t));
@@ -135,7 +162,10 @@ async fn main() -> Result<(), Error> {
     if pandas_wanted() {
         pandas().await?;
     } else {
-        row("pandas (no wheel in target/wheelhouse, or ERYX_BENCH_PANDAS=0)", "skipped".into());
+        row(
+            "pandas (no wheel in target/wheelhouse, or ERYX_BENCH_PANDAS=0)",
+            "skipped".into(),
+        );
     }
     Ok(())
 }

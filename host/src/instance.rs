@@ -485,9 +485,5 @@ pub(crate) async fn instantiate(settings: &Settings, anchors: &Anchors) -> Resul
         })
     })()
     .map_err(setup)?;
-    Ok(Live {
-        store,
-        f,
-        memory,
-    })
+    Ok(Live { store, f, memory })
 }

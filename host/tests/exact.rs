@@ -53,11 +53,15 @@ const NUMPY_STEP: &str = "arr += 1\nprint(arr.sum(), arr[1].tolist())\n";
 
 fn numpy_wheel() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/wheelhouse");
-    std::fs::read_dir(dir).ok()?.flatten().map(|e| e.path()).find(|p| {
-        p.file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with("numpy-") && n.ends_with(".whl"))
-    })
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("numpy-") && n.ends_with(".whl"))
+        })
 }
 
 async fn exact_sandbox(numpy: Option<&PathBuf>) -> Sandbox {
@@ -184,7 +188,9 @@ async fn exact_snapshot_restores_in_a_new_process() {
 #[tokio::test]
 async fn bad_snapshots_are_refused_and_the_session_goes_on() {
     let mut sb = exact_sandbox(None).await;
-    sb.execute("x = [1, 2]\ng = iter(range(10)); next(g)").await.unwrap();
+    sb.execute("x = [1, 2]\ng = iter(range(10)); next(g)")
+        .await
+        .unwrap();
     let snap = sb.snapshot_exact().await.unwrap();
     let mut other_image = snap.clone();
     // The image key follows the 16-byte header; change one of its bytes.

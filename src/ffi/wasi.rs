@@ -86,7 +86,11 @@ pub fn forget_handles_in_place() -> Result<(), String> {
     unsafe {
         let base = __errno_location() as *mut u8;
         let word = |off: usize| (base.add(off) as *const u32).read_unaligned() as usize;
-        let (count, array, cap) = (word(PREOPEN_COUNT), word(PREOPEN_ARRAY), word(PREOPEN_CAPACITY));
+        let (count, array, cap) = (
+            word(PREOPEN_COUNT),
+            word(PREOPEN_ARRAY),
+            word(PREOPEN_CAPACITY),
+        );
         let (entries, entries_cap, used) = (word(TABLE), word(TABLE + 4), word(TABLE + 8));
         let plausible = count < 4096
             && cap < 1 << 20
@@ -100,7 +104,15 @@ pub fn forget_handles_in_place() -> Result<(), String> {
                  (preopens {count}/{cap} at {array:#x}, table {used}/{entries_cap} at {entries:#x})"
             ));
         }
-        for off in [PREOPEN_COUNT, PREOPEN_ARRAY, PREOPEN_CAPACITY, TABLE, TABLE + 4, TABLE + 8, TABLE + 12] {
+        for off in [
+            PREOPEN_COUNT,
+            PREOPEN_ARRAY,
+            PREOPEN_CAPACITY,
+            TABLE,
+            TABLE + 4,
+            TABLE + 8,
+            TABLE + 12,
+        ] {
             (base.add(off) as *mut u32).write_unaligned(0);
         }
         base.add(PREOPEN_POPULATED).write(0);

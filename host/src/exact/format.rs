@@ -142,7 +142,9 @@ pub fn decode(bytes: &[u8], key: &str, max_memory: usize) -> Result<Decoded, Str
             String::from_utf8_lossy(theirs)
         ));
     }
-    let plen = r.len().map_err(|_| "truncated (payload shorter than its header says)")?;
+    let plen = r
+        .len()
+        .map_err(|_| "truncated (payload shorter than its header says)")?;
     let digest = r.take(32).map_err(|_| "truncated header")?;
     if r.0.len() != plen {
         return Err("truncated or has trailing bytes (payload length mismatch)".into());
@@ -225,13 +227,17 @@ mod tests {
     fn refuses_bad_input() {
         let (image, memory) = sample();
         let bytes = encode("k1", memory.len(), &diff(&memory, &image), b"f");
-        assert!(decode(&bytes, "k2", 1 << 20).unwrap_err().contains("another image"));
+        assert!(decode(&bytes, "k2", 1 << 20)
+            .unwrap_err()
+            .contains("another image"));
         for cut in [0, 7, 12, 20, bytes.len() - 1] {
             assert!(decode(&bytes[..cut], "k1", 1 << 20).is_err(), "cut {cut}");
         }
         let mut flipped = bytes.clone();
         *flipped.last_mut().unwrap() ^= 1;
-        assert!(decode(&flipped, "k1", 1 << 20).unwrap_err().contains("checksum"));
+        assert!(decode(&flipped, "k1", 1 << 20)
+            .unwrap_err()
+            .contains("checksum"));
         // Memory larger than allowed.
         assert!(decode(&bytes, "k1", 4096).is_err());
         // Garbage of every small length and a pseudo-random stream.

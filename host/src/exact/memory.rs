@@ -66,9 +66,7 @@ impl Mapping {
     fn open_to(&self, size: usize) -> Result<(), String> {
         let now = self.len.load(Ordering::Acquire);
         if size > self.reserved {
-            return Err(format!(
-                "exact memory: {size} bytes exceed the reservation"
-            ));
+            return Err(format!("exact memory: {size} bytes exceed the reservation"));
         }
         if size > now {
             // SAFETY: [now, size) lies inside our own reservation.
@@ -188,11 +186,7 @@ unsafe impl MemoryCreator for Creator {
     ) -> Result<Box<dyn LinearMemory>, String> {
         let reserved = reserved_size_in_bytes.unwrap_or(RESERVE).max(minimum);
         let m = Arc::new(Mapping::new(reserved, guard_size_in_bytes, minimum)?);
-        let _ = CLAIM.try_with(|c| {
-            c.lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(m.clone())
-        });
+        let _ = CLAIM.try_with(|c| c.lock().unwrap_or_else(|p| p.into_inner()).push(m.clone()));
         Ok(Box::new(Memory(m)))
     }
 }

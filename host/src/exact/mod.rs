@@ -56,7 +56,10 @@ async fn run_python(live: &mut Live, code: &str) -> Result<(), Error> {
     d.fault = None;
     d.sink.set_muted(true);
     let stacks = d.stacks.clone();
-    let call = live.f.execute.call_async(&mut live.store, (code.to_string(),));
+    let call = live
+        .f
+        .execute
+        .call_async(&mut live.store, (code.to_string(),));
     let r = stack::owned(&stacks, call).await;
     stacks.trim();
     live.store.data().sink.set_muted(false);
@@ -81,7 +84,8 @@ async fn adopt(
         .memory
         .clone()
         .ok_or_else(|| Error::Setup("exact: the instance has no host memory".into()))?;
-    let pages = u32::try_from(len / 65536).map_err(|_| Error::State("exact: memory too large".into()))?;
+    let pages =
+        u32::try_from(len / 65536).map_err(|_| Error::State("exact: memory too large".into()))?;
     let stacks = child.store.data().stacks.clone();
     let call = child.f.exact_grow.call_async(&mut child.store, (pages,));
     let (got,) = stack::owned(&stacks, call).await.map_err(trap)?;
@@ -176,7 +180,10 @@ impl Sandbox {
         let len = src.len();
         // SAFETY: the source's store is held through `&mut self` and runs
         // nothing until `fork` returns.
-        adopt(&mut child, len, len, |dst| dst.copy_from_slice(unsafe { src.bytes() })).await?;
+        adopt(&mut child, len, len, |dst| {
+            dst.copy_from_slice(unsafe { src.bytes() })
+        })
+        .await?;
         let last_good_files = self.settings.keep_state.then(|| {
             let t = vfs::lock(&anchors.vfs);
             (t.checkpoint(), t.generation())
@@ -221,7 +228,8 @@ impl Sandbox {
         let max = self.settings.max_memory.unwrap_or(4 << 30);
         let d = format::decode(snapshot, &image_key(&self.settings), max).map_err(refuse)?;
         let empty = vfs::lock(&self.anchors.vfs).numbered_after(self.settings.vfs_limits);
-        let (_, tree) = files::unpack(&d.files, empty).map_err(|e| refuse(format!("files: {e}")))?;
+        let (_, tree) =
+            files::unpack(&d.files, empty).map_err(|e| refuse(format!("files: {e}")))?;
         let mut tree = tree.ok_or_else(|| refuse("has no files section".into()))?;
         instance::lay_out(&self.settings, &mut tree);
         let base = baseline(&self.settings).await?;
