@@ -98,6 +98,7 @@ async fn adopt(
     // slice does not outlive this block.
     unsafe {
         mem.zero_from(zero.min(len));
+        mem.populate(len);
         fill(&mut mem.bytes_mut()[..len]);
     }
     let call = child.f.exact_forget.call_async(&mut child.store, ());
