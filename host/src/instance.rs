@@ -276,6 +276,8 @@ pub(crate) struct Live {
     pub f: Funcs,
     /// The guest's linear memory, for sandboxes of the exact flavor.
     pub memory: Option<Arc<crate::exact::memory::Mapping>>,
+    /// Any other memories of the exact flavor's instance, in creation order.
+    pub extra_memories: Vec<Arc<crate::exact::memory::Mapping>>,
 }
 
 impl Drop for Live {
@@ -464,15 +466,16 @@ pub(crate) async fn instantiate(settings: &Settings, anchors: &Anchors) -> Resul
     let instantiating = crate::stack::owned(&stacks, shared.pre.instantiate_async(&mut store));
     let (instance, mut memories) = crate::exact::memory::claim(instantiating).await;
     let instance = instance.map_err(trap)?;
-    // One memory is shared by every module of the linked component.
-    let memory = match (flavor, memories.len()) {
-        (Flavor::Exact, 1) => memories.pop(),
-        (Flavor::Exact, n) => {
-            return Err(Error::Setup(format!(
-                "exact sandbox: expected one guest memory, found {n}"
-            )))
-        }
-        _ => None,
+    // The linked component's modules share one memory (the largest);
+    // components linked with some native extensions have small extra ones.
+    let (memory, extra_memories) = if flavor == Flavor::Exact {
+        let main = (0..memories.len())
+            .max_by_key(|&i| memories[i].len())
+            .ok_or_else(|| Error::Setup("exact sandbox: the instance has no memory".into()))?;
+        let m = memories.remove(main);
+        (Some(m), memories)
+    } else {
+        (None, Vec::new())
     };
     let f = (|| -> wasmtime::Result<Funcs> {
         Ok(Funcs {
@@ -485,5 +488,10 @@ pub(crate) async fn instantiate(settings: &Settings, anchors: &Anchors) -> Resul
         })
     })()
     .map_err(setup)?;
-    Ok(Live { store, f, memory })
+    Ok(Live {
+        store,
+        f,
+        memory,
+        extra_memories,
+    })
 }

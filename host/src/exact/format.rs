@@ -7,6 +7,8 @@
 //!   u64 memory bytes  u32 page count  page count * u32 page index
 //!   (strictly increasing)  page count * PAGE bytes
 //!   u64 length  files blob (vfs/snapshot.rs: last pickled namespace + tree)
+//!   u32 count  count * (u64 length  bytes): the instance's extra memories,
+//!   whole (see instance.rs)
 //! )
 //! ```
 //! Pages are the [`PAGE`]-byte pages of linear memory that differ from the
@@ -34,6 +36,8 @@ pub struct Decoded {
     pub pages: Vec<(u32, Vec<u8>)>,
     /// The pickled namespace and the virtual tree (vfs/snapshot.rs).
     pub files: Vec<u8>,
+    /// The extra memories, whole.
+    pub extra: Vec<Vec<u8>>,
 }
 
 /// Whether `bytes` claim to be an exact snapshot (the header says so).
@@ -63,7 +67,13 @@ pub fn diff<'a>(memory: &'a [u8], image: &[u8]) -> Vec<(u32, &'a [u8])> {
 
 /// Encode a snapshot of `memory_len` bytes of memory with `pages` differing
 /// from image `key`, plus the files blob.
-pub fn encode(key: &str, memory_len: usize, pages: &[(u32, &[u8])], files: &[u8]) -> Vec<u8> {
+pub fn encode(
+    key: &str,
+    memory_len: usize,
+    pages: &[(u32, &[u8])],
+    files: &[u8],
+    extra: &[&[u8]],
+) -> Vec<u8> {
     let mut raw = Vec::with_capacity(pages.len() * (PAGE + 4) + files.len() + 32);
     raw.extend_from_slice(&(memory_len as u64).to_le_bytes());
     raw.extend_from_slice(&(pages.len() as u32).to_le_bytes());
@@ -77,6 +87,11 @@ pub fn encode(key: &str, memory_len: usize, pages: &[(u32, &[u8])], files: &[u8]
     }
     raw.extend_from_slice(&(files.len() as u64).to_le_bytes());
     raw.extend_from_slice(files);
+    raw.extend_from_slice(&(extra.len() as u32).to_le_bytes());
+    for m in extra {
+        raw.extend_from_slice(&(m.len() as u64).to_le_bytes());
+        raw.extend_from_slice(m);
+    }
     let payload = miniz_oxide::deflate::compress_to_vec(&raw, 1);
     let mut out = Vec::with_capacity(payload.len() + key.len() + 64);
     out.extend_from_slice(MAGIC);
@@ -188,6 +203,15 @@ pub fn decode(bytes: &[u8], key: &str, max_memory: usize) -> Result<Decoded, Str
     }
     let flen = r.len()?;
     let files = r.take(flen)?.to_vec();
+    let count = r.u32()? as usize;
+    if count.saturating_mul(8) > r.0.len() {
+        return Err("corrupt (memory count)".into());
+    }
+    let mut extra = Vec::with_capacity(count);
+    for _ in 0..count {
+        let n = r.len()?;
+        extra.push(r.take(n)?.to_vec());
+    }
     if !r.0.is_empty() {
         return Err("corrupt (trailing bytes)".into());
     }
@@ -195,6 +219,7 @@ pub fn decode(bytes: &[u8], key: &str, max_memory: usize) -> Result<Decoded, Str
         memory_len,
         pages,
         files,
+        extra,
     })
 }
 
@@ -216,17 +241,18 @@ mod tests {
         let (image, memory) = sample();
         let pages = diff(&memory, &image);
         assert_eq!(pages.iter().map(|p| p.0).collect::<Vec<_>>(), vec![1, 10]);
-        let bytes = encode("k1", memory.len(), &pages, b"files");
+        let bytes = encode("k1", memory.len(), &pages, b"files", &[b"xy"]);
         let d = decode(&bytes, "k1", 1 << 20).unwrap();
         assert_eq!(d.memory_len, memory.len());
         assert_eq!(d.pages[1], (10, memory[10 * PAGE..11 * PAGE].to_vec()));
         assert_eq!(d.files, b"files");
+        assert_eq!(d.extra, vec![b"xy".to_vec()]);
     }
 
     #[test]
     fn refuses_bad_input() {
         let (image, memory) = sample();
-        let bytes = encode("k1", memory.len(), &diff(&memory, &image), b"f");
+        let bytes = encode("k1", memory.len(), &diff(&memory, &image), b"f", &[]);
         assert!(decode(&bytes, "k2", 1 << 20)
             .unwrap_err()
             .contains("another image"));

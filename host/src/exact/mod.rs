@@ -12,6 +12,8 @@
 //!   (`memory.rs`): between calls the host reads and writes the bytes. The
 //!   price is that wasmtime then copies the image's data into each new
 //!   memory (no copy-on-write mapping), so only exact sandboxes pay it.
+//!   The linked modules share one memory; a component linked with some
+//!   native extensions (numpy's) has a small extra one, copied whole.
 //! - **Globals and tables.** Not copied: at a call boundary the mutable
 //!   globals of this image (the stack pointers, the adapter's state
 //!   pointer and allocation state, GOT entries, the TLS base) hold the
@@ -79,7 +81,20 @@ async fn adopt(
     len: usize,
     zero: usize,
     fill: impl FnOnce(&mut [u8]),
+    extra: &[&[u8]],
 ) -> Result<(), Error> {
+    // The extra memories (see instance.rs) are copied whole; they must
+    // have the sizes the image gives them (no export grows them).
+    if extra.len() != child.extra_memories.len()
+        || extra
+            .iter()
+            .zip(&child.extra_memories)
+            .any(|(src, m)| src.len() != m.len())
+    {
+        return Err(Error::State(
+            "exact: the instance's extra memories do not match the state's".into(),
+        ));
+    }
     let mem = child
         .memory
         .clone()
@@ -100,6 +115,9 @@ async fn adopt(
         mem.zero_from(zero.min(len));
         mem.populate(len);
         fill(&mut mem.bytes_mut()[..len]);
+        for (src, m) in extra.iter().zip(&child.extra_memories) {
+            m.bytes_mut().copy_from_slice(src);
+        }
     }
     let call = child.f.exact_forget.call_async(&mut child.store, ());
     let (r,) = stack::owned(&stacks, call).await.map_err(trap)?;
@@ -179,11 +197,21 @@ impl Sandbox {
         anchors.vfs = Arc::new(Mutex::new(tree));
         let mut child = instantiate(&self.settings, &anchors).await?;
         let len = src.len();
+        let live = self.live.as_ref().expect("live instance");
         // SAFETY: the source's store is held through `&mut self` and runs
         // nothing until `fork` returns.
-        adopt(&mut child, len, len, |dst| {
-            dst.copy_from_slice(unsafe { src.bytes() })
-        })
+        let extra: Vec<&[u8]> = live
+            .extra_memories
+            .iter()
+            .map(|m| unsafe { m.bytes() })
+            .collect();
+        adopt(
+            &mut child,
+            len,
+            len,
+            |dst| dst.copy_from_slice(unsafe { src.bytes() }),
+            &extra,
+        )
         .await?;
         let last_good_files = self.settings.keep_state.then(|| {
             let t = vfs::lock(&anchors.vfs);
@@ -212,11 +240,19 @@ impl Sandbox {
         // SAFETY: between calls; `&mut self` keeps the store idle.
         let memory = unsafe { src.bytes() };
         let pages = format::diff(memory, &base);
+        let live = self.live.as_ref().expect("live instance");
+        // SAFETY: as above.
+        let extra: Vec<&[u8]> = live
+            .extra_memories
+            .iter()
+            .map(|m| unsafe { m.bytes() })
+            .collect();
         Ok(format::encode(
             &image_key(&self.settings),
             memory.len(),
             &pages,
             &tree,
+            &extra,
         ))
     }
 
@@ -240,13 +276,20 @@ impl Sandbox {
         let mut anchors = self.anchors.clone();
         anchors.vfs = Arc::new(Mutex::new(tree));
         let mut child = instantiate(&self.settings, &anchors).await?;
-        adopt(&mut child, d.memory_len, base.len(), |dst| {
-            dst[..base.len()].copy_from_slice(&base);
-            for (i, page) in &d.pages {
-                let at = *i as usize * format::PAGE;
-                dst[at..at + format::PAGE].copy_from_slice(page);
-            }
-        })
+        let extra: Vec<&[u8]> = d.extra.iter().map(Vec::as_slice).collect();
+        adopt(
+            &mut child,
+            d.memory_len,
+            base.len(),
+            |dst| {
+                dst[..base.len()].copy_from_slice(&base);
+                for (i, page) in &d.pages {
+                    let at = *i as usize * format::PAGE;
+                    dst[at..at + format::PAGE].copy_from_slice(page);
+                }
+            },
+            &extra,
+        )
         .await?;
         self.live = Some(child);
         self.anchors = anchors;
