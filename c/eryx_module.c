@@ -200,7 +200,26 @@ static PyObject *eryx_net_close(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* wasi-libc: move descriptor `fd` to number `newfd` (closing what was there). */
+extern int __wasilibc_fd_renumber(int fd, int newfd);
+
+/* Exact sessions (guest/_eryx_exact.py): a file re-opened after the memory
+ * of another instance was written into this one takes back its number. */
+static PyObject *eryx_fd_renumber(PyObject *self, PyObject *args) {
+    (void)self;
+    int fd, newfd;
+    if (!PyArg_ParseTuple(args, "ii:_fd_renumber", &fd, &newfd)) {
+        return NULL;
+    }
+    if (__wasilibc_fd_renumber(fd, newfd) != 0) {
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef eryx_methods[] = {
+    {"_fd_renumber", eryx_fd_renumber, METH_VARARGS,
+     "_fd_renumber(fd, newfd): move descriptor fd to number newfd."},
     {"_invoke", eryx_invoke, METH_VARARGS,
      "_invoke(name, args_json): start a host call (use eryx.invoke)."},
     {"_list_callbacks", eryx_list_callbacks, METH_NOARGS,

@@ -1,5 +1,6 @@
 //! The world's exports (`execute`, `snapshot-state`, `restore-state`,
-//! `clear-state`), matched by name at initialisation and run against a call
+//! `clear-state`, and the exact-session helpers `exact-grow` and
+//! `exact-forget`), matched by name at initialisation and run against a call
 //! context: parameters are popped, results pushed.
 
 use crate::call::{CallCx, Value};
@@ -14,6 +15,8 @@ enum Export {
     SnapshotState,
     RestoreState,
     ClearState,
+    ExactGrow,
+    ExactForget,
     Unknown,
 }
 
@@ -31,6 +34,8 @@ pub fn initialize(names: &[&str]) {
             "snapshot-state" => Export::SnapshotState,
             "restore-state" => Export::RestoreState,
             "clear-state" => Export::ClearState,
+            "exact-grow" => Export::ExactGrow,
+            "exact-forget" => Export::ExactForget,
             _ => Export::Unknown,
         })
         .collect();
@@ -68,6 +73,13 @@ fn export_of(which: usize) -> Export {
 /// callback code. `execute` may suspend on host calls (see `tasks`); the
 /// others complete at once.
 pub fn call_async(which: usize, mut cx: Box<CallCx>) -> u32 {
+    if matches!(export_of(which), Export::ExactGrow | Export::ExactForget) {
+        // No per-instance set-up: these run on a memory that is about to
+        // be replaced, or that was just replaced by another instance's.
+        exact(export_of(which), &mut cx);
+        task_return(which, &mut cx);
+        return crate::ffi::async_abi::EXIT;
+    }
     before_call();
     if export_of(which) == Export::Execute && init_error().is_none() {
         let code = cx.pop_str();
@@ -121,7 +133,27 @@ pub fn call(which: usize, cx: &mut CallCx) {
         Export::ClearState => {
             let _ = python::clear();
         }
+        Export::ExactGrow | Export::ExactForget => exact(export, cx),
         Export::Unknown => {}
+    }
+}
+
+/// The exact-session helpers (see the world's doc comments).
+fn exact(export: Export, cx: &mut CallCx) {
+    match export {
+        Export::ExactGrow => {
+            let pages = cx.pop().as_int() as usize;
+            let now = crate::ffi::wasi::grow_memory_to(pages);
+            cx.push(Value::Int(now as i64));
+        }
+        Export::ExactForget => {
+            let r = match crate::ffi::wasi::forget_handles_in_place() {
+                Ok(()) => Ok(None),
+                Err(e) => err_str(e),
+            };
+            cx.push_result(r);
+        }
+        _ => {}
     }
 }
 

@@ -17,6 +17,7 @@ const MODULES: &[(&str, &str)] = &[
     ("_eryx_net", include_str!("../guest/_eryx_net.py")),
     ("_eryx_ssl", include_str!("../guest/_eryx_ssl.py")),
     ("_eryx_state", include_str!("../guest/_eryx_state.py")),
+    ("_eryx_exact", include_str!("../guest/_eryx_exact.py")),
     ("_eryx_main", include_str!("../guest/_eryx_main.py")),
     ("_eryx_hooks", include_str!("../guest/_eryx_hooks.py")),
     ("_eryx_display", include_str!("../guest/_eryx_display.py")),

@@ -43,6 +43,8 @@ pub(crate) struct Settings {
     pub interactive: bool,
     /// No epoch checks (see [`SandboxBuilder::interruptible`]).
     pub uninterruptible: bool,
+    /// Host-owned memory: fork and exact snapshots (see [`SandboxBuilder::exact`]).
+    pub exact: bool,
     /// Internal: the stdlib mount is writable (bytecode compilation only).
     pub stdlib_writable: bool,
     /// Internal: use this engine flavor regardless of fuel.
@@ -65,6 +67,8 @@ impl Settings {
     pub fn flavor(&self) -> Flavor {
         if let Some(f) = self.flavor_override {
             f
+        } else if self.exact {
+            Flavor::Exact
         } else if self.fuel.is_some() {
             Flavor::Fuel
         } else if self.uninterruptible {
@@ -356,8 +360,25 @@ impl SandboxBuilder {
         Ok((modules, Some(marker)))
     }
 
+    /// Make this an *exact* sandbox: its memory is owned by the host, so
+    /// [`Sandbox::fork`] and [`Sandbox::snapshot_exact`] can copy the whole
+    /// guest state (every Python object, open files of the virtual tree)
+    /// instead of pickling it. Costs more per creation than an ordinary
+    /// sandbox (the image is copied into its memory rather than mapped
+    /// copy-on-write); not combinable with [`Self::fuel`] or
+    /// `interruptible(false)` yet. See docs/rust.md.
+    pub fn exact(mut self, on: bool) -> Self {
+        self.s.exact = on;
+        self
+    }
+
     /// Create the sandbox: a fresh instance with Python initialised.
     pub async fn build(mut self) -> Result<Sandbox, Error> {
+        if self.s.exact && (self.s.fuel.is_some() || self.s.uninterruptible) {
+            return Err(Error::Setup(
+                "exact(true) cannot be combined with fuel or interruptible(false) yet".into(),
+            ));
+        }
         if self.s.uninterruptible && self.s.timeout.is_some() {
             return Err(Error::Setup(
                 "a timeout needs an interruptible sandbox (interruptible(false) was set)".into(),

@@ -30,6 +30,11 @@ pub enum Flavor {
     /// timeouts, no interrupts), in exchange for the checks' cost at every
     /// loop header and function entry (~20-25% on call-heavy code).
     Uninterruptible,
+    /// Epoch interruption, and guest memory owned by the host
+    /// (`exact/memory.rs`) so it can be forked and snapshotted exactly.
+    /// The image is copied into each new memory instead of mapped
+    /// copy-on-write, so creating one costs more (see docs/rust.md).
+    Exact,
 }
 
 /// How often the per-engine ticker advances the epoch (the granularity of
@@ -56,12 +61,15 @@ fn config(flavor: Flavor) -> Config {
         .wasm_component_model_async(true)
         .concurrency_support(true)
         .cranelift_opt_level(OptLevel::Speed)
-        .memory_init_cow(true)
+        .memory_init_cow(flavor != Flavor::Exact)
         .epoch_interruption(flavor != Flavor::Uninterruptible)
         .consume_fuel(flavor == Flavor::Fuel)
         .max_wasm_stack(MAX_WASM_STACK)
         .async_stack_size(ASYNC_STACK)
         .with_host_stack(Arc::new(crate::stack::Creator));
+    if flavor == Flavor::Exact {
+        c.with_host_memory(Arc::new(crate::exact::memory::Creator));
+    }
     if std::env::var_os("ERYX_PERFMAP").is_some() {
         // Profiling: name JIT code for `perf` in /tmp/perf-PID.map.
         c.profiler(ProfilingStrategy::PerfMap);
@@ -101,10 +109,12 @@ pub fn engine(flavor: Flavor) -> &'static Engine {
     static DEFAULT: OnceLock<Engine> = OnceLock::new();
     static FUEL: OnceLock<Engine> = OnceLock::new();
     static UNINTERRUPTIBLE: OnceLock<Engine> = OnceLock::new();
+    static EXACT: OnceLock<Engine> = OnceLock::new();
     let cell = match flavor {
         Flavor::Default => &DEFAULT,
         Flavor::Fuel => &FUEL,
         Flavor::Uninterruptible => &UNINTERRUPTIBLE,
+        Flavor::Exact => &EXACT,
     };
     cell.get_or_init(|| {
         let engine =
@@ -128,7 +138,7 @@ pub fn engine(flavor: Flavor) -> &'static Engine {
 /// The wasmtime release this crate pins (`=` in host/Cargo.toml).
 const WASMTIME_VERSION: &str = "48.0.8";
 
-fn cache_key(flavor: Flavor, content_key: &str) -> String {
+pub(crate) fn cache_key(flavor: Flavor, content_key: &str) -> String {
     let mut h = DefaultHasher::new();
     engine(flavor).precompile_compatibility_hash().hash(&mut h);
     format!(

@@ -269,12 +269,20 @@ pub(crate) struct Funcs {
     pub snapshot: TypedFunc<(), (Result<Vec<u8>, String>,)>,
     pub restore: TypedFunc<(Vec<u8>,), (Result<(), String>,)>,
     pub clear: TypedFunc<(), ()>,
+    /// Exact sessions (see exact/): grow memory to n pages.
+    pub exact_grow: TypedFunc<(u32,), (u32,)>,
+    /// Exact sessions: forget the other store's WASI handles.
+    pub exact_forget: TypedFunc<(), (Result<(), String>,)>,
 }
 
 /// A live instance and its store.
 pub(crate) struct Live {
     pub store: Store<HostState>,
     pub f: Funcs,
+    /// The guest's linear memory, for sandboxes of the exact flavor.
+    pub memory: Option<Arc<crate::exact::memory::Mapping>>,
+    /// Any other memories of the exact flavor's instance, in creation order.
+    pub extra_memories: Vec<Arc<crate::exact::memory::Mapping>>,
 }
 
 impl Drop for Live {
@@ -461,17 +469,35 @@ pub(crate) async fn instantiate(settings: &Settings, anchors: &Anchors) -> Resul
     // Instantiation runs on the fiber stack the store then keeps for its
     // calls: register it with the store's stack set.
     let stacks = store.data().stacks.clone();
-    let instance = crate::stack::owned(&stacks, shared.pre.instantiate_async(&mut store))
-        .await
-        .map_err(trap)?;
+    let instantiating = crate::stack::owned(&stacks, shared.pre.instantiate_async(&mut store));
+    let (instance, mut memories) = crate::exact::memory::claim(instantiating).await;
+    let instance = instance.map_err(trap)?;
+    // The linked component's modules share one memory (the largest);
+    // components linked with some native extensions have small extra ones.
+    let (memory, extra_memories) = if flavor == Flavor::Exact {
+        let main = (0..memories.len())
+            .max_by_key(|&i| memories[i].len())
+            .ok_or_else(|| Error::Setup("exact sandbox: the instance has no memory".into()))?;
+        let m = memories.remove(main);
+        (Some(m), memories)
+    } else {
+        (None, Vec::new())
+    };
     let f = (|| -> wasmtime::Result<Funcs> {
         Ok(Funcs {
             execute: instance.get_typed_func(&mut store, "execute")?,
             snapshot: instance.get_typed_func(&mut store, "snapshot-state")?,
             restore: instance.get_typed_func(&mut store, "restore-state")?,
             clear: instance.get_typed_func(&mut store, "clear-state")?,
+            exact_grow: instance.get_typed_func(&mut store, "exact-grow")?,
+            exact_forget: instance.get_typed_func(&mut store, "exact-forget")?,
         })
     })()
     .map_err(setup)?;
-    Ok(Live { store, f })
+    Ok(Live {
+        store,
+        f,
+        memory,
+        extra_memories,
+    })
 }

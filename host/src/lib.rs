@@ -29,6 +29,7 @@ mod display;
 mod embedded;
 mod engine;
 mod error;
+mod exact;
 mod execution;
 mod extension;
 mod files;

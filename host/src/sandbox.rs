@@ -63,13 +63,13 @@ async fn interrupted(flag: &AtomicBool, wake: &Notify) {
 /// session: variables, functions and imports survive between calls, and
 /// survive faults too).
 pub struct Sandbox {
-    settings: Settings,
-    live: Option<Live>,
-    last_good: Option<Vec<u8>>,
+    pub(crate) settings: Settings,
+    pub(crate) live: Option<Live>,
+    pub(crate) last_good: Option<Vec<u8>>,
     /// The virtual tree as after the last good call (with `keep_state`),
     /// and the tree generation it was taken at.
-    last_good_files: Option<(Tree, u64)>,
-    anchors: Anchors,
+    pub(crate) last_good_files: Option<(Tree, u64)>,
+    pub(crate) anchors: Anchors,
 }
 
 impl Sandbox {
@@ -103,7 +103,7 @@ impl Sandbox {
     }
 
     /// The live instance, re-created (with the last good state) if needed.
-    async fn live(&mut self) -> Result<&mut Live, Error> {
+    pub(crate) async fn live(&mut self) -> Result<&mut Live, Error> {
         if self.live.is_none() {
             // The files go back to the last good call too (the dead
             // instance's descriptors are gone with it).
@@ -255,7 +255,7 @@ impl Sandbox {
     }
 
     /// After a call that left the instance healthy: remember the state.
-    async fn checkpoint(&mut self) {
+    pub(crate) async fn checkpoint(&mut self) {
         if !self.settings.keep_state {
             return;
         }
@@ -367,11 +367,15 @@ impl Sandbox {
     }
 
     /// Replace the session's state by a snapshot: the namespace and the
-    /// files. A snapshot from before the virtual tree existed (namespace
+    /// files; or, for an exact snapshot ([`Sandbox::snapshot_exact`], the
+    /// header says which), the whole guest state. A snapshot from before the virtual tree existed (namespace
     /// only) leaves the files as they are. Invalid bytes, or files beyond
     /// this sandbox's caps, give [`Error::State`] and leave the current
     /// state untouched.
     pub async fn restore(&mut self, snapshot: &[u8]) -> Result<(), Error> {
+        if crate::exact::format::is_exact(snapshot) {
+            return self.restore_exact(snapshot).await;
+        }
         self.live().await?;
         let empty = vfs::lock(&self.anchors.vfs).numbered_after(self.settings.vfs_limits);
         let (namespace, tree) = files::unpack(snapshot, empty)
