@@ -296,7 +296,10 @@ impl IntoResponse for ApiError {
 /// Whether a request's content type is JSON (or not given).
 fn is_json(req: &Request) -> bool {
     match req.headers().get(header::CONTENT_TYPE) {
-        None => true,
+        // No type is JSON only from a client that is not a web page: a
+        // browser's `fetch` with a typeless `Blob` body needs no preflight
+        // but always carries `Origin`.
+        None => !req.headers().contains_key(header::ORIGIN),
         Some(v) => v
             .to_str()
             .ok()
@@ -346,8 +349,9 @@ pub async fn body_bytes(req: Request) -> Result<Bytes, ApiError> {
 
 /// A JSON body: every way it can be wrong (syntax, unknown or missing
 /// fields, wrong types, invalid UTF-8) is a 400 naming the problem. The
-/// content type must be JSON (or absent): a browser cannot send that
-/// cross-origin without a CORS preflight, which this server never grants.
+/// content type must be JSON (or absent, from a client that sends no
+/// `Origin`): a browser cannot send that cross-origin without a CORS
+/// preflight, which this server never grants.
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {

@@ -367,6 +367,18 @@ async fn empty_bodies_and_content_types() {
         let v: serde_json::Value = r.json().await.unwrap();
         assert_eq!(v["stdout"], "1\n", "{ct:?}");
     }
+    // Case content-type-absent-from-a-page: a web page's `fetch` of a
+    // typeless `Blob` needs no CORS preflight but carries `Origin`: without
+    // a Content-Type that is not taken as JSON (a keyless server on
+    // loopback would otherwise run any site's code).
+    let r = s
+        .req(Method::POST, "/v1/execute", A)
+        .header("origin", "https://evil.example")
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
     assert_eq!(alpha_sessions(&s).await, 1);
     w.check(&s).await;
 }
