@@ -117,7 +117,7 @@ impl Sandbox {
             }
             let mut live = instantiate(&self.settings, &self.anchors).await?;
             if let Some(state) = self.last_good.clone() {
-                if let Err(why) = self.bring_back(&mut live, state).await {
+                if let Err(why) = Self::bring_back(self.settings.timeout, &mut live, state).await {
                     // The state's own objects cannot be loaded (e.g. a
                     // `__reduce__` that loops): a poisoned instance must
                     // not be kept, so the session goes on empty, and says so.
@@ -136,10 +136,14 @@ impl Sandbox {
     /// Load the last good `state` into the fresh instance `live`, bounded
     /// by the timeout but not stopped by interrupts (see
     /// `HostState::recovering`); why it failed.
-    async fn bring_back(&self, live: &mut Live, state: Vec<u8>) -> Result<(), String> {
+    async fn bring_back(
+        timeout: Option<Duration>,
+        live: &mut Live,
+        state: Vec<u8>,
+    ) -> Result<(), String> {
         let d = live.store.data_mut();
         d.recovering = true;
-        d.deadline = self.settings.timeout.map(|t| Instant::now() + t);
+        d.deadline = timeout.map(|t| Instant::now() + t);
         d.sink.set_muted(true);
         let stacks = d.stacks.clone();
         let call = stack::owned(
@@ -147,7 +151,7 @@ impl Sandbox {
             live.f.restore.call_async(&mut live.store, (state,)),
         );
         // A guest blocked in a host call (a sleep) sees no epoch check.
-        let r = match self.settings.timeout {
+        let r = match timeout {
             Some(t) => tokio::time::timeout(t + GRACE, call).await.ok(),
             None => Some(call.await),
         };
