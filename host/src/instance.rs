@@ -76,10 +76,11 @@ pub(crate) struct HostState {
     pub deadline: Option<Instant>,
     /// Set by an [`crate::InterruptHandle`] to stop the current call.
     pub interrupt: Arc<AtomicBool>,
-    /// Set while the host brings the last good state back into a fresh
-    /// instance: an interrupt then was meant for the call that failed (an
+    /// Set from the store's creation until the first call is armed
+    /// (instantiation, and bringing the last good state back after a
+    /// fault): an interrupt then was meant for the call that failed (an
     /// embedder may keep interrupting until that call returns), so it is
-    /// not taken; the timeout still bounds the work.
+    /// not taken; the timeout still bounds the state's restore.
     pub recovering: bool,
     pub fault: Option<Fault>,
     /// The status the guest passed to `os._exit` in the current call.
@@ -418,7 +419,7 @@ pub(crate) fn new_store(
         },
         deadline: None,
         interrupt: anchors.interrupt.clone(),
-        recovering: false,
+        recovering: true,
         fault: None,
         exit_status: None,
         vfs: anchors.vfs.clone(),

@@ -133,16 +133,15 @@ impl Sandbox {
         Ok(self.live.as_mut().expect("live instance"))
     }
 
-    /// Load the last good `state` into the fresh instance `live`, bounded
-    /// by the timeout but not stopped by interrupts (see
-    /// `HostState::recovering`); why it failed.
+    /// Load the last good `state` into the fresh instance `live` (not yet
+    /// armed, so not stopped by interrupts: `HostState::recovering`),
+    /// bounded by the timeout; why it failed.
     async fn bring_back(
         timeout: Option<Duration>,
         live: &mut Live,
         state: Vec<u8>,
     ) -> Result<(), String> {
         let d = live.store.data_mut();
-        d.recovering = true;
         d.deadline = timeout.map(|t| Instant::now() + t);
         d.sink.set_muted(true);
         let stacks = d.stacks.clone();
@@ -158,7 +157,6 @@ impl Sandbox {
         stacks.trim();
         let d = live.store.data_mut();
         d.sink.set_muted(false);
-        d.recovering = false;
         d.deadline = None;
         const SLOW: &str = "loading it took longer than the timeout";
         match r {
@@ -180,6 +178,7 @@ impl Sandbox {
         let live = self.live.as_mut().expect("live instance");
         let d = live.store.data_mut();
         d.deadline = settings.timeout.map(|t| Instant::now() + t);
+        d.recovering = false;
         d.fault = None;
         d.exit_status = None;
         d.limiter.hit = false;
