@@ -281,6 +281,11 @@ impl Tree {
         if self.lookup(dir, &name)?.is_some() {
             return Err(ErrorCode::Exist);
         }
+        // A further name is host memory too: nodes and further names
+        // together stay under the entry cap.
+        if self.names() >= self.limits.max_entries {
+            return Err(ErrorCode::InsufficientSpace);
+        }
         self.dir_mut(dir)?.insert(name, ino);
         let node = self.node_mut(ino)?;
         node.nlink += 1;
@@ -356,6 +361,27 @@ mod tests {
             ..OpenHow::default()
         };
         t.open_path(ROOT, p, how).unwrap()
+    }
+
+    #[test]
+    fn hard_links_count_against_the_entry_cap() {
+        // Names are host memory outside `max_memory`: without this, one
+        // file could get any number of 255-byte names.
+        let mut t = tree();
+        create(&mut t, "f");
+        let mut made = 1;
+        while t.link(ROOT, "f", false, ROOT, &format!("l{made}")).is_ok() {
+            made += 1;
+            assert!(made <= 20, "more names than the cap of 20");
+        }
+        assert_eq!(made, 20);
+        assert_eq!(
+            t.link(ROOT, "f", false, ROOT, "one-more"),
+            Err(ErrorCode::InsufficientSpace)
+        );
+        // A name removed makes room for another.
+        t.unlink(ROOT, "l1").unwrap();
+        t.link(ROOT, "f", false, ROOT, "again").unwrap();
     }
 
     #[test]

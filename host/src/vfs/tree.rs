@@ -212,6 +212,18 @@ impl Tree {
         (self.nodes.len() - 1 - self.uncounted.len()) as u64
     }
 
+    /// Counted nodes plus the further names (hard links) of counted
+    /// non-directory nodes: what a new hard link is checked against.
+    pub fn names(&self) -> u64 {
+        let further: u64 = self
+            .nodes
+            .iter()
+            .filter(|(i, n)| !n.is_dir() && !self.uncounted.contains(i))
+            .map(|(_, n)| n.nlink.saturating_sub(1))
+            .sum();
+        self.entries() + further
+    }
+
     /// Leave node `ino` out of the entry cap (until it is removed).
     pub fn uncount(&mut self, ino: Ino) {
         if self.nodes.contains_key(&ino) {

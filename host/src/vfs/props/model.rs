@@ -9,8 +9,9 @@
 //! the tree's documented behaviour, each place marked "Tree:" below:
 //! paths are relative to a descriptor (absolute ones are `EPERM`, as in
 //! WASI), absolute symlink targets start at the tree's root, symlinks into
-//! a host mount are `EXDEV`, hard links do not count against the entry
-//! cap, and where POSIX leaves the order of two errors open the model
+//! a host mount are `EXDEV`, a hard link needs room under the entry cap
+//! for nodes and further names together (other operations count nodes
+//! only), and where POSIX leaves the order of two errors open the model
 //! checks in the order `ops.rs` documents.
 use std::collections::{BTreeMap, VecDeque};
 use wasmtime_wasi::p2::bindings::filesystem::types::ErrorCode as E;
@@ -354,6 +355,15 @@ impl Model {
         let (dir, name) = self.parent_of(MROOT, new)?;
         if self.lookup(dir, &name).is_some() {
             return Err(E::Exist);
+        }
+        let further: u64 = self
+            .nodes
+            .iter()
+            .filter(|(&i, _)| !self.is_dir(i))
+            .map(|(_, n)| n.nlink.saturating_sub(1))
+            .sum();
+        if self.entries() + further >= self.max_entries {
+            return Err(E::InsufficientSpace);
         }
         self.entries_mut(dir).insert(name, id);
         self.nodes.get_mut(&id).expect("live").nlink += 1;
