@@ -197,14 +197,7 @@ impl Sandbox {
         anchors.vfs = Arc::new(Mutex::new(tree));
         let mut child = instantiate(&self.settings, &anchors).await?;
         let len = src.len();
-        let live = self.live.as_ref().expect("live instance");
-        // SAFETY: the source's store is held through `&mut self` and runs
-        // nothing until `fork` returns.
-        let extra: Vec<&[u8]> = live
-            .extra_memories
-            .iter()
-            .map(|m| unsafe { m.bytes() })
-            .collect();
+        let extra = self.extra_bytes();
         adopt(
             &mut child,
             len,
@@ -226,6 +219,18 @@ impl Sandbox {
         })
     }
 
+    /// The bytes of the live instance's extra memories (native
+    /// extensions' own small ones).
+    fn extra_bytes(&self) -> Vec<&[u8]> {
+        let live = self.live.as_ref().expect("live instance");
+        // SAFETY: the store is held through the `&self` borrow (callers
+        // hold `&mut self`), so it runs nothing while the slices live.
+        live.extra_memories
+            .iter()
+            .map(|m| unsafe { m.bytes() })
+            .collect()
+    }
+
     /// Serialise the whole guest state: the pages of linear memory that
     /// differ from the image's, the virtual tree and the image's identity
     /// (compressed; format in `exact/format.rs`). [`Sandbox::restore`]
@@ -240,13 +245,7 @@ impl Sandbox {
         // SAFETY: between calls; `&mut self` keeps the store idle.
         let memory = unsafe { src.bytes() };
         let pages = format::diff(memory, &base);
-        let live = self.live.as_ref().expect("live instance");
-        // SAFETY: as above.
-        let extra: Vec<&[u8]> = live
-            .extra_memories
-            .iter()
-            .map(|m| unsafe { m.bytes() })
-            .collect();
+        let extra = self.extra_bytes();
         Ok(format::encode(
             &image_key(&self.settings),
             memory.len(),

@@ -223,28 +223,19 @@ fn model_letter(k: &MKind) -> char {
 /// The tree as lines: each name with its kind, content or target and link
 /// count; a further name of a node shows the first one's path.
 fn dump_tree(t: &Tree) -> Vec<String> {
-    fn walk(t: &Tree, dir: Ino, at: &str, seen: &mut HashMap<Ino, String>, out: &mut Vec<String>) {
-        for (name, &ino) in t.dir(dir).expect("a directory").iter() {
-            let p = format!("{at}/{name}");
-            if let Some(first) = seen.get(&ino) {
-                out.push(format!("{p} = {first}"));
-                continue;
-            }
-            seen.insert(ino, p.clone());
-            let n = t.node(ino).expect("a live node");
-            match &n.kind {
-                Kind::Dir(_) => {
-                    out.push(format!("{p}/"));
-                    walk(t, ino, &p, seen, out);
-                }
-                Kind::File(f) => out.push(format!("{p} {}x {:?}", n.nlink, f.read(0, usize::MAX))),
-                Kind::Symlink(s) => out.push(format!("{p} {}x -> {s}", n.nlink)),
-                Kind::Null => out.push(format!("{p} null")),
-            }
-        }
-    }
     let mut out = vec![format!("bytes {} entries {}", t.bytes(), t.entries())];
-    walk(t, ROOT, "", &mut HashMap::new(), &mut out);
+    super::each_name(t, &mut |p, node| {
+        let n = match node {
+            Err(first) => return out.push(format!("{p} = {first}")),
+            Ok(n) => n,
+        };
+        out.push(match &n.kind {
+            Kind::Dir(_) => format!("{p}/"),
+            Kind::File(f) => format!("{p} {}x {:?}", n.nlink, f.read(0, usize::MAX)),
+            Kind::Symlink(s) => format!("{p} {}x -> {s}", n.nlink),
+            Kind::Null => format!("{p} null"),
+        });
+    });
     out
 }
 

@@ -107,32 +107,23 @@ fn digest(bytes: &[u8]) -> u64 {
 
 /// The tree as lines, times and link counts included.
 fn dump(t: &Tree) -> Vec<String> {
-    fn walk(t: &Tree, dir: Ino, at: &str, seen: &mut HashMap<Ino, String>, out: &mut Vec<String>) {
-        for (name, &ino) in t.dir(dir).expect("a directory").iter() {
-            let p = format!("{at}/{name}");
-            if let Some(first) = seen.get(&ino) {
-                out.push(format!("{p} = {first}"));
-                continue;
-            }
-            seen.insert(ino, p.clone());
-            let n = t.node(ino).expect("a live node");
-            let times = format!("{:?} {:?} {:?} {}x", n.atime, n.mtime, n.ctime, n.nlink);
-            match &n.kind {
-                Kind::Dir(_) => {
-                    out.push(format!("{p}/ {times}"));
-                    walk(t, ino, &p, seen, out);
-                }
-                Kind::File(f) => {
-                    let bytes = f.read(0, usize::MAX);
-                    out.push(format!("{p} {times} {} {:x}", bytes.len(), digest(&bytes)));
-                }
-                Kind::Symlink(s) => out.push(format!("{p} {times} -> {s}")),
-                Kind::Null => out.push(format!("{p} null")),
-            }
-        }
-    }
     let mut out = vec![format!("bytes {} entries {}", t.bytes(), t.entries())];
-    walk(t, ROOT, "", &mut HashMap::new(), &mut out);
+    super::each_name(t, &mut |p, node| {
+        let n = match node {
+            Err(first) => return out.push(format!("{p} = {first}")),
+            Ok(n) => n,
+        };
+        let times = format!("{:?} {:?} {:?} {}x", n.atime, n.mtime, n.ctime, n.nlink);
+        out.push(match &n.kind {
+            Kind::Dir(_) => format!("{p}/ {times}"),
+            Kind::File(f) => {
+                let bytes = f.read(0, usize::MAX);
+                format!("{p} {times} {} {:x}", bytes.len(), digest(&bytes))
+            }
+            Kind::Symlink(s) => format!("{p} {times} -> {s}"),
+            Kind::Null => format!("{p} null"),
+        });
+    });
     out
 }
 
