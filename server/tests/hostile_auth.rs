@@ -358,12 +358,7 @@ async fn guess_and_climb(s: &Server, id: &str, theirs: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn session_ids_cannot_be_guessed_or_climbed_in_memory() {
     let s = Server::start(TWO_TENANTS, &[]).await;
-    let w = Witness::new(&s).await;
-    let id = s.session(A, json!({})).await;
-    s.run(A, &id, "mine = 1").await;
-    guess_and_climb(&s, &id, &w.id).await;
-    assert_eq!(s.run(A, &id, "print(mine)").await["stdout"], "1\n");
-    w.check(&s).await;
+    guessing_leaves_sessions_intact(&s).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -371,12 +366,7 @@ async fn session_ids_cannot_be_guessed_or_climbed_in_a_directory_store() {
     let store = scratch("hostile-store");
     let spec = format!("dir:{}", store.display());
     let s = Server::start(TWO_TENANTS, &["--session-store", &spec]).await;
-    let w = Witness::new(&s).await;
-    let id = s.session(A, json!({})).await;
-    s.run(A, &id, "mine = 1").await;
-    guess_and_climb(&s, &id, &w.id).await;
-    assert_eq!(s.run(A, &id, "print(mine)").await["stdout"], "1\n");
-    w.check(&s).await;
+    let (id, w) = guessing_leaves_sessions_intact(&s).await;
     // Only the store's own files: its lock and one file per session, each
     // named by a real id in a tenant's directory.
     let mut found = Vec::new();
@@ -540,4 +530,16 @@ async fn file_paths_cannot_climb_reach_the_host_or_follow_links() {
 async fn refused_as_mount(s: &Server, path: &str) {
     let r = s.req(Method::GET, path, A).send().await.unwrap();
     assert!(json_error(r, 400, "bad_path").await.contains("host mount"));
+}
+
+/// Guess and climb around a session of alpha's on `s`: it and beta's
+/// witness keep their state; (the session's id, the witness).
+async fn guessing_leaves_sessions_intact(s: &Server) -> (String, Witness) {
+    let w = Witness::new(s).await;
+    let id = s.session(A, json!({})).await;
+    s.run(A, &id, "mine = 1").await;
+    guess_and_climb(s, &id, &w.id).await;
+    assert_eq!(s.run(A, &id, "print(mine)").await["stdout"], "1\n");
+    w.check(s).await;
+    (id, w)
 }
