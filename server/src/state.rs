@@ -96,9 +96,11 @@ impl AppState {
         if self.keys.is_empty() {
             return Ok(self.default_tenant.clone());
         }
+        // The scheme name is case-insensitive (RFC 9110 §11.1).
         let key = auth
-            .and_then(|a| a.strip_prefix("Bearer "))
-            .map(str::trim)
+            .and_then(|a| a.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, key)| key.trim())
             .ok_or_else(ApiError::unauthorized)?;
         self.keys
             .get(key)

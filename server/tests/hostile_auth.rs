@@ -109,6 +109,22 @@ async fn send(
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_scheme_name_is_case_insensitive() {
+    // Case auth-scheme-case: RFC 9110 makes `bearer` and `BEARER` the
+    // same scheme; the key itself stays exact.
+    let s = Server::start(TWO_TENANTS, &[]).await;
+    for (auth, status) in [
+        ("bearer alpha-key-123", 200),
+        ("BEARER alpha-key-123", 200),
+        ("BeArEr alpha-key-123", 200),
+        ("bearer ALPHA-KEY-123", 401),
+    ] {
+        let r = send(&s, "GET", "/v1/sessions", "", Some(auth.as_bytes())).await;
+        assert_eq!(r.status(), status, "{auth}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn every_route_is_covered_and_needs_its_key() {
     let s = Server::start(TWO_TENANTS, &[]).await;
     let w = Witness::new(&s).await;
