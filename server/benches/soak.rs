@@ -221,14 +221,8 @@ async fn client_loop(base: String, index: usize, end: Instant, tally: Arc<Mutex<
 
 /// (RSS bytes, open fds) of process `pid`.
 fn usage(pid: u32) -> (u64, usize) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let rss_kb = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .unwrap_or(0);
     let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count());
-    (rss_kb * 1024, fds)
+    (common::hostile::rss_kib(pid) * 1024, fds)
 }
 
 fn secs_from_env() -> f64 {

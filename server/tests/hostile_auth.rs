@@ -450,13 +450,8 @@ async fn file_paths_cannot_climb_reach_the_host_or_follow_links() {
     // Case files-nul: a NUL anywhere in a path.
     for path in ["tmp/a%00b", "tmp/x%00.png", "%00"] {
         for m in [Method::GET, Method::PUT, Method::DELETE] {
-            let r = s
-                .req(m.clone(), &format!("{files}/{path}"), A)
-                .body("evil")
-                .send()
-                .await
-                .unwrap();
-            let msg = json_error(r, 400, "bad_path").await;
+            let url = format!("{files}/{path}");
+            let msg = refusal(&s, m.clone(), &url, Some("evil"), 400, "bad_path").await;
             assert!(msg.contains("NUL"), "{m} {path}: {msg}");
         }
     }
@@ -465,13 +460,8 @@ async fn file_paths_cannot_climb_reach_the_host_or_follow_links() {
         ("tmp/".to_string() + &"n".repeat(300), "255"),
         ("tmp/".to_string() + &"a/".repeat(2100) + "f", "4096"),
     ] {
-        let r = s
-            .req(Method::PUT, &format!("{files}/{path}"), A)
-            .body("x")
-            .send()
-            .await
-            .unwrap();
-        let msg = json_error(r, 400, "bad_path").await;
+        let url = format!("{files}/{path}");
+        let msg = refusal(&s, Method::PUT, &url, Some("x"), 400, "bad_path").await;
         assert!(msg.contains(why), "{msg}");
     }
     // Case files-backslash: backslashes are no separator: one odd name in
@@ -523,13 +513,8 @@ async fn file_paths_cannot_climb_reach_the_host_or_follow_links() {
             "host mount",
         ),
     ] {
-        let r = s
-            .req(m.clone(), &format!("{files}/{path}"), A)
-            .body("evil")
-            .send()
-            .await
-            .unwrap();
-        let msg = json_error(r, status, code).await;
+        let url = format!("{files}/{path}");
+        let msg = refusal(&s, m.clone(), &url, Some("evil"), status, code).await;
         assert!(msg.contains(needle), "{m} {path}: {msg}");
     }
     refused_as_mount(&s, &format!("{files}?dir=/tmp/l_root/lib/python3.14")).await;
@@ -542,10 +527,27 @@ async fn file_paths_cannot_climb_reach_the_host_or_follow_links() {
     w.check(&s).await;
 }
 
+/// `m path` as alpha (with `body`, if any) is the JSON error `status`
+/// `code`; its message.
+async fn refusal(
+    s: &Server,
+    m: Method,
+    path: &str,
+    body: Option<&'static str>,
+    status: u16,
+    code: &str,
+) -> String {
+    let mut r = s.req(m, path, A);
+    if let Some(b) = body {
+        r = r.body(b);
+    }
+    json_error(r.send().await.unwrap(), status, code).await
+}
+
 /// A GET of `path` as alpha is a 400 `bad_path` naming the host mount.
 async fn refused_as_mount(s: &Server, path: &str) {
-    let r = s.req(Method::GET, path, A).send().await.unwrap();
-    assert!(json_error(r, 400, "bad_path").await.contains("host mount"));
+    let msg = refusal(s, Method::GET, path, None, 400, "bad_path").await;
+    assert!(msg.contains("host mount"), "{path}: {msg}");
 }
 
 /// Guess and climb around a session of alpha's on `s`: it and beta's

@@ -7,24 +7,13 @@
 //! not be brought back, and the session goes on empty. The cases are listed in
 //! docs/hostile-http.md.
 mod common;
-use common::hostile::{json_error, put_file, raw, request, Witness};
-use common::{Server, ALPHA as A, TWO_TENANTS};
+use common::hostile::{
+    capped_server, json_error, put_file, raw, request, Witness, ALPHA_JSON, MAX_BODY,
+};
+use common::{Server, ALPHA as A};
 use reqwest::Method;
 use serde_json::json;
 use std::time::Duration;
-
-/// The body cap these servers run with (1 MiB: oversized cases stay cheap).
-const MAX_BODY: usize = 1 << 20;
-
-/// Alpha's key and a JSON content type, as raw header lines.
-const ALPHA_JSON: &[&str] = &[
-    "authorization: Bearer alpha-key-123",
-    "content-type: application/json",
-];
-
-async fn server() -> Server {
-    Server::start(TWO_TENANTS, &["--max-body-bytes", &MAX_BODY.to_string()]).await
-}
 
 /// `PUT` `bytes` as alpha's session state.
 async fn put_state(s: &Server, id: &str, bytes: Vec<u8>) -> reqwest::Response {
@@ -74,7 +63,7 @@ async fn refused(s: &Server, id: &str, why: &str, bytes: Vec<u8>) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn state_uploads_that_are_no_valid_snapshot_leave_the_session_untouched() {
-    let s = server().await;
+    let s = capped_server().await;
     let w = Witness::new(&s).await;
     let id = s.session(A, json!({})).await;
     s.run(A, &id, "keep = 'precious'").await;
@@ -167,7 +156,7 @@ async fn state_uploads_that_are_no_valid_snapshot_leave_the_session_untouched() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_namespace_that_loops_when_restored_does_not_hold_the_session() {
-    let s = server().await;
+    let s = capped_server().await;
     let id = s.session(A, json!({"timeout_ms": 2000})).await;
     // Case open-restore-loop: an object whose unpickling loops forever is
     // saved with the session's state; the next fault (a timeout) restores

@@ -1,14 +1,54 @@
-//! What the hostile-client suites (hostile_http.rs, hostile_auth.rs,
-//! hostile_conn.rs) share: raw HTTP/1.1 over a TCP socket (for what reqwest
+//! What the hostile-client suites (hostile_http.rs, hostile_input.rs,
+//! hostile_auth.rs, hostile_conn.rs, hostile_uploads.rs) share: the
+//! body-capped server, raw HTTP/1.1 over a TCP socket (for what reqwest
 //! will not send: bad bytes, `..` segments, lying lengths), the server
 //! process's resident memory and liveness, a witness session of the other
 //! tenant that must come through untouched, and the checks of a JSON error.
-use super::{Server, BETA};
+use super::{Server, ALPHA, BETA, TWO_TENANTS};
 use reqwest::Response;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+/// The body cap the body suites' servers run with (1 MiB: oversized cases
+/// stay cheap).
+pub const MAX_BODY: usize = 1 << 20;
+
+/// Alpha's key and a JSON content type, as raw header lines.
+pub const ALPHA_JSON: &[&str] = &[
+    "authorization: Bearer alpha-key-123",
+    "content-type: application/json",
+];
+
+/// The two tenants' server with the body cap [`MAX_BODY`].
+pub async fn capped_server() -> Server {
+    Server::start(TWO_TENANTS, &["--max-body-bytes", &MAX_BODY.to_string()]).await
+}
+
+/// POST `body` with `Content-Type: application/json` as alpha.
+pub async fn post_raw(s: &Server, path: &str, body: impl Into<Vec<u8>>) -> Response {
+    s.req(reqwest::Method::POST, path, ALPHA)
+        .header("content-type", "application/json")
+        .body(body.into())
+        .send()
+        .await
+        .expect("request")
+}
+
+/// The three endpoints that take a JSON body.
+pub fn json_endpoints(id: &str) -> [String; 3] {
+    [
+        "/v1/execute".to_string(),
+        "/v1/sessions".to_string(),
+        format!("/v1/sessions/{id}/execute"),
+    ]
+}
+
+/// Alpha's sessions right now.
+pub async fn alpha_sessions(s: &Server) -> usize {
+    s.ids(ALPHA).await.len()
+}
 
 /// `127.0.0.1:PORT` of the server.
 pub fn addr(s: &Server) -> String {
