@@ -145,30 +145,21 @@ impl Sandbox {
         d.deadline = timeout.map(|t| Instant::now() + t);
         d.sink.set_muted(true);
         let stacks = d.stacks.clone();
-        let call = stack::owned(
-            &stacks,
-            live.f.restore.call_async(&mut live.store, (state,)),
-        );
-        // A guest blocked in a host call (a sleep) sees no epoch check.
-        let r = match timeout {
-            Some(t) => tokio::time::timeout(t + GRACE, call).await.ok(),
-            None => Some(call.await),
-        };
-        stacks.trim();
+        let call = live.f.restore.call_async(&mut live.store, (state,));
+        // Not abandoned on an interrupt: those were for the failed call.
+        let r = Self::bounded(None, timeout, stacks, call).await;
         let d = live.store.data_mut();
         d.sink.set_muted(false);
         d.deadline = None;
+        let timed_out = d.fault == Some(Fault::Timeout);
         const SLOW: &str = "loading it took longer than the timeout";
         match r {
-            Some(Ok((Ok(()),))) => Ok(()),
-            Some(Ok((Err(e),))) => Err(e),
-            None => Err(SLOW.into()),
-            Some(Err(_)) if live.store.data().fault == Some(Fault::Timeout) => Err(SLOW.into()),
-            Some(Err(e)) => {
-                // The engine's report goes to the debug log only.
-                let _ = fault_message(&e);
-                Err("loading it stopped the interpreter".into())
-            }
+            Ok((Ok(()),)) => Ok(()),
+            Ok((Err(e),)) => Err(e),
+            Err(Failure::Elapsed) => Err(SLOW.into()),
+            Err(_) if timed_out => Err(SLOW.into()),
+            // (The engine's report went to the debug log.)
+            Err(_) => Err("loading it stopped the interpreter".into()),
         }
     }
 
@@ -192,11 +183,12 @@ impl Sandbox {
     }
 
     /// Run one call future under the wall-clock limit, abandoning it if
-    /// an interrupt is left unconsumed (the guest is blocked in a host
-    /// call); once it is over, give back the stack pages a deep call left
+    /// an interrupt of `interrupts` is left unconsumed (the guest is
+    /// blocked in a host call; `None`: interrupts are not for this call);
+    /// once it is over, give back the stack pages a deep call left
     /// resident.
     async fn bounded<T>(
-        anchors: &Anchors,
+        interrupts: Option<&Anchors>,
         timeout: Option<Duration>,
         stacks: Arc<Stacks>,
         fut: impl Future<Output = wasmtime::Result<T>>,
@@ -216,10 +208,13 @@ impl Sandbox {
                 None => fut.await.map_err(engine),
             }
         };
-        let r = tokio::select! {
-            biased;
-            r = limited => r,
-            _ = interrupted(&anchors.interrupt, &anchors.interrupt_wake) => Err(Failure::Interrupted),
+        let r = match interrupts {
+            Some(a) => tokio::select! {
+                biased;
+                r = limited => r,
+                _ = interrupted(&a.interrupt, &a.interrupt_wake) => Err(Failure::Interrupted),
+            },
+            None => limited.await,
         };
         stacks.trim();
         r
@@ -333,7 +328,7 @@ impl Sandbox {
             .f
             .execute
             .call_async(&mut live.store, (code.to_string(),));
-        let r = match Self::bounded(&anchors, timeout, stacks, fut).await {
+        let r = match Self::bounded(Some(&anchors), timeout, stacks, fut).await {
             Ok((r,)) => r,
             Err(f) => return Err(self.fault(f).await),
         };
@@ -360,7 +355,7 @@ impl Sandbox {
         let live = self.arm()?;
         let stacks = live.store.data().stacks.clone();
         let fut = live.f.snapshot.call_async(&mut live.store, ());
-        match Self::bounded(&anchors, timeout, stacks, fut).await {
+        match Self::bounded(Some(&anchors), timeout, stacks, fut).await {
             Ok((r,)) => {
                 let namespace = r.map_err(Error::State)?;
                 Ok(files::pack(&namespace, &vfs::lock(&self.anchors.vfs)))
@@ -391,7 +386,7 @@ impl Sandbox {
             .f
             .restore
             .call_async(&mut live.store, (namespace.to_vec(),));
-        match Self::bounded(&anchors, timeout, stacks, fut).await {
+        match Self::bounded(Some(&anchors), timeout, stacks, fut).await {
             Ok((Ok(()),)) => {
                 self.last_good = Some(namespace.to_vec());
                 if let Some(mut tree) = tree {
@@ -439,7 +434,7 @@ impl Sandbox {
         let live = self.arm()?;
         let stacks = live.store.data().stacks.clone();
         let fut = live.f.clear.call_async(&mut live.store, ());
-        match Self::bounded(&anchors, timeout, stacks, fut).await {
+        match Self::bounded(Some(&anchors), timeout, stacks, fut).await {
             Ok(()) => {
                 self.last_good = None;
                 let fresh = instance::new_tree(&self.settings);
