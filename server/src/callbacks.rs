@@ -34,7 +34,7 @@ pub fn register(
 
 /// One callback invocation. The message of a failure is for the guest: it
 /// names the callback, never the URL.
-async fn post(
+pub async fn post(
     client: reqwest::Client,
     cb: CallbackConfig,
     who: Identity,

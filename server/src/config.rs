@@ -71,6 +71,28 @@ pub struct Flags {
     /// for it, then gets 409.
     #[arg(long, env = "ERYX_SERVER_BUSY_WAIT_MS")]
     pub busy_wait_ms: Option<u64>,
+    /// Where one-shot executes run: `in-process` (the default) or
+    /// `workers`: a pool of `--workers` child processes, each under a
+    /// syscall filter once it has loaded the sandbox image (see
+    /// docs/security.md).
+    #[arg(long, env = "ERYX_SERVER_ISOLATION", value_parser = ["in-process", "workers"])]
+    pub isolation: Option<String>,
+    /// With `--isolation workers`: `interruptible` (the default: the
+    /// sandbox enforces timeouts and interrupts) or `uninterruptible`
+    /// (compiled without epoch checks, faster CPU-bound code; the server
+    /// kills a worker at the deadline and starts another).
+    #[arg(long, env = "ERYX_SERVER_WORKER_ENGINE", value_parser = ["interruptible", "uninterruptible"])]
+    pub worker_engine: Option<String>,
+    /// Internal: run as a worker process (started by the server).
+    #[arg(long, hide = true)]
+    pub worker: bool,
+    /// Internal: a worker without epoch checks.
+    #[arg(long, hide = true)]
+    pub worker_uninterruptible: bool,
+    /// Tests only: workers honour the `X-Eryx-Test-Hook` request header
+    /// (a worker then tries what the filter must stop).
+    #[arg(long, hide = true)]
+    pub worker_test_hooks: bool,
 }
 
 /// The configuration file (every field optional).
@@ -249,6 +271,9 @@ pub struct Config {
     pub offered: BTreeMap<String, crate::offered::Offer>,
     pub callbacks: Vec<CallbackConfig>,
     pub store: StoreConfig,
+    /// Worker processes for one-shot executes (`--isolation workers`);
+    /// `None`: in this process.
+    pub workers_pool: Option<crate::worker::WorkerConfig>,
 }
 
 /// Name of the tenant served when no API keys are configured.
@@ -298,7 +323,9 @@ impl Config {
                 add_key(&mut keys, key.trim(), tenant)?;
             }
         }
+        let workers_pool = Config::load_workers(&flags, workers);
         let config = Config {
+            workers_pool,
             listen: flags
                 .listen
                 .or(file.listen)
@@ -347,6 +374,14 @@ impl Config {
         };
         config.check()?;
         Ok(config)
+    }
+
+    fn load_workers(flags: &Flags, size: usize) -> Option<crate::worker::WorkerConfig> {
+        (flags.isolation.as_deref() == Some("workers")).then(|| crate::worker::WorkerConfig {
+            size,
+            uninterruptible: flags.worker_engine.as_deref() == Some("uninterruptible"),
+            test_hooks: flags.worker_test_hooks,
+        })
     }
 
     fn check(&self) -> Result<(), String> {

@@ -4,10 +4,12 @@
 //! `display` items as written, then `result`). A client that goes away before the result
 //! cancels the call: the task interrupts the sandbox until the call ends.
 use crate::api::ApiError;
+use crate::callbacks::Identity;
 use crate::files::{FileJob, OutputFile};
 use crate::scheduler::TenantState;
 use crate::state::AppState;
 use crate::store::{Change, Checkout};
+use crate::worker::proto::Job;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -28,13 +30,19 @@ pub enum Target {
     /// A session, already locked by this request (its new state is
     /// committed to the store after the call).
     Session(Box<Checkout>),
+    /// A one-shot call on a worker process (`--isolation workers`).
+    Worker(Box<Job>, Identity),
 }
 
 /// What the execute task reports.
-enum Msg {
+pub enum Msg {
+    /// A piece of stdout or stderr.
     Output(Stream, String),
-    Display(Box<DisplayItem>),
-    Done(Box<Execution>, Option<Vec<OutputFile>>),
+    /// A display item (`DisplayItem::to_json`).
+    Display(Box<serde_json::Value>),
+    /// The result JSON (`Execution::to_json`, with `files` if asked).
+    Done(Box<serde_json::Value>),
+    /// The request's error.
     Failed(ApiError),
 }
 
@@ -67,9 +75,9 @@ pub async fn execute(
     }
     loop {
         match rx.recv().await {
-            Some(Msg::Done(exec, files)) => {
+            Some(Msg::Done(result)) => {
                 guard.disarm();
-                return Ok(Json(result_json(&exec, files)).into_response());
+                return Ok(Json(*result).into_response());
             }
             Some(Msg::Failed(e)) => {
                 guard.disarm();
@@ -89,6 +97,16 @@ async fn run(
     live: Option<UnboundedSender<Msg>>,
     token: CancellationToken,
 ) -> Msg {
+    let target = match (target, state.workers.get()) {
+        (Target::Worker(mut job, who), Some(pool)) => {
+            job.code = code.to_string();
+            return crate::worker::run::run(state, pool, *job, who, live, token).await;
+        }
+        (Target::Worker(..), None) => {
+            return Msg::Failed(ApiError::internal("this server has no worker processes"))
+        }
+        (t, _) => t,
+    };
     let mut own;
     let mut checkout: Option<Checkout> = None;
     let (target, job) = match target {
@@ -109,6 +127,11 @@ async fn run(
             }
         }
         Target::Session(co) => &mut checkout.insert(*co).sandbox,
+        Target::Worker(..) => {
+            return Msg::Failed(ApiError::internal(
+                "a worker call reached the in-process path",
+            ))
+        }
     };
     if let Some(job) = &job {
         if let Err(e) = job.put_inputs(sandbox) {
@@ -122,7 +145,7 @@ async fn run(
         })));
         let tx = tx.clone();
         sandbox.set_display_handler(Some(Arc::new(move |item: &DisplayItem| {
-            let _ = tx.send(Msg::Display(Box::new(item.clone())));
+            let _ = tx.send(Msg::Display(Box::new(item.to_json())));
         })));
     }
     let handle = sandbox.interrupt_handle();
@@ -148,7 +171,7 @@ async fn run(
             return Msg::Failed(e);
         }
     }
-    Msg::Done(Box::new(exec), files)
+    Msg::Done(Box::new(result_json(&exec, files)))
 }
 
 /// The result as JSON: `Execution::to_json()`, plus `files` when the
@@ -187,10 +210,12 @@ fn sse(rx: UnboundedReceiver<Msg>, guard: DropGuard) -> Response {
                 (Event::default().event(name).data(data), Some(guard))
             }
             Msg::Display(item) => (crate::outputs::display_event(&item), Some(guard)),
-            Msg::Done(exec, files) => {
+            Msg::Done(result) => {
                 guard.disarm();
-                let data = result_json(&exec, files).to_string();
-                (Event::default().event("result").data(data), None)
+                (
+                    Event::default().event("result").data(result.to_string()),
+                    None,
+                )
             }
             Msg::Failed(e) => {
                 guard.disarm();

@@ -215,7 +215,7 @@ async fn change(
 }
 
 /// An input file of a one-shot execute.
-#[derive(Deserialize, ToSchema, Debug)]
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct InputFile {
     /// Guest path (relative: from `/home/user`).
@@ -225,7 +225,7 @@ pub struct InputFile {
 }
 
 /// An output file of a one-shot execute.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
 pub struct OutputFile {
     /// Absolute guest path.
     pub path: String,

@@ -6,7 +6,9 @@
 //! Redis), `scheduler`
 //! (worker slots, queue, tenant caps), `exec` (one execute, SSE,
 //! cancellation), `callbacks` (operator HTTP callbacks), `metrics`,
-//! `routes`, `openapi`, `server` (serve, pre-warm, expiry, shutdown).
+//! `routes`, `openapi`, `server` (serve, pre-warm, expiry, shutdown),
+//! `worker` (worker processes under a syscall filter; the same binary
+//! with `--worker` is one).
 mod api;
 mod callbacks;
 mod config;
@@ -22,6 +24,7 @@ mod server;
 mod sessions;
 mod state;
 mod store;
+mod worker;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -29,6 +32,12 @@ use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let flags = config::Flags::parse();
+    if flags.worker {
+        return worker::child::main(worker::child::Options {
+            uninterruptible: flags.worker_uninterruptible,
+            test_hooks: flags.worker_test_hooks,
+        });
+    }
     let config = match config::Config::load(flags) {
         Ok(c) => c,
         Err(e) => {

@@ -16,6 +16,7 @@ pub struct Metrics {
     registry: Registry,
     executes: Family<Labels, Counter>,
     rejected: Family<Labels, Counter>,
+    workers_lost: Family<Labels, Counter>,
     latency: Histogram,
     restores: Histogram,
     /// Executes waiting for a worker.
@@ -33,6 +34,7 @@ impl Metrics {
         let mut registry = Registry::with_prefix("eryx");
         let executes = Family::<Labels, Counter>::default();
         let rejected = Family::<Labels, Counter>::default();
+        let workers_lost = Family::<Labels, Counter>::default();
         // 50 µs .. ~100 s.
         let latency = Histogram::new(exponential_buckets(0.00005, 2.0, 22));
         let restores = Histogram::new(exponential_buckets(0.00005, 2.0, 22));
@@ -51,6 +53,11 @@ impl Metrics {
             "rejected",
             "Requests refused by a cap (reason: queue_full, tenant_concurrency, tenant_sessions, session_busy)",
             rejected.clone(),
+        );
+        registry.register(
+            "workers_lost",
+            "Worker processes lost and replaced (reason: filter = killed by the syscall filter, killed = at a deadline or by a signal, crashed, exited)",
+            workers_lost.clone(),
         );
         registry.register(
             "execute_duration_seconds",
@@ -78,6 +85,7 @@ impl Metrics {
             registry,
             executes,
             rejected,
+            workers_lost,
             latency,
             restores,
             queue_depth,
@@ -98,6 +106,13 @@ impl Metrics {
     /// Count one session restored from the shared store.
     pub fn restore(&self, seconds: f64) {
         self.restores.observe(seconds);
+    }
+
+    /// Count one worker process lost (see `worker::Pool::lost`).
+    pub fn worker_lost(&self, reason: &str) {
+        self.workers_lost
+            .get_or_create(&vec![("reason".to_string(), reason.to_string())])
+            .inc();
     }
 
     /// Count one request refused by a cap.

@@ -3,7 +3,6 @@
 //! and their SSE event, `display`, streamed in order with `stdout` and
 //! `stderr`.
 use axum::response::sse::Event;
-use eryx::DisplayItem;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
@@ -25,9 +24,8 @@ pub struct DisplayOutput {
     pub truncated_bytes: u64,
 }
 
-/// The SSE `display` event of one item (its data is the item's JSON).
-pub fn display_event(item: &DisplayItem) -> Event {
-    Event::default()
-        .event("display")
-        .data(item.to_json().to_string())
+/// The SSE `display` event of one item (its data is the item's JSON,
+/// `DisplayItem::to_json`).
+pub fn display_event(item: &serde_json::Value) -> Event {
+    Event::default().event("display").data(item.to_string())
 }

@@ -101,11 +101,24 @@ pub async fn execute(
 ) -> Result<Response, ApiError> {
     state.check_ready()?;
     let limits = state.limits(req.timeout_ms, req.max_memory_bytes)?;
-    let builder = Box::new(state.builder(limits, &tenant.tenant.name, None));
     let cap = state.config.max_file_bytes;
-    let target = match crate::files::FileJob::new(req.files, req.output_files, cap)? {
-        Some(job) => Target::OneShotFiles(builder, Box::new(job)),
-        None => Target::OneShot(builder),
+    let target = if state.workers.get().is_some() {
+        let hook = headers
+            .get("x-eryx-test-hook")
+            .and_then(|v| v.to_str().ok());
+        state.worker_job(
+            limits,
+            &tenant.tenant.name,
+            req.files,
+            req.output_files,
+            hook,
+        )?
+    } else {
+        let builder = Box::new(state.builder(limits, &tenant.tenant.name, None));
+        match crate::files::FileJob::new(req.files, req.output_files, cap)? {
+            Some(job) => Target::OneShotFiles(builder, Box::new(job)),
+            None => Target::OneShot(builder),
+        }
     };
     exec::execute(
         state.clone(),

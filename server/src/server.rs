@@ -150,11 +150,46 @@ async fn prewarm(state: Arc<AppState>) {
             false
         }
     };
+    let ok = ok && start_workers(&state).await;
     if ok {
         state.set_ready();
         tracing::info!(ms = start.elapsed().as_millis() as u64, "ready");
     } else {
         tracing::error!("the pre-warm sandbox failed; staying not ready");
+    }
+}
+
+/// Start the worker pool if the configuration asks for one (after the
+/// image is compiled and cached, so each worker only loads it).
+async fn start_workers(state: &Arc<AppState>) -> bool {
+    let Some(cfg) = state.config.workers_pool.clone() else {
+        return true;
+    };
+    let start = Instant::now();
+    let (size, uninterruptible) = (cfg.size, cfg.uninterruptible);
+    // Workers only read the cache: compile their flavor's image here.
+    if uninterruptible {
+        let warm = eryx::Sandbox::builder().interruptible(false).build().await;
+        if let Err(e) = warm {
+            tracing::error!(error = %e, "compiling the uninterruptible image failed");
+            return false;
+        }
+    }
+    match crate::worker::Pool::start(cfg, state.metrics.clone()).await {
+        Ok(pool) => {
+            let _ = state.workers.set(pool);
+            tracing::info!(
+                size,
+                uninterruptible,
+                ms = start.elapsed().as_millis() as u64,
+                "worker processes ready"
+            );
+            true
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "starting the worker processes failed");
+            false
+        }
     }
 }
 

@@ -16,7 +16,7 @@ use eryx::{Sandbox, SandboxBuilder};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// Everything the handlers share.
@@ -30,6 +30,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Client for operator callbacks.
     pub http: reqwest::Client,
+    /// The worker processes (`--isolation workers`), once started.
+    pub workers: OnceLock<Arc<crate::worker::Pool>>,
     ready: AtomicBool,
 }
 
@@ -61,6 +63,7 @@ impl AppState {
             sessions,
             metrics,
             http: reqwest::Client::new(),
+            workers: OnceLock::new(),
             ready: AtomicBool::new(false),
             config,
         }))
@@ -212,6 +215,49 @@ impl AppState {
 }
 
 impl AppState {
+    /// A one-shot execute for a worker process (`--isolation workers`):
+    /// the same limits and callbacks as [`Self::builder`] gives, the files
+    /// checked here (a 400 before anything runs); the code is added when
+    /// it runs. `hook`: a test-only misbehaviour, kept only when the
+    /// server was started with `--worker-test-hooks`.
+    pub fn worker_job(
+        &self,
+        limits: SandboxLimits,
+        tenant: &str,
+        files: Vec<crate::files::InputFile>,
+        output_files: Vec<String>,
+        hook: Option<&str>,
+    ) -> Result<crate::exec::Target, ApiError> {
+        let cap = self.config.max_file_bytes;
+        crate::files::FileJob::new(files.clone(), output_files.clone(), cap)?;
+        let l = &self.config.limits;
+        let test_hooks = self
+            .config
+            .workers_pool
+            .as_ref()
+            .is_some_and(|w| w.test_hooks);
+        let job = crate::worker::proto::Job {
+            timeout_ms: limits.timeout.as_millis() as u64,
+            max_memory: limits.max_memory,
+            max_output: l.max_output_bytes,
+            capture: l.capture_bytes,
+            max_callback_invocations: l.max_callback_invocations,
+            callbacks: (self.config.callbacks.iter())
+                .map(|c| (c.name.clone(), c.description.clone()))
+                .collect(),
+            files,
+            output_files,
+            files_cap: cap,
+            code: String::new(),
+            hook: hook.filter(|_| test_hooks).map(str::to_string),
+        };
+        let who = Identity {
+            tenant: tenant.to_string(),
+            session: None,
+        };
+        Ok(crate::exec::Target::Worker(Box::new(job), who))
+    }
+
     /// Check a new session's settings against this server's limits and
     /// allowlists.
     pub fn check_settings(&self, s: &Settings) -> Result<SandboxLimits, ApiError> {
