@@ -51,6 +51,7 @@ lap "cluster-bench --short"
 # unexpected answer, no lost update, RSS and fds flat after warm-up (the
 # 10-minute run is `scripts/soak.sh`, its table in docs/security.md).
 "$ROOT/scripts/soak.sh" --short
+"$ROOT/scripts/soak.sh" --short --workers
 lap "soak --short"
 # The Python package: wheel -> fresh venv -> pytest (bindings/python/tests).
 "$ROOT/scripts/test-python.sh"

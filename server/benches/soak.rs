@@ -14,8 +14,13 @@
 //! [`GROWTH`] — measured after a short quiet pause at the end, against
 //! the largest sample of the warm-up's end.
 //!
-//! Not yet here: killing a sandbox worker process every N seconds (the
-//! server runs sandboxes in-process until the worker pool of issue 28).
+//! With `ERYX_SOAK_WORKERS=1` (`scripts/soak.sh --workers`) the server
+//! runs one-shots in worker processes (`--isolation workers`, 2 workers):
+//! every other cycle of a client sends its jobs as one-shots (so the
+//! faults land in workers), and a worker is killed (SIGKILL) every
+//! `ERYX_SOAK_KILL_SECS` (default 10). A `worker_lost` answer is expected
+//! only for a request during which a worker was killed; the workers' RSS
+//! and fds are sampled and bounded like the server's.
 #[path = "../tests/common/mod.rs"]
 mod common;
 use common::{ms, pct, Server};
@@ -75,6 +80,12 @@ fn code(job: Job) -> &'static str {
     }
 }
 
+/// How the soak runs.
+#[derive(Clone, Copy)]
+struct Mode {
+    workers: bool,
+}
+
 /// Whether `v` (a 200 answer) is what `job` must give.
 fn expected(job: Job, v: &Value) -> bool {
     let (kind, ty) = (&v["error"]["kind"], &v["error"]["type"]);
@@ -101,6 +112,15 @@ struct Tally {
     jobs: usize,
     /// Answers per job and error kind/type, for the report.
     seen: BTreeMap<String, usize>,
+    /// When the soak killed a worker.
+    kills: Vec<Instant>,
+}
+
+impl Tally {
+    /// Whether a worker was killed since `t0`.
+    fn killed_since(&self, t0: Instant) -> bool {
+        self.kills.iter().any(|k| *k >= t0)
+    }
 }
 
 /// POST `body` to `path`; (status, JSON answer).
@@ -132,13 +152,21 @@ async fn disconnect(c: &reqwest::Client, url: &str) -> Result<(), String> {
 }
 
 /// One client until `end`.
-async fn client_loop(base: String, index: usize, end: Instant, tally: Arc<Mutex<Tally>>) {
+async fn client_loop(
+    base: String,
+    index: usize,
+    end: Instant,
+    tally: Arc<Mutex<Tally>>,
+    mode: Mode,
+) {
     let c = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()
         .unwrap();
     let fail = |t: &Arc<Mutex<Tally>>, m: String| t.lock().unwrap().errors.push(m);
+    let limits = json!({"timeout_ms": 1000, "max_memory_bytes": 256u64 << 20});
     let session = json!({"timeout_ms": 1000, "max_memory_bytes": 256u64 << 20, "ttl_s": 3600});
+    let one_shot_url = format!("{base}/v1/execute");
     let id = match post(&c, &format!("{base}/v1/sessions"), session).await {
         Ok((201 | 200, v)) => v["id"].as_str().unwrap_or_default().to_string(),
         other => return fail(&tally, format!("create: {other:?}")),
@@ -148,19 +176,16 @@ async fn client_loop(base: String, index: usize, end: Instant, tally: Arc<Mutex<
     let _ = post(&c, &exec, json!({"code": "n = 0"})).await;
     while Instant::now() < end {
         let job = JOBS[k % JOBS.len()];
+        // With workers, every other cycle sends its jobs as one-shots.
+        let one_shot = job == Job::OneShot || (mode.workers && (k / JOBS.len()) % 2 == 1);
         k += 1;
+        let url = if one_shot { &one_shot_url } else { &exec };
+        let mut body = if one_shot { limits.clone() } else { json!({}) };
+        body["code"] = json!(code(job));
         let t0 = Instant::now();
         let got = match job {
-            Job::Disconnect => disconnect(&c, &exec).await.map(|_| (200, Value::Null)),
-            Job::OneShot => {
-                post(
-                    &c,
-                    &format!("{base}/v1/execute"),
-                    json!({"code": code(job)}),
-                )
-                .await
-            }
-            _ => post(&c, &exec, json!({"code": code(job)})).await,
+            Job::Disconnect => disconnect(&c, url).await.map(|_| (200, Value::Null)),
+            _ => post(&c, url, body).await,
         };
         {
             let mut t = tally.lock().unwrap();
@@ -176,6 +201,8 @@ async fn client_loop(base: String, index: usize, end: Instant, tally: Arc<Mutex<
             }
             match &got {
                 Ok((200, v)) if expected(job, v) => {}
+                Ok((500, v)) if v["error"]["code"] == "worker_lost" && t.killed_since(t0) => {}
+                Err(e) if job == Job::Disconnect && e.contains("500") && t.killed_since(t0) => {}
                 other => t.errors.push(format!("{job:?}: {other:?}")),
             }
         }
@@ -232,39 +259,110 @@ fn secs_from_env() -> f64 {
         .unwrap_or(600.0)
 }
 
+/// RSS bytes and open fds of all worker processes of `pid` together.
+fn workers_usage(pid: u32) -> (u64, usize) {
+    let mut total = (0, 0);
+    for w in common::children(pid) {
+        // A worker just killed may be gone (or a zombie) by now.
+        if let Some(kib) = common::hostile::try_rss_kib(w) {
+            let fds = std::fs::read_dir(format!("/proc/{w}/fd")).map_or(0, |d| d.count());
+            total = (total.0 + kib * 1024, total.1 + fds);
+        }
+    }
+    total
+}
+
+/// Kill one worker of the server `pid` every `every` until `end`.
+async fn killer(pid: u32, every: Duration, end: Instant, tally: Arc<Mutex<Tally>>) {
+    let mut n = 0usize;
+    loop {
+        tokio::time::sleep(every).await;
+        if Instant::now() + every / 2 > end {
+            return;
+        }
+        let kids = common::children(pid);
+        let Some(&victim) = kids.get(n % kids.len().max(1)) else {
+            continue;
+        };
+        n += 1;
+        tally.lock().unwrap().kills.push(Instant::now());
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &victim.to_string()])
+            .status();
+    }
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let secs = secs_from_env();
-    let server = Server::start(CONFIG, &[]).await;
+    let mode = Mode {
+        workers: std::env::var("ERYX_SOAK_WORKERS").is_ok_and(|v| v == "1"),
+    };
+    let kill_every = std::env::var("ERYX_SOAK_KILL_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(Duration::from_secs(10), Duration::from_secs_f64);
+    let flags: &[&str] = if mode.workers {
+        &["--isolation", "workers", "--workers", "2"]
+    } else {
+        &[]
+    };
+    let server = Server::start(CONFIG, flags).await;
     let pid = server.pid();
-    eprintln!("soak: {CLIENTS} clients, {secs:.0} s, server pid {pid}");
+    eprintln!(
+        "soak: {CLIENTS} clients, {secs:.0} s, server pid {pid}{}",
+        if mode.workers {
+            ", worker processes, one killed every interval"
+        } else {
+            ""
+        }
+    );
     let tally = Arc::new(Mutex::new(Tally::default()));
     let t0 = Instant::now();
     let end = t0 + Duration::from_secs_f64(secs);
     let tasks: Vec<_> = (0..CLIENTS)
-        .map(|i| tokio::spawn(client_loop(server.base.clone(), i, end, tally.clone())))
+        .map(|i| {
+            tokio::spawn(client_loop(
+                server.base.clone(),
+                i,
+                end,
+                tally.clone(),
+                mode,
+            ))
+        })
         .collect();
+    if mode.workers {
+        tokio::spawn(killer(pid, kill_every, end, tally.clone()));
+    }
     let every = Duration::from_secs_f64((secs / 12.0).max(5.0));
     let warmup = secs / 4.0;
-    let mut baseline = (0u64, 0usize);
-    println!("### Soak ({secs:.0} s, {CLIENTS} clients; RSS and fds of the server process)\n");
-    println!("| t (s) | RSS MiB | fds | requests/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|---|---|");
+    let (mut baseline, mut wbase) = ((0u64, 0usize), (0u64, 0usize));
+    println!("### Soak ({secs:.0} s, {CLIENTS} clients; RSS and fds of the server process and of its workers together)\n");
+    println!("| t (s) | RSS MiB | fds | workers RSS MiB | workers fds | requests/s | p50 ms | p99 ms | errors | workers killed |\n|---|---|---|---|---|---|---|---|---|---|");
     let mut last = Instant::now();
     while Instant::now() < end {
         tokio::time::sleep(every.min(end.saturating_duration_since(Instant::now()))).await;
         let (rss, fds) = usage(pid);
-        let (mut lat, requests, errors) = {
+        let (wrss, wfds) = workers_usage(pid);
+        let (mut lat, requests, errors, kills) = {
             let mut t = tally.lock().unwrap();
             let lat = ms(&std::mem::take(&mut t.lat));
-            (lat, std::mem::take(&mut t.requests), t.errors.len())
+            (
+                lat,
+                std::mem::take(&mut t.requests),
+                t.errors.len(),
+                t.kills.len(),
+            )
         };
         let at = t0.elapsed().as_secs_f64();
         if at <= warmup + every.as_secs_f64() / 2.0 {
             baseline = (baseline.0.max(rss), baseline.1.max(fds));
+            wbase = (wbase.0.max(wrss), wbase.1.max(wfds));
         }
         println!(
-            "| {at:.0} | {:.1} | {fds} | {:.1} | {:.1} | {:.1} | {errors} |",
+            "| {at:.0} | {:.1} | {fds} | {:.1} | {wfds} | {:.1} | {:.1} | {:.1} | {errors} | {kills} |",
             rss as f64 / (1 << 20) as f64,
+            wrss as f64 / (1 << 20) as f64,
             requests as f64 / last.elapsed().as_secs_f64(),
             pct(&mut lat, 0.5),
             pct(&mut lat, 0.99),
@@ -276,18 +374,24 @@ async fn main() {
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (rss, fds) = usage(pid);
+    let (wrss, wfds) = workers_usage(pid);
     let t = tally.lock().unwrap();
-    let rss_growth = rss as f64 / baseline.0.max(1) as f64 - 1.0;
+    let growth = |now: u64, base: u64| now as f64 / base.max(1) as f64 - 1.0;
+    let (rss_growth, wrss_growth) = (growth(rss, baseline.0), growth(wrss, wbase.0));
     println!(
-        "\n{} jobs, {} busy retries, {} errors, {} lost updates; after a 2 s pause: RSS {:.1} MiB ({:+.1} % against warm-up's {:.1}), fds {fds} (warm-up {})",
+        "\n{} jobs, {} busy retries, {} errors, {} lost updates, {} workers killed; after a 2 s pause: RSS {:.1} MiB ({:+.1} % against warm-up's {:.1}), fds {fds} (warm-up {}); workers RSS {:.1} MiB ({:+.1} %), fds {wfds} (warm-up {})",
         t.jobs,
         t.busy,
         t.errors.len(),
         t.lost,
+        t.kills.len(),
         rss as f64 / (1 << 20) as f64,
         rss_growth * 100.0,
         baseline.0 as f64 / (1 << 20) as f64,
-        baseline.1
+        baseline.1,
+        wrss as f64 / (1 << 20) as f64,
+        wrss_growth * 100.0,
+        wbase.1,
     );
     println!("\n| job: status, error kind, type | answers |\n|---|---|");
     for (k, n) in &t.seen {
@@ -296,8 +400,11 @@ async fn main() {
     for e in t.errors.iter().take(10) {
         eprintln!("soak: error: {e}");
     }
-    let fd_bound = (baseline.1 as f64 * (1.0 + GROWTH)) as usize + FD_SLACK;
-    if !t.errors.is_empty() || t.lost > 0 || rss_growth > GROWTH || fds > fd_bound {
+    let fd_bound = |base: usize| (base as f64 * (1.0 + GROWTH)) as usize + FD_SLACK;
+    let grew = rss_growth > GROWTH
+        || fds > fd_bound(baseline.1)
+        || (mode.workers && (wrss_growth > GROWTH || wfds > fd_bound(wbase.1)));
+    if !t.errors.is_empty() || t.lost > 0 || grew {
         eprintln!(
             "soak: FAILED (errors, lost updates, or RSS/fd growth beyond {:.0} %)",
             GROWTH * 100.0

@@ -11,20 +11,6 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-/// The worker processes of the server `pid` (its children).
-fn workers(pid: u32) -> Vec<u32> {
-    let mut out = Vec::new();
-    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("tasks");
-    for t in tasks.flatten() {
-        let kids = std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
-        out.extend(
-            kids.split_whitespace()
-                .filter_map(|k| k.parse::<u32>().ok()),
-        );
-    }
-    out
-}
-
 /// `Seccomp:` of `/proc/PID/status` (2: a filter is in force).
 fn seccomp_mode(pid: u32) -> String {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -39,7 +25,7 @@ fn seccomp_mode(pid: u32) -> String {
 async fn wait_workers(s: &Server, n: usize) -> Vec<u32> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let w = workers(s.pid());
+        let w = common::children(s.pid());
         if w.len() == n {
             return w;
         }
@@ -167,7 +153,10 @@ async fn one_shots_in_workers_behave_as_in_process() {
         .collect();
     assert_eq!(events, ["stdout", "display", "stdout", "result"], "{body}");
     let m = s.metrics().await;
-    assert!(!m.contains("eryx_workers_lost_total{"), "no worker was lost:\n{m}");
+    assert!(
+        !m.contains("eryx_workers_lost_total{"),
+        "no worker was lost:\n{m}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

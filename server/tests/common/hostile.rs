@@ -169,12 +169,16 @@ pub fn request(method: &str, target: &[u8], headers: &[&str], body: &[u8]) -> Ve
 
 /// Resident memory of process `pid` in KiB (`VmRSS` of /proc/PID/status).
 pub fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    try_rss_kib(pid).expect("VmRSS")
+}
+
+/// [`rss_kib`], `None` when the process is gone or a zombie.
+pub fn try_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS")
 }
 
 /// The server process still exists (not a zombie) and answers `/healthz`.
