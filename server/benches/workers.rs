@@ -1,0 +1,137 @@
+//! `cargo bench -p eryx-server --bench workers`: the cost of the worker
+//! boundary, side by side in one run. Three real servers on 127.0.0.1,
+//! one execute slot each: in-process (the default), `--isolation workers`
+//! (interruptible engine in the workers), and `--isolation workers
+//! --worker-engine uninterruptible` (no epoch checks; the server kills a
+//! worker at the deadline). One client sends one-shot executes to each in
+//! turn (rounds interleaved, so the machine's noise hits all three alike):
+//!
+//! - warm `print(1+1)`: latency p50/p99 and CPU per request of the server
+//!   and its workers together;
+//! - a CPU-bound job (sum of squares, ~0.5 s): the sandbox's own duration
+//!   and the request's wall time, median.
+//!
+//! Env: `ERYX_BENCH_ROUNDS` (default 10; 20 small requests per server per
+//! round, one CPU job). The Markdown table on stdout.
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::{ms, pct, Server};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+const SMALL: &str = "print(1+1)";
+const CPU: &str = "print(sum(i * i for i in range(4_000_000)))";
+
+/// CPU seconds (user + system) of `pid` so far (`/proc/PID/stat`).
+fn cpu_secs(pid: u32) -> f64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = text.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
+    (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
+}
+
+/// CPU seconds of a server and its workers.
+fn tree_cpu(pid: u32) -> f64 {
+    cpu_secs(pid) + common::children(pid).into_iter().map(cpu_secs).sum::<f64>()
+}
+
+/// What one server measured.
+#[derive(Default)]
+struct Tally {
+    small: Vec<Duration>,
+    small_cpu: f64,
+    cpu_wall: Vec<Duration>,
+    cpu_inside: Vec<Duration>,
+}
+
+async fn one_shot(s: &Server, code: &str) -> Value {
+    let v = s
+        .post_ok(
+            "/v1/execute",
+            None,
+            json!({"code": code, "timeout_ms": 60_000}),
+        )
+        .await;
+    assert!(v["error"].is_null(), "{v}");
+    v
+}
+
+async fn round(s: &Server, t: &mut Tally) {
+    let c0 = tree_cpu(s.pid());
+    for _ in 0..20 {
+        let t0 = Instant::now();
+        one_shot(s, SMALL).await;
+        t.small.push(t0.elapsed());
+    }
+    t.small_cpu += tree_cpu(s.pid()) - c0;
+    let t0 = Instant::now();
+    let v = one_shot(s, CPU).await;
+    t.cpu_wall.push(t0.elapsed());
+    let inside = v["duration_ms"].as_f64().unwrap_or(0.0);
+    t.cpu_inside.push(Duration::from_secs_f64(inside / 1e3));
+}
+
+fn median(v: &[Duration]) -> f64 {
+    pct(&mut ms(v), 0.5)
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let rounds: usize = std::env::var("ERYX_BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let kinds: [(&str, &[&str]); 3] = [
+        ("in-process, interruptible", &["--workers", "1"]),
+        (
+            "worker, interruptible",
+            &["--workers", "1", "--isolation", "workers"],
+        ),
+        (
+            "worker, uninterruptible",
+            &[
+                "--workers",
+                "1",
+                "--isolation",
+                "workers",
+                "--worker-engine",
+                "uninterruptible",
+            ],
+        ),
+    ];
+    let mut servers = Vec::new();
+    for (name, flags) in kinds {
+        eprintln!("workers bench: starting {name}");
+        let s = Server::start("", flags).await;
+        // Warm: the first calls compile nothing, but fill caches.
+        for _ in 0..5 {
+            one_shot(&s, SMALL).await;
+        }
+        servers.push((name, s, Tally::default()));
+    }
+    for r in 0..rounds {
+        eprintln!("workers bench: round {}/{rounds}", r + 1);
+        for (_, s, t) in servers.iter_mut() {
+            round(s, t).await;
+        }
+    }
+    println!(
+        "### The worker boundary (one-shot executes, 1 client, {rounds} rounds interleaved)\n"
+    );
+    println!("| server | `print(1+1)` p50 ms | p99 ms | CPU µs per request (server + workers) | CPU job in the sandbox, median ms | CPU job request, median ms |");
+    println!("|---|---|---|---|---|---|");
+    for (name, _, t) in servers.iter_mut() {
+        let n = t.small.len().max(1) as f64;
+        println!(
+            "| {name} | {:.2} | {:.2} | {:.0} | {:.0} | {:.0} |",
+            median(&t.small),
+            pct(&mut ms(&t.small), 0.99),
+            t.small_cpu * 1e6 / n,
+            median(&t.cpu_inside),
+            median(&t.cpu_wall),
+        );
+    }
+}
