@@ -316,6 +316,11 @@ fn is_json(req: &Request) -> bool {
 #[derive(Clone, Copy, Debug)]
 pub struct BodyCap(pub usize);
 
+/// The time a request's body has to arrive (`--body-read-timeout-ms`), as
+/// a request extension.
+#[derive(Clone, Copy)]
+pub struct BodyTimeout(pub std::time::Duration);
+
 fn too_large() -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
@@ -328,6 +333,7 @@ fn too_large() -> ApiError {
 /// declared length is past it (no `100 Continue`, no wait for a body that
 /// may never come), else as soon as more than the cap arrived.
 pub async fn body_bytes(req: Request) -> Result<Bytes, ApiError> {
+    let limit = req.extensions().get::<BodyTimeout>().map(|t| t.0);
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -338,7 +344,22 @@ pub async fn body_bytes(req: Request) -> Result<Bytes, ApiError> {
             return Err(too_large());
         }
     }
-    Bytes::from_request(req, &()).await.map_err(|e| {
+    let read = Bytes::from_request(req, &());
+    let read = match limit {
+        Some(limit) => tokio::time::timeout(limit, read)
+            .await
+            .map_err(|_| ApiError {
+                status: StatusCode::REQUEST_TIMEOUT,
+                code: "body_timeout",
+                message: format!(
+                    "the request body did not arrive within {} ms",
+                    limit.as_millis()
+                ),
+                retry_after: None,
+            })?,
+        None => read.await,
+    };
+    read.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             too_large()
         } else {

@@ -50,6 +50,10 @@ pub struct Flags {
     /// (default 30000).
     #[arg(long, env = "ERYX_SERVER_HEADER_READ_TIMEOUT_MS")]
     pub header_read_timeout_ms: Option<u64>,
+    /// A request's whole body must arrive within this many milliseconds
+    /// of the handler starting to read it; past it, 408 (default 60000).
+    #[arg(long, env = "ERYX_SERVER_BODY_READ_TIMEOUT_MS")]
+    pub body_read_timeout_ms: Option<u64>,
     /// Where sessions are kept: `memory` (the default: in this process
     /// only), `dir:PATH` (a local directory, so this one server's sessions
     /// survive a restart) or `redis://HOST:PORT[/DB]` (shared: any replica
@@ -107,6 +111,7 @@ pub struct FileConfig {
     pub max_file_bytes: Option<usize>,
     pub shutdown_grace_ms: Option<u64>,
     pub header_read_timeout_ms: Option<u64>,
+    pub body_read_timeout_ms: Option<u64>,
     pub session_store: Option<String>,
     pub live_sessions: Option<usize>,
     pub lease_ms: Option<u64>,
@@ -261,6 +266,8 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Time a connection has to send a request head (and idle keep-alive).
     pub header_read_timeout: Duration,
+    /// Time a request has to send its whole body.
+    pub body_read_timeout: Duration,
     pub limits: Limits,
     /// API key → tenant. Empty: one default tenant, no authentication.
     pub keys: BTreeMap<String, Tenant>,
@@ -353,6 +360,12 @@ impl Config {
                     .or(file.header_read_timeout_ms)
                     .unwrap_or(30_000),
             ),
+            body_read_timeout: Duration::from_millis(
+                flags
+                    .body_read_timeout_ms
+                    .or(file.body_read_timeout_ms)
+                    .unwrap_or(60_000),
+            ),
             limits,
             keys,
             default_tenant: Tenant {
@@ -394,6 +407,9 @@ impl Config {
         }
         if self.header_read_timeout < Duration::from_millis(100) {
             return Err("header_read_timeout_ms must be at least 100".into());
+        }
+        if self.body_read_timeout < Duration::from_millis(100) {
+            return Err("body_read_timeout_ms must be at least 100".into());
         }
         if self.workers == 0 {
             return Err("workers must be at least 1".into());

@@ -1,8 +1,8 @@
 //! The HTTP routes and their handlers (each documented for the OpenAPI
 //! document at `/openapi.json`, see openapi.rs).
 use crate::api::{
-    body_bytes, ApiError, ApiJson, ApiPath, BodyCap, CreateSessionRequest, ExecuteRequest,
-    SessionExecuteRequest, SessionInfo, SessionList,
+    body_bytes, ApiError, ApiJson, ApiPath, BodyCap, BodyTimeout, CreateSessionRequest,
+    ExecuteRequest, SessionExecuteRequest, SessionInfo, SessionList,
 };
 use crate::exec::{self, Target};
 use crate::sessions::{Session, Settings};
@@ -39,6 +39,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(|| async { ApiError::no_endpoint() })
         .layer(DefaultBodyLimit::max(limit))
         .layer(Extension(BodyCap(limit)))
+        .layer(Extension(BodyTimeout(state.config.body_read_timeout)))
         .with_state(state)
 }
 

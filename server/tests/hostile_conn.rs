@@ -18,10 +18,20 @@ use tokio::net::TcpStream;
 const HEADER_TIMEOUT: Duration = Duration::from_millis(2000);
 /// The server's timer may start a moment before the client's clock does.
 const EARLY: Duration = Duration::from_millis(2000 - 100);
+/// The body read timeout these servers run with (past the slow-body case's
+/// 3 s).
+const BODY_TIMEOUT: Duration = Duration::from_millis(5000);
 
 async fn server() -> Server {
     let ms = HEADER_TIMEOUT.as_millis().to_string();
-    Server::start(TWO_TENANTS, &["--header-read-timeout-ms", &ms]).await
+    let body_ms = BODY_TIMEOUT.as_millis().to_string();
+    let flags = [
+        "--header-read-timeout-ms",
+        &ms,
+        "--body-read-timeout-ms",
+        &body_ms,
+    ];
+    Server::start(TWO_TENANTS, &flags).await
 }
 
 /// Serve a one-shot execute and `/healthz` within `limit` each.
@@ -273,6 +283,31 @@ async fn slow_and_truncated_bodies_do_not_hold_the_server() {
         assert!(msg.contains("request body"), "{msg}");
     }
     serves_others(&s, Duration::from_secs(3)).await;
+    // Case body-stalled: a Content-Length of 100, 10 bytes, then nothing
+    // with the connection kept open: 408 `body_timeout` at the body read
+    // timeout, others served meanwhile.
+    let mut tcp = TcpStream::connect(addr(&s)).await.unwrap();
+    let t = Instant::now();
+    tcp.write_all(
+        b"POST /v1/execute HTTP/1.1\r\nhost: x\r\nauthorization: Bearer alpha-key-123\r\n\
+          content-type: application/json\r\ncontent-length: 100\r\n\r\n{\"code\": ",
+    )
+    .await
+    .unwrap();
+    serves_others(&s, Duration::from_secs(3)).await;
+    let mut got = vec![0u8; 4096];
+    let n = tokio::time::timeout(BODY_TIMEOUT * 3, tcp.read(&mut got))
+        .await
+        .expect("an answer to the stalled body")
+        .unwrap();
+    let when = t.elapsed();
+    let r = parse(&got[..n]).expect("an answer");
+    let msg = r.json_error(408, "body_timeout");
+    assert!(msg.contains("did not arrive within 5000 ms"), "{msg}");
+    assert!(
+        when >= BODY_TIMEOUT - Duration::from_millis(100) && when < BODY_TIMEOUT * 2,
+        "{when:?}"
+    );
     w.check(&s).await;
 }
 
@@ -389,13 +424,17 @@ async fn malformed_framing_is_refused_and_pipelining_works() {
 }
 
 #[test]
-fn the_header_read_timeout_must_be_sane() {
-    // Case config-header-timeout: 0 would cut every connection at once.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_eryx-server"))
-        .args(["--listen", "127.0.0.1:0", "--header-read-timeout-ms", "0"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("header_read_timeout_ms"), "{err}");
+fn the_read_timeouts_must_be_sane() {
+    // Case config-header-timeout: 0 would cut every connection at once
+    // (and the same for the body read timeout).
+    for flag in ["--header-read-timeout-ms", "--body-read-timeout-ms"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_eryx-server"))
+            .args(["--listen", "127.0.0.1:0", flag, "0"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let key = flag.trim_start_matches("--").replace('-', "_");
+        assert!(err.contains(&key), "{err}");
+    }
 }

@@ -63,6 +63,10 @@ impl Worker {
                 cmd.env_remove(k);
             }
         }
+        // glibc's malloc reads /sys/devices/system/cpu/online the first
+        // time a thread needs a new arena unless the arena count is set;
+        // after the filter that read would kill the worker.
+        cmd.env("MALLOC_ARENA_MAX", "2");
         let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -131,7 +135,13 @@ pub struct Pool {
 impl Pool {
     /// Start `cfg.size` workers of this executable.
     pub async fn start(cfg: WorkerConfig, metrics: Arc<Metrics>) -> Result<Arc<Pool>, String> {
-        let exe = std::env::current_exe().map_err(|e| format!("cannot find this binary: {e}"))?;
+        // The very binary this server runs, even if the file on disk was
+        // replaced since (an upgrade in place): its workers must speak
+        // its wire.
+        let exe = PathBuf::from("/proc/self/exe");
+        if !exe.exists() {
+            return Err("worker processes need /proc (Linux)".into());
+        }
         let mut idle = Vec::new();
         for _ in 0..cfg.size.max(1) {
             idle.push(Worker::start(&exe, &cfg).await?);
