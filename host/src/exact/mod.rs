@@ -51,24 +51,18 @@ const RECORD: &str = "__import__('_eryx_exact').record()";
 /// Python run in the copy once libc has forgotten the source's handles.
 const REATTACH: &str = "__import__('_eryx_exact').reattach()";
 
-/// One internal `execute` on `live`, output muted, no deadline.
+/// One internal `execute` on `live` ([`Live::internal`], no deadline).
 async fn run_python(live: &mut Live, code: &str) -> Result<(), Error> {
-    let d = live.store.data_mut();
-    d.deadline = None;
-    d.fault = None;
-    d.sink.set_muted(true);
-    let stacks = d.stacks.clone();
-    let call = live
-        .f
-        .execute
-        .call_async(&mut live.store, (code.to_string(),));
-    let r = stack::owned(&stacks, call).await;
-    stacks.trim();
-    live.store.data().sink.set_muted(false);
+    let code_arg = code.to_string();
+    let r = live
+        .internal(None, |f, store| {
+            Box::pin(f.execute.call_async(store, (code_arg,)))
+        })
+        .await;
     match r {
         Ok((Ok(_),)) => Ok(()),
         Ok((Err(tb),)) => Err(Error::State(format!("exact: {code} failed: {tb}"))),
-        Err(e) => Err(trap(e)),
+        Err(f) => Err(f.into_trap()),
     }
 }
 
