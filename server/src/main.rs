@@ -6,12 +6,13 @@
 //! Redis), `scheduler`
 //! (worker slots, queue, tenant caps), `exec` (one execute, SSE,
 //! cancellation), `callbacks` (operator HTTP callbacks), `metrics`,
-//! `routes`, `openapi`, `server` (serve, pre-warm, expiry, shutdown).
+//! `routes`, `fork` (forking a session), `openapi`, `server` (serve, pre-warm, expiry, shutdown).
 mod api;
 mod callbacks;
 mod config;
 mod exec;
 mod files;
+mod fork;
 mod metrics;
 mod offered;
 mod openapi;

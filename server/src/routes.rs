@@ -32,6 +32,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(session_info).delete(delete_session),
         )
         .route("/v1/sessions/{id}/execute", post(session_execute))
+        .route("/v1/sessions/{id}/fork", post(crate::fork::fork_session))
         .route("/v1/sessions/{id}/state", get(get_state).put(put_state))
         .merge(crate::files::routes(state.config.max_file_bytes))
         // After every route (it applies to those already added).
@@ -138,6 +139,7 @@ pub async fn create_session(
         max_memory_bytes: req.max_memory_bytes.unwrap_or(l.default_memory_bytes),
         preimports: req.preimports,
         packages: req.packages,
+        exact: req.exact,
     };
     state.check_settings(&settings)?;
     // The id is only known once the session exists; callbacks carry it, so

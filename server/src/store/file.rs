@@ -226,6 +226,7 @@ mod tests {
                 max_memory_bytes: 64 << 20,
                 preimports: vec![],
                 packages: vec![],
+                exact: true,
             },
             version: 3,
             created_ms: 1,

@@ -1,0 +1,224 @@
+//! `POST /v1/sessions/{id}/fork` and exact sessions against a real server:
+//! an exact session holding a half-consumed generator and an sqlite3
+//! connection in the middle of a transaction is forked, both branches go
+//! on identically and then diverge (embedded store, and the directory
+//! store where the copy goes through `snapshot_exact` bytes); with
+//! `--session-store dir:PATH` the exact state survives a restart; a
+//! session that is not exact forks through its pickled snapshot and says
+//! so; the tenant's session cap, a busy source and an unknown id.
+mod common;
+use common::{failure, scratch, stdout, Server};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::time::Duration;
+
+/// Alpha may hold three sessions; beta is unlimited.
+const CAPPED: &str = r#"
+[[tenants]]
+name = "alpha"
+api_keys = ["alpha-key-123"]
+max_sessions = 3
+
+[[tenants]]
+name = "beta"
+api_keys = ["beta-key-4567"]
+"#;
+const A: Option<&str> = common::ALPHA;
+const B: Option<&str> = common::BETA;
+
+/// An open sqlite3 connection with one committed row and two uncommitted
+/// ones, and a generator of squares consumed twice.
+const SETUP: &str = "\
+import sqlite3
+db = sqlite3.connect('/tmp/t.db')
+db.execute('create table t (x)')
+db.execute('insert into t values (1)')
+db.commit()
+db.execute('insert into t values (2)')
+db.execute('insert into t values (3)')
+def squares():
+    n = 0
+    while True:
+        n += 1
+        yield n * n
+g = squares()
+print(next(g), next(g))
+";
+
+/// The generator's next value, whether the transaction is open and the
+/// sum the connection sees.
+const PROBE: &str =
+    "print(next(g), db.in_transaction, db.execute('select sum(x) from t').fetchone()[0])";
+
+/// The generator's next value and the sum a new connection sees (the
+/// committed rows of this branch's own copy of the file).
+const REOPEN: &str = "\
+db.close()
+db = sqlite3.connect('/tmp/t.db')
+print(next(g), db.execute('select sum(x) from t').fetchone()[0])
+";
+
+/// Fork `id` as `key`; the answer (any status) as (status, JSON).
+async fn fork(s: &Server, key: Option<&str>, id: &str) -> (u16, Value) {
+    let r = s
+        .req(Method::POST, &format!("/v1/sessions/{id}/fork"), key)
+        .send()
+        .await
+        .expect("fork request");
+    let status = r.status().as_u16();
+    (status, r.json().await.expect("JSON answer"))
+}
+
+/// Fork `id`, expect 201, return the new id (checking the answer).
+async fn fork_ok(s: &Server, key: Option<&str>, id: &str, exact: bool) -> String {
+    let (status, v) = fork(s, key, id).await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["forked_from"], id, "{v}");
+    assert_eq!(v["exact"], exact, "{v}");
+    let new = v["id"].as_str().expect("id").to_string();
+    assert_ne!(new, id);
+    new
+}
+
+/// Both branches answer `PROBE` alike, then diverge: `a` commits, `b`
+/// rolls back, and each sees only its own choice (own copy of the file).
+async fn continue_then_diverge(s: &Server, key: Option<&str>, a: &str, b: &str) {
+    let pa = stdout(&s.run(key, a, PROBE).await).to_string();
+    let pb = stdout(&s.run(key, b, PROBE).await).to_string();
+    assert_eq!(pa, "9 True 6\n");
+    assert_eq!(pa, pb);
+    s.run(key, a, "db.commit()").await;
+    s.run(key, b, "db.rollback()\nnext(g)").await;
+    assert_eq!(stdout(&s.run(key, a, REOPEN).await), "16 6\n");
+    assert_eq!(stdout(&s.run(key, b, REOPEN).await), "25 1\n");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_exact_fork_continues_alike_then_diverges() {
+    let s = Server::start(CAPPED, &[]).await;
+    let src = s.session(A, json!({"exact": true})).await;
+    let info = s.get_json(&format!("/v1/sessions/{src}"), A).await;
+    assert_eq!(info["exact"], true, "{info}");
+    assert_eq!(stdout(&s.run(A, &src, SETUP).await), "1 4\n");
+    let child = fork_ok(&s, A, &src, true).await;
+    let info = s.get_json(&format!("/v1/sessions/{child}"), A).await;
+    assert_eq!(info["exact"], true, "{info}");
+    assert_eq!(
+        info["timeout_ms"],
+        s.get_json(&format!("/v1/sessions/{src}"), A).await["timeout_ms"]
+    );
+    continue_then_diverge(&s, A, &src, &child).await;
+    // Another tenant's id is not found; nor is an id that does not exist.
+    let (status, v) = fork(&s, B, &src).await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    let (status, _) = fork(&s, A, "0123456789abcdef0123456789abcdef").await;
+    assert_eq!(status, 404);
+    // The fork counts against the cap: a third session, then 429.
+    let third = fork_ok(&s, A, &child, true).await;
+    let (status, v) = fork(&s, A, &src).await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (429, Some("saturated")),
+        "{v}"
+    );
+    assert_eq!(s.ids(A).await.len(), 3);
+    assert_eq!(stdout(&s.run(A, &third, "print(next(g))").await), "36\n");
+    // A busy source: 409, and the running execute is not disturbed.
+    let url = s.url(&format!("/v1/sessions/{src}/execute"));
+    let (client, key) = (s.client.clone(), A.unwrap());
+    let long = tokio::spawn(async move {
+        let body = json!({"code": "import time\ntime.sleep(1)\nv = 'slept'"});
+        client.post(url).bearer_auth(key).json(&body).send().await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    s.req(Method::DELETE, &format!("/v1/sessions/{third}"), A)
+        .send()
+        .await
+        .unwrap();
+    let (status, v) = fork(&s, A, &src).await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (409, Some("session_busy")),
+        "{v}"
+    );
+    assert_eq!(long.await.unwrap().unwrap().status(), 200);
+    assert_eq!(
+        stdout(&s.run(A, &src, "print(v, next(g))").await),
+        "slept 25\n"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_that_is_not_exact_forks_through_its_pickled_snapshot() {
+    let s = Server::start("", &[]).await;
+    let src = s.session(None, json!({})).await;
+    let info = s.get_json(&format!("/v1/sessions/{src}"), None).await;
+    assert_eq!(info["exact"], false, "{info}");
+    s.run(
+        None,
+        &src,
+        "x = 41\ng = (i for i in range(3))\nnext(g)\nopen('/tmp/f', 'w').write('kept')",
+    )
+    .await;
+    let child = fork_ok(&s, None, &src, false).await;
+    // What pickles is there, the generator is not (it does not pickle).
+    let code = "print(x + 1, 'g' in globals(), open('/tmp/f').read())";
+    assert_eq!(stdout(&s.run(None, &child, code).await), "42 False kept\n");
+    assert_eq!(stdout(&s.run(None, &src, "print(next(g))").await), "1\n");
+    // The two go on independently.
+    s.run(None, &child, "x = 0").await;
+    assert_eq!(stdout(&s.run(None, &src, "print(x)").await), "41\n");
+}
+
+/// A server on the store directory `dir`.
+async fn on_dir(dir: &Path, config: &str) -> Server {
+    let spec = format!("dir:{}", dir.display());
+    Server::start(config, &["--session-store", spec.as_str()]).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_the_dir_store_exact_state_and_forks_survive_a_restart() {
+    let store = scratch("store");
+    let mut a = on_dir(&store, CAPPED).await;
+    let src = a.session(A, json!({"exact": true, "ttl_s": 300})).await;
+    assert_eq!(stdout(&a.run(A, &src, SETUP).await), "1 4\n");
+    // Forked through `snapshot_exact` bytes (a store with a backend).
+    let child = fork_ok(&a, A, &src, true).await;
+    // Killed without warning: what the store holds is all there is.
+    a.kill();
+    let b = on_dir(&store, CAPPED).await;
+    let r = b.exec(A, &src, PROBE).await;
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers().contains_key("eryx-restore-ms"),
+        "not reloaded from the store"
+    );
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(stdout(&v), "9 True 6\n", "{v}");
+    // The fork was stored with its own state, and diverges from there.
+    let v = b.run(A, &child, PROBE).await;
+    assert_eq!(stdout(&v), "9 True 6\n", "{v}");
+    b.run(A, &src, "db.commit()").await;
+    b.run(A, &child, "db.rollback()").await;
+    drop(b);
+    let c = on_dir(&store, CAPPED).await;
+    assert_eq!(stdout(&c.run(A, &src, REOPEN).await), "16 6\n");
+    assert_eq!(stdout(&c.run(A, &child, REOPEN).await), "16 1\n");
+    let info = c.get_json(&format!("/v1/sessions/{child}"), A).await;
+    assert_eq!(info["exact"], true, "{info}");
+    // Another tenant cannot fork it here either.
+    let (status, code, msg) = failure(
+        c.req(Method::POST, &format!("/v1/sessions/{src}/fork"), B)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (404, "not_found"), "{msg}");
+    drop(c);
+    let _ = std::fs::remove_dir_all(&store);
+}
