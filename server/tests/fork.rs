@@ -5,9 +5,10 @@
 //! store where the copy goes through `snapshot_exact` bytes); with
 //! `--session-store dir:PATH` the exact state survives a restart; a
 //! session that is not exact forks through its pickled snapshot and says
-//! so; the tenant's session cap, a busy source and an unknown id.
+//! so; the tenant's session cap, a busy source and an unknown id; on
+//! Redis, an exact session and its fork move between replicas whole.
 mod common;
-use common::{failure, scratch, stdout, Server};
+use common::{failure, scratch, stdout, Redis, Server};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -221,4 +222,30 @@ async fn with_the_dir_store_exact_state_and_forks_survive_a_restart() {
     assert_eq!((status, code.as_str()), (404, "not_found"), "{msg}");
     drop(c);
     let _ = std::fs::remove_dir_all(&store);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_redis_an_exact_session_and_its_fork_move_between_replicas() {
+    let redis = Redis::start();
+    let url = redis.url();
+    let flags = ["--session-store", url.as_str()];
+    let a = Server::start("", &flags).await;
+    let b = Server::start("", &flags).await;
+    let src = a.session(None, json!({"exact": true})).await;
+    assert_eq!(stdout(&a.run(None, &src, SETUP).await), "1 4\n");
+    let child = fork_ok(&a, None, &src, true).await;
+    // B has seen neither: both come from the store, generator and open
+    // transaction included.
+    for id in [&src, &child] {
+        let r = b.exec(None, id, PROBE).await;
+        assert_eq!(r.status(), 200);
+        assert!(r.headers().contains_key("eryx-restore-ms"));
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(stdout(&v), "9 True 6\n", "{v}");
+    }
+    // Back on A (its live copies are stale now): diverge.
+    a.run(None, &src, "db.commit()").await;
+    a.run(None, &child, "db.rollback()").await;
+    assert_eq!(stdout(&b.run(None, &src, REOPEN).await), "16 6\n");
+    assert_eq!(stdout(&b.run(None, &child, REOPEN).await), "16 1\n");
 }
