@@ -82,7 +82,8 @@ def callback(func_or_name=None, /):
 class Sandbox(_eryx.Sandbox):
     """A Python sandbox; see the package documentation and ``_eryx.pyi``.
 
-    Blocking methods (``execute``, ``snapshot``, ``restore``, ``clear``)
+    Blocking methods (``execute``, ``snapshot``, ``restore``, ``clear``,
+    ``fork``)
     release the GIL while the guest runs; Ctrl-C interrupts them. The
     ``*_async`` methods run on the caller's event loop; many sandboxes can
     run concurrently from one loop. Calls on one sandbox are served one at
@@ -94,6 +95,14 @@ class Sandbox(_eryx.Sandbox):
         """The sandbox's files: ``write``, ``read``, ``list``, ``remove``
         (see ``eryx._files.Files``)."""
         return Files(self)
+
+    def fork(self):
+        """A new, independent ``Sandbox`` whose state is this one's as after
+        its last call: every object (open sqlite3 connections, generators,
+        open files at their offsets), its own copy of the files, the same
+        limits. Needs ``exact=True``; not yet for sandboxes with callbacks
+        (``SandboxError``)."""
+        return type(self)(_forked=self._fork())
 
     async def _call_async(self, kind, arg):
         import asyncio
@@ -111,9 +120,13 @@ class Sandbox(_eryx.Sandbox):
         """``execute`` for asyncio: ``await sb.execute_async(code)``."""
         return await self._call_async("execute", code)
 
-    async def snapshot_async(self):
+    async def snapshot_async(self, *, exact=False):
         """``snapshot`` for asyncio."""
-        return await self._call_async("snapshot", None)
+        return await self._call_async("snapshot_exact" if exact else "snapshot", None)
+
+    async def fork_async(self):
+        """``fork`` for asyncio."""
+        return type(self)(_forked=await self._call_async("fork", None))
 
     async def restore_async(self, data):
         """``restore`` for asyncio."""
