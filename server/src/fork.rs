@@ -71,11 +71,14 @@ pub async fn fork_session(
         && matches!(state.config.store.kind, StoreKind::Memory)
         && state.config.callbacks.is_empty();
     let copied = if direct {
-        co.sandbox.fork().await.map(Copy::Sandbox)
+        co.sandbox
+            .fork()
+            .await
+            .map(|s| Copied::Sandbox(Box::new(s)))
     } else if settings.exact {
-        co.sandbox.snapshot_exact().await.map(Copy::Bytes)
+        co.sandbox.snapshot_exact().await.map(Copied::Bytes)
     } else {
-        co.sandbox.snapshot().await.map(Copy::Bytes)
+        co.sandbox.snapshot().await.map(Copied::Bytes)
     };
     // The source is released before the new sandbox is built.
     state.sessions.commit(co, Change::Nothing).await?;
@@ -84,8 +87,8 @@ pub async fn fork_session(
         ApiError::bad_request(format!("cannot fork the session: {}", e.message()))
     })?;
     let (sandbox, bytes) = match copied {
-        Copy::Sandbox(s) => (s, None),
-        Copy::Bytes(b) => {
+        Copied::Sandbox(s) => (*s, None),
+        Copied::Bytes(b) => {
             let mut s = state.session_sandbox(&settings, name, &new_id).await?;
             s.restore(&b).await.map_err(|e| {
                 tracing::error!(tenant = %name, session = %id, error = %e, "restoring a fork failed");
@@ -129,9 +132,9 @@ pub async fn fork_session(
 }
 
 /// What the source's state was copied as.
-enum Copy {
+enum Copied {
     /// A forked sandbox, ready.
-    Sandbox(Sandbox),
+    Sandbox(Box<Sandbox>),
     /// Snapshot bytes (exact or pickled) to restore into a new sandbox.
     Bytes(Vec<u8>),
 }

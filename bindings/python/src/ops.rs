@@ -71,7 +71,7 @@ pub enum Done {
     Bytes(Vec<u8>),
     Unit,
     /// A new sandbox (a fork).
-    Forked(eryx::Sandbox),
+    Forked(Box<eryx::Sandbox>),
     Failed(eryx::Error),
     /// The sandbox was closed.
     Closed,
@@ -105,7 +105,10 @@ pub async fn run(
                 .snapshot_exact()
                 .await
                 .map_or_else(Done::Failed, Done::Bytes),
-            Op::Fork => sb.fork().await.map_or_else(Done::Failed, Done::Forked),
+            Op::Fork => sb
+                .fork()
+                .await
+                .map_or_else(Done::Failed, |f| Done::Forked(Box::new(f))),
             Op::Restore(data) => sb
                 .restore(&data)
                 .await

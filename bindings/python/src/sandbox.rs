@@ -86,7 +86,7 @@ fn done_to_py(py: Python<'_>, done: Done) -> PyResult<Py<PyAny>> {
         Done::Forked(sb) => Ok(Py::new(
             py,
             Forked {
-                sandbox: std::sync::Mutex::new(Some(sb)),
+                sandbox: std::sync::Mutex::new(Some(*sb)),
             },
         )?
         .into_any()),
