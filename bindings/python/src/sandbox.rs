@@ -125,11 +125,11 @@ impl Sandbox {
     fn check_fork(&self, py: Python<'_>) -> PyResult<()> {
         if self.has_callbacks {
             // The callbacks are bound to this sandbox (its event loop slot
-            // and re-entry key); a fork would share them.
+            // and re-entry key); a direct fork would share them.
             return Err(sandbox_error(
                 py,
-                "fork() of a sandbox with callbacks is not supported yet: create a new \
-                 Sandbox(exact=True, callbacks=...) and restore(sb.snapshot(exact=True)) into it",
+                "a sandbox with callbacks is forked by Sandbox.fork() (through an exact \
+                 snapshot into a new sandbox with its own callbacks), not by _fork()",
             ));
         }
         Ok(())
@@ -305,6 +305,13 @@ impl Sandbox {
     fn _fork(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         self.check_fork(py)?;
         self.call(py, Op::Fork)
+    }
+
+    /// Whether the sandbox was built with callbacks (its `fork()` then
+    /// goes through an exact snapshot into a new sandbox, see `fork`).
+    #[getter]
+    fn _has_callbacks(&self) -> bool {
+        self.has_callbacks
     }
 
     /// Whether the sandbox was built with `exact=True` (`fork()` and

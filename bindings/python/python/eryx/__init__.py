@@ -96,13 +96,32 @@ class Sandbox(_eryx.Sandbox):
         (see ``eryx._files.Files``)."""
         return Files(self)
 
+    def __init__(self, **options):
+        # Kept for forks of a sandbox with callbacks (see fork).
+        self._options = options
+
+    def _forked(self, native):
+        child = type(self)(_forked=native)
+        child._options = self._options
+        return child
+
     def fork(self):
         """A new, independent ``Sandbox`` whose state is this one's as after
         its last call: every object (open sqlite3 connections, generators,
         open files at their offsets), its own copy of the files, the same
-        limits. Needs ``exact=True``; not yet for sandboxes with callbacks
-        (``SandboxError``)."""
-        return type(self)(_forked=self._fork())
+        limits and callbacks. Needs ``exact=True``. A sandbox with
+        callbacks is copied through ``snapshot(exact=True)`` into a new
+        sandbox made with the same arguments (its callbacks are its own)."""
+        if not self._has_callbacks:
+            return self._forked(self._fork())
+        state = self.snapshot(exact=True)
+        child = type(self)(**self._options)
+        try:
+            child.restore(state)
+        except BaseException:
+            child.close()
+            raise
+        return child
 
     async def _call_async(self, kind, arg):
         import asyncio
@@ -126,7 +145,19 @@ class Sandbox(_eryx.Sandbox):
 
     async def fork_async(self):
         """``fork`` for asyncio."""
-        return type(self)(_forked=await self._call_async("fork", None))
+        if not self._has_callbacks:
+            return self._forked(await self._call_async("fork", None))
+        import asyncio
+
+        state = await self.snapshot_async(exact=True)
+        make = lambda: type(self)(**self._options)
+        child = await asyncio.get_running_loop().run_in_executor(None, make)
+        try:
+            await child.restore_async(state)
+        except BaseException:
+            child.close()
+            raise
+        return child
 
     async def restore_async(self, data):
         """``restore`` for asyncio."""
