@@ -165,6 +165,35 @@ async fn a_session_that_is_not_exact_forks_through_its_pickled_snapshot() {
         "x = 41\ng = (i for i in range(3))\nnext(g)\nopen('/tmp/f', 'w').write('kept')",
     )
     .await;
+    let (status, answer) = fork(&s, None, &src).await;
+    assert_eq!(status, 201, "{answer}");
+    // The answer is what the OpenAPI document says: SessionInfo's fields
+    // and `forked_from`.
+    let doc = s.get_json("/openapi.json", None).await;
+    let op = &doc["paths"]["/v1/sessions/{id}/fork"]["post"];
+    let schema = op["responses"]["201"]["content"]["application/json"]["schema"]["$ref"].clone();
+    assert_eq!(schema, "#/components/schemas/ForkedSession");
+    let info = &doc["components"]["schemas"]["SessionInfo"]["required"];
+    let mut documented: Vec<String> = info
+        .as_array()
+        .expect("SessionInfo required")
+        .iter()
+        .map(|k| k.as_str().unwrap().to_string())
+        .chain(["forked_from".to_string()])
+        .collect();
+    let mut served: Vec<String> = answer.as_object().unwrap().keys().cloned().collect();
+    documented.sort();
+    served.sort();
+    assert_eq!(documented, served);
+    assert!(documented.contains(&"exact".to_string()));
+    s.req(
+        Method::DELETE,
+        &format!("/v1/sessions/{}", answer["id"].as_str().unwrap()),
+        None,
+    )
+    .send()
+    .await
+    .unwrap();
     let child = fork_ok(&s, None, &src, false).await;
     // What pickles is there, the generator is not (it does not pickle).
     let code = "print(x + 1, 'g' in globals(), open('/tmp/f').read())";
