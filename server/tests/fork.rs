@@ -6,12 +6,14 @@
 //! `--session-store dir:PATH` the exact state survives a restart; a
 //! session that is not exact forks through its pickled snapshot and says
 //! so; the tenant's session cap, a busy source and an unknown id; on
-//! Redis, an exact session and its fork move between replicas whole.
+//! Redis, an exact session and its fork move between replicas whole; with
+//! operator callbacks, a fork's callbacks name the fork.
 mod common;
 use common::{failure, scratch, stdout, Redis, Server};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Alpha may hold three sessions; beta is unlimited.
@@ -277,4 +279,44 @@ async fn on_redis_an_exact_session_and_its_fork_move_between_replicas() {
     a.run(None, &child, "db.rollback()").await;
     assert_eq!(stdout(&b.run(None, &src, REOPEN).await), "16 6\n");
     assert_eq!(stdout(&b.run(None, &child, REOPEN).await), "16 1\n");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_operator_callbacks_a_fork_calls_back_as_itself() {
+    // An operator endpoint that records the session each call names.
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen2 = seen.clone();
+    let app = axum::Router::new().route(
+        "/who",
+        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+            let seen = seen2.clone();
+            async move {
+                let who = body["session"].as_str().unwrap_or("").to_string();
+                seen.lock().unwrap().push(who.clone());
+                axum::Json(json!({ "session": who }))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let config = format!("[[callbacks]]\nname = \"who\"\nurl = \"http://{addr}/who\"\n");
+    let s = Server::start(&config, &[]).await;
+    let src = s.session(None, json!({"exact": true})).await;
+    s.run(
+        None,
+        &src,
+        "g = (i for i in range(9)); next(g)\nfirst = await who()",
+    )
+    .await;
+    let child = fork_ok(&s, None, &src, true).await;
+    let code = "print(next(g), first['session'] == (await who())['session'])";
+    // The fork's state is the source's (`first` names the source), its
+    // callbacks name the fork.
+    assert_eq!(stdout(&s.run(None, &child, code).await), "1 False\n");
+    assert_eq!(stdout(&s.run(None, &src, code).await), "1 True\n");
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [src.clone(), child.clone(), src.clone()]
+    );
 }
