@@ -206,6 +206,19 @@ async fn a_session_that_is_not_exact_forks_through_its_pickled_snapshot() {
     assert_eq!(stdout(&s.run(None, &src, "print(x)").await), "41\n");
 }
 
+/// The file of session `id` under the store directory `dir`.
+fn stored(dir: &Path, id: &str) -> std::path::PathBuf {
+    let name = format!("{id}.session");
+    std::fs::read_dir(dir)
+        .expect("store dir")
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .flat_map(|d| std::fs::read_dir(d.path()).expect("tenant dir").flatten())
+        .map(|e| e.path())
+        .find(|p| p.file_name().is_some_and(|n| n == name.as_str()))
+        .expect("the session's file")
+}
+
 /// A server on the store directory `dir`.
 async fn on_dir(dir: &Path, config: &str) -> Server {
     let spec = format!("dir:{}", dir.display());
@@ -242,6 +255,33 @@ async fn with_the_dir_store_exact_state_and_forks_survive_a_restart() {
     assert_eq!(stdout(&c.run(A, &child, REOPEN).await), "16 1\n");
     let info = c.get_json(&format!("/v1/sessions/{child}"), A).await;
     assert_eq!(info["exact"], true, "{info}");
+    // The stored bytes are an exact snapshot: PUT into another exact
+    // session they carry everything; into a session that is not exact
+    // they are a clear 400 that leaves it as it was.
+    let file = std::fs::read(stored(&store, &src)).expect("session file");
+    let at = file
+        .windows(8)
+        .position(|w| w == b"ERYXEXCT")
+        .expect("an exact snapshot in the session file");
+    let exact = file[at..].to_vec();
+    let plain = c.session(A, json!({})).await;
+    c.run(A, &plain, "kept = 1").await;
+    let put = |id: &str, body: Vec<u8>| {
+        c.req(Method::PUT, &format!("/v1/sessions/{id}/state"), A)
+            .body(body)
+            .send()
+    };
+    let (status, code, msg) = failure(put(&plain, exact.clone()).await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (400, "bad_request"), "{msg}");
+    assert!(msg.contains("exact"), "{msg}");
+    assert_eq!(stdout(&c.run(A, &plain, "print(kept)").await), "1\n");
+    c.req(Method::DELETE, &format!("/v1/sessions/{plain}"), A)
+        .send()
+        .await
+        .unwrap();
+    let other = c.session(A, json!({"exact": true})).await;
+    assert_eq!(put(&other, exact).await.unwrap().status(), 204);
+    assert_eq!(stdout(&c.run(A, &other, REOPEN).await), "25 6\n");
     // Another tenant cannot fork it here either.
     let (status, code, msg) = failure(
         c.req(Method::POST, &format!("/v1/sessions/{src}/fork"), B)
