@@ -1,12 +1,13 @@
 //! `eryx-server`: eryx Python sandboxes as an HTTP/JSON service (see
 //! docs/server.md). Modules: `config` (flags, env, file),
 //! `api` (wire types, errors, body extraction), `state` (shared state,
-//! tenants, sandbox builders), `sessions` (live sessions, LRU), `store`
+//! tenants, sandbox builders), `sessions` (live sessions, LRU), `fork`
+//! (forking a session), `store`
 //! (the session store: in-process, a local directory, or shared through
 //! Redis), `scheduler`
 //! (worker slots, queue, tenant caps), `exec` (one execute, SSE,
 //! cancellation), `callbacks` (operator HTTP callbacks), `metrics`,
-//! `routes`, `fork` (forking a session), `openapi`, `server` (serve, pre-warm, expiry, shutdown).
+//! `routes`, `openapi`, `server` (serve, pre-warm, expiry, shutdown).
 mod api;
 mod callbacks;
 mod config;
