@@ -273,7 +273,7 @@ async fn with_the_dir_store_exact_state_and_forks_survive_a_restart() {
     };
     let (status, code, msg) = failure(put(&plain, exact.clone()).await.unwrap()).await;
     assert_eq!((status, code.as_str()), (400, "bad_request"), "{msg}");
-    assert!(msg.contains("exact"), "{msg}");
+    assert!(msg.contains("\"exact\": true"), "{msg}");
     assert_eq!(stdout(&c.run(A, &plain, "print(kept)").await), "1\n");
     c.req(Method::DELETE, &format!("/v1/sessions/{plain}"), A)
         .send()

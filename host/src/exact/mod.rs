@@ -150,6 +150,13 @@ async fn baseline(settings: &Settings) -> Result<Arc<Vec<u8>>, Error> {
 }
 
 impl Sandbox {
+    /// Whether `snapshot` says it is an exact snapshot (from
+    /// [`Sandbox::snapshot_exact`]) rather than a pickled one: its header
+    /// only, nothing is checked (that is [`Sandbox::restore`]'s job).
+    pub fn is_exact_snapshot(snapshot: &[u8]) -> bool {
+        format::is_exact(snapshot)
+    }
+
     fn exact_only(&self, what: &str) -> Result<(), Error> {
         if self.settings.flavor() == Flavor::Exact {
             Ok(())
