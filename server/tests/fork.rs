@@ -204,6 +204,27 @@ async fn a_session_that_is_not_exact_forks_through_its_pickled_snapshot() {
     // The two go on independently.
     s.run(None, &child, "x = 0").await;
     assert_eq!(stdout(&s.run(None, &src, "print(x)").await), "41\n");
+    // Concurrent forks of one session: each is a new session or a 409
+    // (the source is busy with another fork), nothing else, and every 201
+    // is a session that works.
+    let before = s.ids(None).await.len();
+    let (a, b, c) = tokio::join!(
+        fork(&s, None, &src),
+        fork(&s, None, &src),
+        fork(&s, None, &src)
+    );
+    let made: Vec<String> = [a, b, c]
+        .into_iter()
+        .filter_map(|(status, v)| {
+            assert!(status == 201 || status == 409, "{status} {v}");
+            (status == 201).then(|| v["id"].as_str().unwrap().to_string())
+        })
+        .collect();
+    assert!(!made.is_empty());
+    assert_eq!(s.ids(None).await.len(), before + made.len());
+    for id in &made {
+        assert_eq!(stdout(&s.run(None, id, "print(x)").await), "41\n");
+    }
 }
 
 /// The file of session `id` under the store directory `dir`.
