@@ -9,6 +9,7 @@ use crate::instance::{self, instantiate, Anchors, Fault, Live};
 use crate::stack::{self, Stacks};
 use crate::vfs::{self, snapshot as files, Tree};
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,7 +24,7 @@ const GRACE: Duration = Duration::from_millis(50);
 
 /// How a call into the guest failed on the host side.
 #[derive(Debug)]
-enum Failure {
+pub(crate) enum Failure {
     /// The whole call outlived timeout + grace (a blocking host call).
     Elapsed,
     /// wasmtime stopped it: what happened in user terms, and the trap.
@@ -56,6 +57,55 @@ impl InterruptHandle {
 async fn interrupted(flag: &AtomicBool, wake: &Notify) {
     while !flag.load(Ordering::SeqCst) {
         wake.notified().await;
+    }
+}
+
+impl Failure {
+    /// The failure as an error of an internal call (not the user's code).
+    pub(crate) fn into_trap(self) -> Error {
+        match self {
+            Failure::Elapsed => Error::Timeout,
+            Failure::Engine(msg, _) => Error::Trap(msg),
+            Failure::Exit(code) => {
+                Error::Trap(format!("the interpreter exited with status {code}"))
+            }
+            Failure::Interrupted => Error::Interrupted,
+        }
+    }
+}
+
+/// One guest call made from a live instance's functions and store.
+pub(crate) type GuestCall<'a, T> = Pin<Box<dyn Future<Output = wasmtime::Result<T>> + Send + 'a>>;
+
+impl Live {
+    /// One internal guest call (the session's own bookkeeping, not the
+    /// user's code): output muted, not charged to a fuel budget, stopped
+    /// at `deadline` (also as a wall-clock bound; `None`: no limit), the
+    /// stack pages it left resident given back. Interrupts stop it only if
+    /// the store takes them (not while `HostState::recovering`).
+    pub(crate) async fn internal<T>(
+        &mut self,
+        deadline: Option<Instant>,
+        call: impl for<'a> FnOnce(
+            &'a instance::Funcs,
+            &'a mut wasmtime::Store<instance::HostState>,
+        ) -> GuestCall<'a, T>,
+    ) -> Result<T, Failure> {
+        if self.store.get_fuel().is_ok() {
+            // (Fuel flavor only; budgets are armed per user call.)
+            let _ = self.store.set_fuel(u64::MAX);
+        }
+        let d = self.store.data_mut();
+        d.deadline = deadline;
+        d.fault = None;
+        d.sink.set_muted(true);
+        let stacks = d.stacks.clone();
+        let timeout = deadline.map(|t| t.saturating_duration_since(Instant::now()));
+        let r = Sandbox::bounded(None, timeout, stacks, call(&self.f, &mut self.store)).await;
+        let d = self.store.data_mut();
+        d.sink.set_muted(false);
+        d.deadline = None;
+        r
     }
 }
 
@@ -141,17 +191,13 @@ impl Sandbox {
         live: &mut Live,
         state: Vec<u8>,
     ) -> Result<(), String> {
-        let d = live.store.data_mut();
-        d.deadline = timeout.map(|t| Instant::now() + t);
-        d.sink.set_muted(true);
-        let stacks = d.stacks.clone();
-        let call = live.f.restore.call_async(&mut live.store, (state,));
-        // Not abandoned on an interrupt: those were for the failed call.
-        let r = Self::bounded(None, timeout, stacks, call).await;
-        let d = live.store.data_mut();
-        d.sink.set_muted(false);
-        d.deadline = None;
-        let timed_out = d.fault == Some(Fault::Timeout);
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let r = live
+            .internal(deadline, |f, store| {
+                Box::pin(f.restore.call_async(store, (state,)))
+            })
+            .await;
+        let timed_out = live.store.data().fault == Some(Fault::Timeout);
         const SLOW: &str = "loading it took longer than the timeout";
         match r {
             Ok((Ok(()),)) => Ok(()),
@@ -258,16 +304,13 @@ impl Sandbox {
             return;
         }
         if let Some(live) = self.live.as_mut() {
-            live.store.data().sink.set_muted(true);
-            if self.settings.fuel.is_some() {
-                // Internal bookkeeping is not charged to the user's budget.
-                let _ = live.store.set_fuel(u64::MAX);
-            }
-            let stacks = live.store.data().stacks.clone();
-            let call = live.f.snapshot.call_async(&mut live.store, ());
-            let r = stack::owned(&stacks, call).await;
-            stacks.trim();
-            live.store.data().sink.set_muted(false);
+            // Under what is left of the call's own deadline.
+            let deadline = live.store.data().deadline;
+            let r = live
+                .internal(deadline, |f, store| {
+                    Box::pin(f.snapshot.call_async(store, ()))
+                })
+                .await;
             match r {
                 Ok((Ok(bytes),)) => self.last_good = Some(bytes),
                 Ok((Err(_),)) => {}

@@ -12,6 +12,12 @@
 //!    out of the rotation, as a load balancer would), at 2/3 a new one
 //!    joins.
 //!
+//! With `ERYX_CLUSTER_EXACT=1` (`scripts/cluster-bench.sh --exact`) the
+//! sessions are exact (`"exact": true`): the store holds their
+//! `snapshot_exact()` bytes and every miss restores those; 20 sessions
+//! instead of 100 by default (an exact sandbox holds its own copy of the
+//! image's memory). `ERYX_CLUSTER_SESSIONS` sets the number either way.
+//!
 //! Lost updates (a session whose final `n` is below its count of answered
 //! executes, or an answered `n` that is not above the one before) must be
 //! 0, and failures only those in flight on the killed replica; the exit
@@ -24,7 +30,19 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-const SESSIONS: usize = 100;
+/// Whether the sessions are exact (`ERYX_CLUSTER_EXACT=1`).
+fn exact() -> bool {
+    std::env::var("ERYX_CLUSTER_EXACT").is_ok_and(|v| v == "1")
+}
+
+/// How many sessions (`ERYX_CLUSTER_SESSIONS`; default 100, 20 exact).
+fn session_count() -> usize {
+    std::env::var("ERYX_CLUSTER_SESSIONS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(if exact() { 20 } else { 100 })
+}
+
 const CODE: &str = "n += 1; print(n)";
 /// Every session may run at once (the default tenant cap is 64).
 const CONFIG: &str = "[tenant_defaults]\nmax_concurrent = 1000\n";
@@ -122,8 +140,10 @@ async fn session_loop(
 /// Sessions on `server`, each with `n = 0`.
 async fn sessions(server: &Server) -> Vec<String> {
     let mut ids = Vec::new();
-    for _ in 0..SESSIONS {
-        let id = server.session(None, json!({"ttl_s": 600})).await;
+    for _ in 0..session_count() {
+        let id = server
+            .session(None, json!({"ttl_s": 600, "exact": exact()}))
+            .await;
         server.run(None, &id, "n = 0").await;
         ids.push(id);
     }
@@ -215,7 +235,9 @@ async fn main() {
             .collect(),
     ));
     let killed = Arc::new(AtomicUsize::new(usize::MAX));
-    eprintln!("cluster-bench: 3 replicas, {SESSIONS} sessions, {secs:.0} s");
+    let n = session_count();
+    let kind = if exact() { "exact" } else { "pickled" };
+    eprintln!("cluster-bench: 3 replicas, {n} {kind} sessions, {secs:.0} s");
     let t0 = Instant::now();
     let (tally, tasks) = drive(rotation.clone(), killed.clone(), &ids, secs).await;
     tokio::time::sleep(Duration::from_secs_f64(secs / 3.0)).await;
@@ -259,7 +281,7 @@ async fn main() {
     let requests = t.ok + t.failed_killed + t.failed_other.len();
     let mut lat = ms(&t.lat);
     let mut restore = t.restore_ms.clone();
-    println!("### Cluster bench ({secs:.0} s; 3 replicas + Redis on 127.0.0.1, {SESSIONS} sessions round-robin)\n");
+    println!("### Cluster bench ({secs:.0} s; 3 replicas + Redis on 127.0.0.1, {n} {kind} sessions round-robin)\n");
     println!("| measure | value |\n|---|---|");
     println!(
         "| requests | {requests} (+{} busy retries) |",

@@ -55,6 +55,12 @@ pub struct CreateSessionRequest {
     /// Packages by name (from the server's allowlist).
     #[serde(default)]
     pub packages: Vec<String>,
+    /// An exact session: `POST /v1/sessions/{id}/fork` copies every
+    /// object (open sqlite3 connections, generators, open files), and a
+    /// shared store (`dir:`/Redis) keeps its whole state, not only what
+    /// pickles. Sandboxes of exact sessions cost more to create.
+    #[serde(default)]
+    pub exact: bool,
 }
 
 /// A session as listed and returned on creation.
@@ -74,6 +80,8 @@ pub struct SessionInfo {
     pub timeout_ms: u64,
     /// Memory cap in bytes.
     pub max_memory_bytes: u64,
+    /// Whether it is an exact session (see `exact` of the creation).
+    pub exact: bool,
     /// Whether an execute is running right now.
     pub busy: bool,
 }

@@ -1,7 +1,8 @@
 //! `eryx-server`: eryx Python sandboxes as an HTTP/JSON service (see
 //! docs/server.md). Modules: `config` (flags, env, file),
 //! `api` (wire types, errors, body extraction), `state` (shared state,
-//! tenants, sandbox builders), `sessions` (live sessions, LRU), `store`
+//! tenants, sandbox builders), `sessions` (live sessions, LRU), `fork`
+//! (forking a session), `store`
 //! (the session store: in-process, a local directory, or shared through
 //! Redis), `scheduler`
 //! (worker slots, queue, tenant caps), `exec` (one execute, SSE,
@@ -14,6 +15,7 @@ mod callbacks;
 mod config;
 mod exec;
 mod files;
+mod fork;
 mod metrics;
 mod offered;
 mod openapi;

@@ -19,6 +19,7 @@ use utoipa::{Modify, OpenApi};
         crate::routes::get_state,
         crate::routes::put_state,
         crate::routes::delete_session,
+        crate::fork::fork_session,
         crate::files::list_files,
         crate::files::get_file,
         crate::files::put_file,

@@ -32,6 +32,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(session_info).delete(delete_session),
         )
         .route("/v1/sessions/{id}/execute", post(session_execute))
+        .route("/v1/sessions/{id}/fork", post(crate::fork::fork_session))
         .route("/v1/sessions/{id}/state", get(get_state).put(put_state))
         .merge(crate::files::routes(state.config.max_file_bytes))
         // After every route (it applies to those already added).
@@ -152,6 +153,7 @@ pub async fn create_session(
         max_memory_bytes: req.max_memory_bytes.unwrap_or(l.default_memory_bytes),
         preimports: req.preimports,
         packages: req.packages,
+        exact: req.exact,
     };
     state.check_settings(&settings)?;
     // The id is only known once the session exists; callbacks carry it, so
@@ -280,7 +282,8 @@ pub async fn get_state(
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
 }
 
-/// Replace the session's state by snapshot bytes (from `GET .../state`).
+/// Replace the session's state by snapshot bytes (from `GET .../state`;
+/// an exact session also takes exact snapshot bytes of the same build).
 /// Invalid bytes are a 400 and leave the session as it was.
 #[utoipa::path(put, path = "/v1/sessions/{id}/state", security(("bearer" = [])),
     params(("id" = String, Path, description = "session id")),
@@ -299,6 +302,12 @@ pub async fn put_state(
     let bytes = body_bytes(req).await?;
     let mut co = checkout(&state, &tenant.tenant.name, &id).await?;
     let _slot = state.scheduler.acquire().await?;
+    if !co.session.settings.exact && eryx::Sandbox::is_exact_snapshot(&bytes) {
+        return Err(ApiError::bad_request(
+            "not a valid session state here: these are exact snapshot bytes, which restore \
+             only into a session created with \"exact\": true",
+        ));
+    }
     co.sandbox.restore(&bytes).await.map_err(|e| {
         ApiError::bad_request(format!("not a valid session state: {}", e.message()))
     })?;

@@ -27,6 +27,11 @@ pub struct Settings {
     pub preimports: Vec<String>,
     /// Packages (names from the allowlist).
     pub packages: Vec<String>,
+    /// An exact session (`eryx::SandboxBuilder::exact`): forks copy the
+    /// whole guest state, and the shared stores keep exact snapshots.
+    /// Absent in settings stored before it existed: `false`.
+    #[serde(default)]
+    pub exact: bool,
 }
 
 impl Settings {
@@ -124,6 +129,7 @@ impl Session {
             ttl_s: self.settings.ttl_s,
             timeout_ms: self.settings.timeout_ms,
             max_memory_bytes: self.settings.max_memory_bytes,
+            exact: self.settings.exact,
             busy: self.busy(),
         }
     }
@@ -223,5 +229,23 @@ impl Live {
     /// Sessions of all tenants.
     pub fn count(&self) -> usize {
         self.lock().len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Settings;
+
+    /// Settings stored before `exact` existed still load (as not exact);
+    /// unknown fields are still refused.
+    #[test]
+    fn settings_without_exact_load_as_not_exact() {
+        let old = r#"{"ttl_s":60,"timeout_ms":1000,"max_memory_bytes":67108864,"preimports":[],"packages":[]}"#;
+        let s: Settings = serde_json::from_str(old).expect("old settings load");
+        assert!(!s.exact);
+        let new = old.replace("}", r#","exact":true}"#);
+        assert!(serde_json::from_str::<Settings>(&new).expect("new").exact);
+        let odd = old.replace("}", r#","exactly":true}"#);
+        assert!(serde_json::from_str::<Settings>(&odd).is_err());
     }
 }

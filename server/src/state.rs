@@ -286,6 +286,7 @@ impl AppState {
         let mut builder = self.builder(limits, tenant, Some(id));
         let heavy = !settings.packages.is_empty() || !settings.preimports.is_empty();
         let (paths, mut modules) = self.packages(&settings.packages)?;
+        builder = builder.exact(settings.exact);
         for p in paths {
             builder = builder.package(p);
         }

@@ -25,6 +25,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/sessions/{id}"),
     ("DELETE", "/v1/sessions/{id}"),
     ("POST", "/v1/sessions/{id}/execute"),
+    ("POST", "/v1/sessions/{id}/fork"),
     ("GET", "/v1/sessions/{id}/state"),
     ("PUT", "/v1/sessions/{id}/state"),
     ("GET", "/v1/sessions/{id}/files"),

@@ -72,6 +72,7 @@ async fn invalid_utf8_and_nul_anywhere_are_clear_errors() {
         (Method::GET, format!("/v1/sessions/{bad}")),
         (Method::DELETE, format!("/v1/sessions/{bad}")),
         (Method::POST, format!("/v1/sessions/{bad}/execute")),
+        (Method::POST, format!("/v1/sessions/{bad}/fork")),
         (Method::GET, format!("/v1/sessions/{bad}/state")),
         (Method::PUT, format!("/v1/sessions/{bad}/state")),
         (Method::GET, format!("/v1/sessions/{bad}/files")),
@@ -154,6 +155,7 @@ async fn hostile_query_strings_and_methods_are_json_errors() {
         (Method::POST, "/healthz".to_string(), "GET"),
         (Method::PUT, format!("/v1/sessions/{id}"), "GET,DELETE"),
         (Method::POST, format!("/v1/sessions/{id}/state"), "GET,PUT"),
+        (Method::GET, format!("/v1/sessions/{id}/fork"), "POST"),
         (Method::DELETE, format!("/v1/sessions/{id}/files"), "GET"),
         (
             Method::POST,

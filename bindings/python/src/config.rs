@@ -43,6 +43,7 @@ pub struct Options<'py> {
     pub keep_state_on_fault: bool,
     pub progress: bool,
     pub interruptible: bool,
+    pub exact: bool,
 }
 
 fn seconds(name: &str, v: f64) -> PyResult<Duration> {
@@ -225,7 +226,8 @@ pub fn builder(
     let mut b = eryx::Sandbox::builder()
         .progress(o.progress)
         .keep_state_on_fault(o.keep_state_on_fault)
-        .interruptible(o.interruptible);
+        .interruptible(o.interruptible)
+        .exact(o.exact);
     if let Some(t) = o.timeout {
         if !o.interruptible {
             return Err(PyValueError::new_err(

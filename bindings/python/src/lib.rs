@@ -77,6 +77,7 @@ fn _eryx(m: &Bound<'_, PyModule>) -> PyResult<()> {
     attach::register(m)?;
     m.add_class::<sandbox::Sandbox>()?;
     m.add_class::<sandbox::Ticket>()?;
+    m.add_class::<sandbox::Forked>()?;
     m.add_class::<execution::Execution>()?;
     m.add_function(wrap_pyfunction!(prepare, m)?)?;
     m.add_function(wrap_pyfunction!(_rust_warm_execute, m)?)?;

@@ -1,4 +1,4 @@
-//! One call on a sandbox (execute, snapshot, restore, clear), run the same
+//! One call on a sandbox (execute, snapshot, restore, clear, fork), run the same
 //! way for the blocking and the asyncio API: wait for the sandbox (calls on
 //! one sandbox are served one at a time, in arrival order), run, and stop
 //! early on request: before the call started by giving up the wait, after
@@ -57,9 +57,12 @@ pub struct Shared {
 /// A call to make.
 pub enum Op {
     Execute(String),
-    Snapshot,
+    /// `true`: the exact snapshot (`eryx::Sandbox::snapshot_exact`).
+    Snapshot(bool),
     Restore(Vec<u8>),
     Clear,
+    /// `eryx::Sandbox::fork`.
+    Fork,
 }
 
 /// How a call ended.
@@ -67,6 +70,8 @@ pub enum Done {
     Ran(eryx::Execution),
     Bytes(Vec<u8>),
     Unit,
+    /// A new sandbox (a fork).
+    Forked(Box<eryx::Sandbox>),
     Failed(eryx::Error),
     /// The sandbox was closed.
     Closed,
@@ -95,7 +100,15 @@ pub async fn run(
     let call = async move {
         match op {
             Op::Execute(code) => Done::Ran(sb.run(&code).await),
-            Op::Snapshot => sb.snapshot().await.map_or_else(Done::Failed, Done::Bytes),
+            Op::Snapshot(false) => sb.snapshot().await.map_or_else(Done::Failed, Done::Bytes),
+            Op::Snapshot(true) => sb
+                .snapshot_exact()
+                .await
+                .map_or_else(Done::Failed, Done::Bytes),
+            Op::Fork => sb
+                .fork()
+                .await
+                .map_or_else(Done::Failed, |f| Done::Forked(Box::new(f))),
             Op::Restore(data) => sb
                 .restore(&data)
                 .await

@@ -21,6 +21,26 @@ use std::sync::Arc;
 #[pyclass(subclass, module = "eryx._eryx", name = "Sandbox")]
 pub struct Sandbox {
     shared: Arc<Shared>,
+    /// Built with `exact=True`.
+    exact: bool,
+    /// Built with callbacks (those are bound to this sandbox: see `fork`).
+    has_callbacks: bool,
+}
+
+/// A forked sandbox on its way to its Python object (`Sandbox(_forked=..)`,
+/// see `eryx/__init__.py`'s `fork`): taken once.
+#[pyclass(frozen, module = "eryx._eryx", name = "_Forked")]
+pub struct Forked {
+    sandbox: std::sync::Mutex<Option<eryx::Sandbox>>,
+}
+
+/// Whether a `callbacks=` argument offers any callback (one whose length
+/// cannot be told counts as offering some).
+fn offers_callbacks(callbacks: &Option<Bound<'_, PyAny>>) -> bool {
+    match callbacks {
+        Some(c) if !c.is_none() => c.len().map_or(true, |n| n > 0),
+        _ => false,
+    }
 }
 
 /// The code argument: a `str`.
@@ -63,6 +83,13 @@ fn done_to_py(py: Python<'_>, done: Done) -> PyResult<Py<PyAny>> {
             }
         }
         Done::Bytes(b) => Ok(PyBytes::new(py, &b).into_any().unbind()),
+        Done::Forked(sb) => Ok(Py::new(
+            py,
+            Forked {
+                sandbox: std::sync::Mutex::new(Some(*sb)),
+            },
+        )?
+        .into_any()),
         Done::Unit => Ok(py.None()),
         Done::Failed(e) => Err(to_pyerr(py, &e, None)),
         Done::Closed => Err(sandbox_error(py, "the sandbox is closed")),
@@ -92,6 +119,41 @@ impl Sandbox {
             ));
         }
         Ok(())
+    }
+
+    /// Refuse a fork this sandbox cannot make.
+    fn check_fork(&self, py: Python<'_>) -> PyResult<()> {
+        if self.has_callbacks {
+            // The callbacks are bound to this sandbox (its event loop slot
+            // and re-entry key); a direct fork would share them.
+            return Err(sandbox_error(
+                py,
+                "a sandbox with callbacks is forked by Sandbox.fork() (through an exact \
+                 snapshot into a new sandbox with its own callbacks), not by _fork()",
+            ));
+        }
+        Ok(())
+    }
+
+    /// A key no other sandbox of this process has (for the callbacks'
+    /// re-entry check).
+    fn next_key() -> u64 {
+        static NEXT_KEY: AtomicU64 = AtomicU64::new(1);
+        NEXT_KEY.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The Python side of a new sandbox around `sandbox`.
+    fn around(sandbox: eryx::Sandbox, exact: bool, has_callbacks: bool) -> Sandbox {
+        Sandbox {
+            shared: Arc::new(Shared {
+                interrupt: sandbox.interrupt_handle(),
+                sandbox: tokio::sync::Mutex::new(Some(sandbox)),
+                caller_loop: LoopSlot::default(),
+                key: Sandbox::next_key(),
+            }),
+            exact,
+            has_callbacks,
+        }
     }
 
     /// Run `op` to its end, blocking this thread with the GIL released.
@@ -131,6 +193,8 @@ impl Sandbox {
         keep_state_on_fault = true,
         progress = true,
         interruptible = true,
+        exact = false,
+        _forked = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new<'py>(
@@ -153,10 +217,17 @@ impl Sandbox {
         keep_state_on_fault: bool,
         progress: bool,
         interruptible: bool,
+        exact: bool,
+        _forked: Option<Bound<'py, Forked>>,
     ) -> PyResult<Self> {
-        static NEXT_KEY: AtomicU64 = AtomicU64::new(1);
-        let key = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
-        let slot = LoopSlot::default();
+        if let Some(f) = _forked {
+            let sb = ops::lock(&f.get().sandbox).take();
+            // A fork has no callbacks (`check_fork`) and is exact.
+            return sb
+                .map(|sb| Sandbox::around(sb, true, false))
+                .ok_or_else(|| sandbox_error(py, "this fork was already taken"));
+        }
+        let has_callbacks = offers_callbacks(&callbacks);
         let opts = Options {
             timeout,
             max_memory,
@@ -176,7 +247,10 @@ impl Sandbox {
             keep_state_on_fault,
             progress,
             interruptible,
+            exact,
         };
+        let slot = LoopSlot::default();
+        let key = Sandbox::next_key();
         let builder = config::builder(py, opts, slot.clone(), key)?;
         let cancel = Arc::new(Cancel::default());
         let c = cancel.clone();
@@ -204,6 +278,8 @@ impl Sandbox {
                 caller_loop: slot,
                 key,
             }),
+            exact,
+            has_callbacks,
         })
     }
 
@@ -215,13 +291,39 @@ impl Sandbox {
         self.call(py, Op::Execute(code))
     }
 
-    /// The session's variables, functions, classes and imports as bytes.
-    fn snapshot(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        self.call(py, Op::Snapshot)
+    /// The session's variables, functions, classes, imports and files as
+    /// bytes (pickled: portable); with `exact=True` (a sandbox built with
+    /// `exact=True`) the whole guest state, every object (restores only
+    /// into a sandbox of the same image and build).
+    #[pyo3(signature = (*, exact = false))]
+    fn snapshot(&self, py: Python<'_>, exact: bool) -> PyResult<Py<PyAny>> {
+        self.call(py, Op::Snapshot(exact))
     }
 
-    /// Replace the session's state by a snapshot (`StateError` for bytes
-    /// that are not one; the state is then unchanged).
+    /// The native half of `fork()`: the forked sandbox, for
+    /// `Sandbox(_forked=...)`.
+    fn _fork(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.check_fork(py)?;
+        self.call(py, Op::Fork)
+    }
+
+    /// Whether the sandbox was built with callbacks (its `fork()` then
+    /// goes through an exact snapshot into a new sandbox, see `fork`).
+    #[getter]
+    fn _has_callbacks(&self) -> bool {
+        self.has_callbacks
+    }
+
+    /// Whether the sandbox was built with `exact=True` (`fork()` and
+    /// `snapshot(exact=True)` need it).
+    #[getter]
+    fn exact(&self) -> bool {
+        self.exact
+    }
+
+    /// Replace the session's state by a snapshot, pickled or exact (the
+    /// bytes say which; `StateError` for bytes that are not one, or an
+    /// exact one from another image or build; the state is then unchanged).
     fn restore(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         let data = state_arg(data)?;
         self.call(py, Op::Restore(data))
@@ -271,7 +373,8 @@ impl Sandbox {
         Ok(false)
     }
 
-    /// Start `kind` (`execute`, `snapshot`, `restore`, `clear`) for the
+    /// Start `kind` (`execute`, `snapshot`, `snapshot_exact`, `restore`,
+    /// `clear`, `fork`) for the
     /// asyncio API: the answer is set on asyncio future `fut` of `event_loop`
     /// (thread-safely); async callbacks run on `event_loop` meanwhile.
     #[pyo3(signature = (kind, arg, event_loop, fut))]
@@ -285,9 +388,14 @@ impl Sandbox {
     ) -> PyResult<Ticket> {
         let op = match kind {
             "execute" => Op::Execute(code_arg(arg)?),
-            "snapshot" => Op::Snapshot,
+            "snapshot" => Op::Snapshot(false),
+            "snapshot_exact" => Op::Snapshot(true),
             "restore" => Op::Restore(state_arg(arg)?),
             "clear" => Op::Clear,
+            "fork" => {
+                self.check_fork(py)?;
+                Op::Fork
+            }
             _ => return Err(PyValueError::new_err(format!("unknown call {kind:?}"))),
         };
         self.check_reentry(py)?;

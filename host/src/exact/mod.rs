@@ -51,24 +51,18 @@ const RECORD: &str = "__import__('_eryx_exact').record()";
 /// Python run in the copy once libc has forgotten the source's handles.
 const REATTACH: &str = "__import__('_eryx_exact').reattach()";
 
-/// One internal `execute` on `live`, output muted, no deadline.
+/// One internal `execute` on `live` ([`Live::internal`], no deadline).
 async fn run_python(live: &mut Live, code: &str) -> Result<(), Error> {
-    let d = live.store.data_mut();
-    d.deadline = None;
-    d.fault = None;
-    d.sink.set_muted(true);
-    let stacks = d.stacks.clone();
-    let call = live
-        .f
-        .execute
-        .call_async(&mut live.store, (code.to_string(),));
-    let r = stack::owned(&stacks, call).await;
-    stacks.trim();
-    live.store.data().sink.set_muted(false);
+    let code_arg = code.to_string();
+    let r = live
+        .internal(None, |f, store| {
+            Box::pin(f.execute.call_async(store, (code_arg,)))
+        })
+        .await;
     match r {
         Ok((Ok(_),)) => Ok(()),
         Ok((Err(tb),)) => Err(Error::State(format!("exact: {code} failed: {tb}"))),
-        Err(e) => Err(trap(e)),
+        Err(f) => Err(f.into_trap()),
     }
 }
 
@@ -156,6 +150,13 @@ async fn baseline(settings: &Settings) -> Result<Arc<Vec<u8>>, Error> {
 }
 
 impl Sandbox {
+    /// Whether `snapshot` says it is an exact snapshot (from
+    /// [`Sandbox::snapshot_exact`]) rather than a pickled one: its header
+    /// only, nothing is checked (that is [`Sandbox::restore`]'s job).
+    pub fn is_exact_snapshot(snapshot: &[u8]) -> bool {
+        format::is_exact(snapshot)
+    }
+
     fn exact_only(&self, what: &str) -> Result<(), Error> {
         if self.settings.flavor() == Flavor::Exact {
             Ok(())

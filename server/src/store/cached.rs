@@ -12,6 +12,9 @@
 //! lease in one atomic step. A write that finds the version moved (someone
 //! else wrote meanwhile, e.g. after this replica's lease expired) is a 409
 //! `lost_update`, and this replica drops its live copy: the store wins.
+//! An exact session's snapshot is `snapshot_exact()` (the whole guest
+//! state, so a session moved between replicas keeps every object); it
+//! restores only on a server of the same build and image.
 use super::backend::{now_ms, Acquired, Backend, Entry, Lease, Saved, Write};
 use super::{Change, Checkout, Fut, SessionStore};
 use crate::api::{ApiError, SessionInfo};
@@ -56,6 +59,7 @@ fn info(e: Entry) -> SessionInfo {
         ttl_s: e.settings.ttl_s,
         timeout_ms: e.settings.timeout_ms,
         max_memory_bytes: e.settings.max_memory_bytes,
+        exact: e.settings.exact,
         busy: e.busy,
     }
 }
@@ -243,7 +247,13 @@ impl SessionStore for CachedStore {
                     session.touch();
                     return Ok(());
                 }
-                Change::Executed | Change::Files => match sandbox.snapshot().await {
+                // An exact session keeps its whole guest state (every
+                // object, not only what pickles) in the store.
+                Change::Executed | Change::Files => match if session.settings.exact {
+                    sandbox.snapshot_exact().await
+                } else {
+                    sandbox.snapshot().await
+                } {
                     Ok(b) => (b, ran),
                     Err(e) => {
                         tracing::error!(tenant, session = id, error = %e, "snapshot after execute failed");

@@ -12,7 +12,7 @@
 //! | 8 | FNV-1a 64 of the metadata |
 //! | 8 | FNV-1a 64 of the snapshot |
 //! | … | metadata: [`Meta`] as JSON |
-//! | … | snapshot: `eryx::Sandbox::snapshot()` bytes |
+//! | … | snapshot: `eryx::Sandbox::snapshot()` bytes (`snapshot_exact()` for an exact session) |
 //!
 //! Anything else (short, long, wrong magic or sums, unknown fields) is
 //! [`Unreadable`]. A write goes to a temp file in the same directory,
@@ -226,6 +226,7 @@ mod tests {
                 max_memory_bytes: 64 << 20,
                 preimports: vec![],
                 packages: vec![],
+                exact: true,
             },
             version: 3,
             created_ms: 1,

@@ -82,7 +82,8 @@ def callback(func_or_name=None, /):
 class Sandbox(_eryx.Sandbox):
     """A Python sandbox; see the package documentation and ``_eryx.pyi``.
 
-    Blocking methods (``execute``, ``snapshot``, ``restore``, ``clear``)
+    Blocking methods (``execute``, ``snapshot``, ``restore``, ``clear``,
+    ``fork``)
     release the GIL while the guest runs; Ctrl-C interrupts them. The
     ``*_async`` methods run on the caller's event loop; many sandboxes can
     run concurrently from one loop. Calls on one sandbox are served one at
@@ -94,6 +95,33 @@ class Sandbox(_eryx.Sandbox):
         """The sandbox's files: ``write``, ``read``, ``list``, ``remove``
         (see ``eryx._files.Files``)."""
         return Files(self)
+
+    def __init__(self, **options):
+        # Kept for forks of a sandbox with callbacks (see fork).
+        self._options = options
+
+    def _forked(self, native):
+        child = type(self)(_forked=native)
+        child._options = self._options
+        return child
+
+    def fork(self):
+        """A new, independent ``Sandbox`` whose state is this one's as after
+        its last call: every object (open sqlite3 connections, generators,
+        open files at their offsets), its own copy of the files, the same
+        limits and callbacks. Needs ``exact=True``. A sandbox with
+        callbacks is copied through ``snapshot(exact=True)`` into a new
+        sandbox made with the same arguments (its callbacks are its own)."""
+        if not self._has_callbacks:
+            return self._forked(self._fork())
+        state = self.snapshot(exact=True)
+        child = type(self)(**self._options)
+        try:
+            child.restore(state)
+        except BaseException:
+            child.close()
+            raise
+        return child
 
     async def _call_async(self, kind, arg):
         import asyncio
@@ -111,9 +139,25 @@ class Sandbox(_eryx.Sandbox):
         """``execute`` for asyncio: ``await sb.execute_async(code)``."""
         return await self._call_async("execute", code)
 
-    async def snapshot_async(self):
+    async def snapshot_async(self, *, exact=False):
         """``snapshot`` for asyncio."""
-        return await self._call_async("snapshot", None)
+        return await self._call_async("snapshot_exact" if exact else "snapshot", None)
+
+    async def fork_async(self):
+        """``fork`` for asyncio."""
+        if not self._has_callbacks:
+            return self._forked(await self._call_async("fork", None))
+        import asyncio
+
+        state = await self.snapshot_async(exact=True)
+        make = lambda: type(self)(**self._options)
+        child = await asyncio.get_running_loop().run_in_executor(None, make)
+        try:
+            await child.restore_async(state)
+        except BaseException:
+            child.close()
+            raise
+        return child
 
     async def restore_async(self, data):
         """``restore`` for asyncio."""
