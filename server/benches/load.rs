@@ -12,6 +12,9 @@
 //!
 //! Env: `ERYX_BENCH_SECS` (seconds per cell), `ERYX_BENCH_CLIENTS`
 //! (e.g. `1,16`). Progress on stderr, the Markdown table on stdout.
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::cpu_secs;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -54,20 +57,6 @@ impl Cell {
         self.failed += o.failed;
         self.rejected += o.rejected;
     }
-}
-
-/// CPU seconds (user + system) a process has used so far: `pid`, or this
-/// process. From `/proc/PID/stat` (Linux; clock ticks of 1/100 s).
-fn cpu_secs(pid: Option<u32>) -> f64 {
-    let path = pid.map_or("/proc/self/stat".to_string(), |p| format!("/proc/{p}/stat"));
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let rest = text.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<f64> = rest
-        .split_whitespace()
-        .map(|x| x.parse().unwrap_or(0.0))
-        .collect();
-    // After the command name: state is field 3; utime, stime are 14, 15.
-    (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
 }
 
 /// A server child process.

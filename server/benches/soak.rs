@@ -248,8 +248,14 @@ async fn client_loop(
 
 /// (RSS bytes, open fds) of process `pid`.
 fn usage(pid: u32) -> (u64, usize) {
+    try_usage(pid).expect("the server process is gone")
+}
+
+/// [`usage`], `None` when the process is gone (or a zombie).
+fn try_usage(pid: u32) -> Option<(u64, usize)> {
+    let kib = common::hostile::try_rss_kib(pid)?;
     let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count());
-    (common::hostile::rss_kib(pid) * 1024, fds)
+    Some((kib * 1024, fds))
 }
 
 fn secs_from_env() -> f64 {
@@ -261,15 +267,11 @@ fn secs_from_env() -> f64 {
 
 /// RSS bytes and open fds of all worker processes of `pid` together.
 fn workers_usage(pid: u32) -> (u64, usize) {
-    let mut total = (0, 0);
-    for w in common::children(pid) {
-        // A worker just killed may be gone (or a zombie) by now.
-        if let Some(kib) = common::hostile::try_rss_kib(w) {
-            let fds = std::fs::read_dir(format!("/proc/{w}/fd")).map_or(0, |d| d.count());
-            total = (total.0 + kib * 1024, total.1 + fds);
-        }
-    }
-    total
+    // A worker just killed may be gone (or a zombie) by now.
+    common::children(pid)
+        .into_iter()
+        .filter_map(try_usage)
+        .fold((0, 0), |(r, f), (r2, f2)| (r + r2, f + f2))
 }
 
 /// Kill one worker of the server `pid` every `every` until `end`.

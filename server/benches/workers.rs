@@ -15,27 +15,17 @@
 //! round, one CPU job). The Markdown table on stdout.
 #[path = "../tests/common/mod.rs"]
 mod common;
-use common::{ms, pct, Server};
+use common::{cpu_secs, ms, pct, Server};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 const SMALL: &str = "print(1+1)";
 const CPU: &str = "print(sum(i * i for i in range(4_000_000)))";
 
-/// CPU seconds (user + system) of `pid` so far (`/proc/PID/stat`).
-fn cpu_secs(pid: u32) -> f64 {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let rest = text.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<f64> = rest
-        .split_whitespace()
-        .map(|x| x.parse().unwrap_or(0.0))
-        .collect();
-    (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
-}
-
 /// CPU seconds of a server and its workers.
 fn tree_cpu(pid: u32) -> f64 {
-    cpu_secs(pid) + common::children(pid).into_iter().map(cpu_secs).sum::<f64>()
+    let kids = common::children(pid).into_iter().map(|k| cpu_secs(Some(k)));
+    cpu_secs(Some(pid)) + kids.sum::<f64>()
 }
 
 /// What one server measured.

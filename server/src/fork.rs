@@ -99,15 +99,7 @@ pub async fn fork_session(
     };
     drop(slot);
     let session = Arc::new(Session::new(&new_id, name, sandbox, settings, 0));
-    let info = state
-        .sessions
-        .create(session, tenant.tenant.caps.max_sessions)
-        .await
-        .inspect_err(|e| {
-            if e.status == StatusCode::TOO_MANY_REQUESTS {
-                state.metrics.reject("tenant_sessions");
-            }
-        })?;
+    let info = crate::routes::register(&state, session, tenant.tenant.caps.max_sessions).await?;
     if let Some(b) = bytes {
         // A shared store holds the new session's state from the start (the
         // embedded store only marks it used); a fork it could not take is

@@ -162,18 +162,24 @@ pub async fn create_session(
     let name = &tenant.tenant.name;
     let sandbox = state.session_sandbox(&settings, name, &id).await?;
     let session = Arc::new(Session::new(&id, name, sandbox, settings, 0));
-    let info = state
-        .sessions
-        .create(session, tenant.tenant.caps.max_sessions)
-        .await
-        .inspect_err(|e| {
-            if e.status == StatusCode::TOO_MANY_REQUESTS {
-                state.metrics.reject("tenant_sessions");
-            }
-        })?;
+    let info = register(&state, session, tenant.tenant.caps.max_sessions).await?;
     state.metrics.sessions.set(state.sessions.live() as i64);
     tracing::info!(tenant = %name, session = %info.id, "session created");
     Ok((StatusCode::CREATED, Json(info)).into_response())
+}
+
+/// Register a new session unless its tenant already has `max` (a 429,
+/// counted as a `tenant_sessions` rejection).
+pub async fn register(
+    state: &AppState,
+    session: Arc<Session>,
+    max: usize,
+) -> Result<SessionInfo, ApiError> {
+    state.sessions.create(session, max).await.inspect_err(|e| {
+        if e.status == StatusCode::TOO_MANY_REQUESTS {
+            state.metrics.reject("tenant_sessions");
+        }
+    })
 }
 
 /// The caller's sessions.

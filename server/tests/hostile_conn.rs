@@ -22,6 +22,11 @@ const EARLY: Duration = Duration::from_millis(2000 - 100);
 /// 3 s).
 const BODY_TIMEOUT: Duration = Duration::from_millis(5000);
 
+/// An execute whose head promises 100 bytes of body, with 10 of them.
+const PARTIAL_BODY: &[u8] =
+    b"POST /v1/execute HTTP/1.1\r\nhost: x\r\nauthorization: Bearer alpha-key-123\r\n\
+      content-type: application/json\r\ncontent-length: 100\r\n\r\n{\"code\": ";
+
 async fn server() -> Server {
     let ms = HEADER_TIMEOUT.as_millis().to_string();
     let body_ms = BODY_TIMEOUT.as_millis().to_string();
@@ -269,12 +274,7 @@ async fn slow_and_truncated_bodies_do_not_hold_the_server() {
     // Case body-truncated: a Content-Length of 100, 10 bytes, then the
     // client closes its side: a JSON 400 (or just a close), never a 5xx.
     let mut tcp = TcpStream::connect(addr(&s)).await.unwrap();
-    tcp.write_all(
-        b"POST /v1/execute HTTP/1.1\r\nhost: x\r\nauthorization: Bearer alpha-key-123\r\n\
-          content-type: application/json\r\ncontent-length: 100\r\n\r\n{\"code\": ",
-    )
-    .await
-    .unwrap();
+    tcp.write_all(PARTIAL_BODY).await.unwrap();
     tcp.shutdown().await.unwrap();
     let mut got = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut got)).await;
@@ -288,12 +288,7 @@ async fn slow_and_truncated_bodies_do_not_hold_the_server() {
     // timeout, others served meanwhile.
     let mut tcp = TcpStream::connect(addr(&s)).await.unwrap();
     let t = Instant::now();
-    tcp.write_all(
-        b"POST /v1/execute HTTP/1.1\r\nhost: x\r\nauthorization: Bearer alpha-key-123\r\n\
-          content-type: application/json\r\ncontent-length: 100\r\n\r\n{\"code\": ",
-    )
-    .await
-    .unwrap();
+    tcp.write_all(PARTIAL_BODY).await.unwrap();
     serves_others(&s, Duration::from_secs(3)).await;
     let mut got = vec![0u8; 4096];
     let n = tokio::time::timeout(BODY_TIMEOUT * 3, tcp.read(&mut got))

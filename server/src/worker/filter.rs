@@ -113,11 +113,16 @@ fn open_rules() -> Result<Vec<SeccompRule>, String> {
     ])
 }
 
+/// This machine's architecture, as the filters name it.
+fn arch() -> Result<seccompiler::TargetArch, String> {
+    std::env::consts::ARCH
+        .try_into()
+        .map_err(|e| format!("no syscall filter for {}: {e}", std::env::consts::ARCH))
+}
+
 /// The filter as a BPF program for this machine.
 pub fn program() -> Result<BpfProgram, String> {
-    let arch = std::env::consts::ARCH
-        .try_into()
-        .map_err(|e| format!("no syscall filter for {}: {e}", std::env::consts::ARCH))?;
+    let arch = arch()?;
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = ALLOWED
         .iter()
         .chain(ALLOWED_ARCH)
@@ -166,9 +171,7 @@ pub fn program() -> Result<BpfProgram, String> {
 /// [`program`]; of two filters' answers the stricter wins, so these get
 /// `ENOSYS` and everything else what [`program`] says.
 fn enosys() -> Result<BpfProgram, String> {
-    let arch = std::env::consts::ARCH
-        .try_into()
-        .map_err(|e| format!("no syscall filter for {}: {e}", std::env::consts::ARCH))?;
+    let arch = arch()?;
     let rules = BTreeMap::from([
         (libc::SYS_clone3, Vec::new()),
         (libc::SYS_openat2, Vec::new()),

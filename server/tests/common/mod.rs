@@ -352,6 +352,20 @@ pub async fn assert_unreadable(r: Response, internals: &[&str]) {
     }
 }
 
+/// CPU seconds (user + system) a process has used so far: `pid`, or this
+/// process. From `/proc/PID/stat` (Linux; clock ticks of 1/100 s).
+pub fn cpu_secs(pid: Option<u32>) -> f64 {
+    let path = pid.map_or("/proc/self/stat".to_string(), |p| format!("/proc/{p}/stat"));
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let rest = text.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
+    // After the command name: state is field 3; utime, stime are 14, 15.
+    (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
+}
+
 /// The child processes of `pid` (a server's worker processes).
 pub fn children(pid: u32) -> Vec<u32> {
     let mut out = Vec::new();
