@@ -3,11 +3,13 @@
 //! `walk_files`, `remove_file`), and its error type. The files live in the
 //! sandbox's virtual filesystem (see `vfs/files.rs` for the path rules), so
 //! they are in snapshots and move with a session like the guest's own.
+//! The types serialise (serde), so a host that runs sandboxes in other
+//! processes can carry them across.
 use crate::sandbox::Sandbox;
 use std::fmt;
 
 /// Why a files API call was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FileErrorKind {
     /// The path is malformed, contains `..`, is a symlink, or names
     /// something that cannot be used that way.
@@ -42,7 +44,7 @@ impl FileErrorKind {
 }
 
 /// A refused files API call: what kind, the path as given, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FileError {
     /// What went wrong.
     pub kind: FileErrorKind,
@@ -71,7 +73,7 @@ impl fmt::Display for FileError {
 impl std::error::Error for FileError {}
 
 /// What a directory entry is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FileKind {
     /// A regular file.
     File,
@@ -93,7 +95,7 @@ impl FileKind {
 }
 
 /// One entry of [`Sandbox::list_files`] / [`Sandbox::walk_files`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FileEntry {
     /// The entry's name in its directory.
     pub name: String,

@@ -15,12 +15,14 @@
 //! the largest sample of the warm-up's end.
 //!
 //! With `ERYX_SOAK_WORKERS=1` (`scripts/soak.sh --workers`) the server
-//! runs one-shots in worker processes (`--isolation workers`, 2 workers):
-//! every other cycle of a client sends its jobs as one-shots (so the
-//! faults land in workers), and a worker is killed (SIGKILL) every
-//! `ERYX_SOAK_KILL_SECS` (default 10). A `worker_lost` answer is expected
-//! only for a request during which a worker was killed; the workers' RSS
-//! and fds are sampled and bounded like the server's.
+//! runs sessions and one-shots in worker processes (`--isolation
+//! workers`, 2 workers): every other cycle of a client sends its jobs as
+//! one-shots, the others to its session, and a worker is killed (SIGKILL)
+//! every `ERYX_SOAK_KILL_SECS` (default 10). A `worker_lost` answer is
+//! expected only for a request during which a worker was killed (a
+//! counter increment so answered is tried again: it must not have
+//! happened); the workers' RSS and fds are sampled and bounded like the
+//! server's.
 #[path = "../tests/common/mod.rs"]
 mod common;
 use common::{ms, pct, Server};
@@ -114,6 +116,9 @@ struct Tally {
     seen: BTreeMap<String, usize>,
     /// When the soak killed a worker.
     kills: Vec<Instant>,
+    /// Counter increments answered `worker_lost` (a kill overlapped them)
+    /// and tried again.
+    killed_retries: usize,
 }
 
 impl Tally {
@@ -221,6 +226,16 @@ async fn client_loop(
                 continue;
             }
             let mut t = tally.lock().unwrap();
+            if let Ok((500, v)) = &got {
+                if v["error"]["code"] == "worker_lost" && t.killed_since(t0) {
+                    // The session's worker was killed under this call:
+                    // it did not happen (the state is the last good
+                    // one), which the next try proves.
+                    t.requests += 1;
+                    t.killed_retries += 1;
+                    continue;
+                }
+            }
             t.requests += 1;
             match got {
                 Ok((200, v)) => {
@@ -381,9 +396,10 @@ async fn main() {
     let growth = |now: u64, base: u64| now as f64 / base.max(1) as f64 - 1.0;
     let (rss_growth, wrss_growth) = (growth(rss, baseline.0), growth(wrss, wbase.0));
     println!(
-        "\n{} jobs, {} busy retries, {} errors, {} lost updates, {} workers killed; after a 2 s pause: RSS {:.1} MiB ({:+.1} % against warm-up's {:.1}), fds {fds} (warm-up {}); workers RSS {:.1} MiB ({:+.1} %), fds {wfds} (warm-up {})",
+        "\n{} jobs, {} busy retries, {} counter retries after a kill, {} errors, {} lost updates, {} workers killed; after a 2 s pause: RSS {:.1} MiB ({:+.1} % against warm-up's {:.1}), fds {fds} (warm-up {}); workers RSS {:.1} MiB ({:+.1} %), fds {wfds} (warm-up {})",
         t.jobs,
         t.busy,
+        t.killed_retries,
         t.errors.len(),
         t.lost,
         t.kills.len(),

@@ -9,7 +9,10 @@
 //! - warm `print(1+1)`: latency p50/p99 and CPU per request of the server
 //!   and its workers together;
 //! - a CPU-bound job (sum of squares, ~0.5 s): the sandbox's own duration
-//!   and the request's wall time, median.
+//!   and the request's wall time, median;
+//! - warm `print(1+1)` in a session (with workers, the session lives in
+//!   them: each call also sends its new state back to the server), in a
+//!   session holding nothing and in one holding a 10 000-entry dict.
 //!
 //! Env: `ERYX_BENCH_ROUNDS` (default 10; 20 small requests per server per
 //! round, one CPU job). The Markdown table on stdout.
@@ -35,6 +38,9 @@ struct Tally {
     small_cpu: f64,
     cpu_wall: Vec<Duration>,
     cpu_inside: Vec<Duration>,
+    /// Session calls: an empty session, one holding a 10k dict.
+    session: [Vec<Duration>; 2],
+    session_cpu: [f64; 2],
 }
 
 async fn one_shot(s: &Server, code: &str) -> Value {
@@ -49,7 +55,17 @@ async fn one_shot(s: &Server, code: &str) -> Value {
     v
 }
 
-async fn round(s: &Server, t: &mut Tally) {
+async fn round(s: &Server, t: &mut Tally, sessions: &[String; 2]) {
+    for (i, id) in sessions.iter().enumerate() {
+        let c0 = tree_cpu(s.pid());
+        for _ in 0..20 {
+            let t0 = Instant::now();
+            let v = s.run(None, id, SMALL).await;
+            assert!(v["error"].is_null(), "{v}");
+            t.session[i].push(t0.elapsed());
+        }
+        t.session_cpu[i] += tree_cpu(s.pid()) - c0;
+    }
     let c0 = tree_cpu(s.pid());
     for _ in 0..20 {
         let t0 = Instant::now();
@@ -100,12 +116,16 @@ async fn main() {
         for _ in 0..5 {
             one_shot(&s, SMALL).await;
         }
-        servers.push((name, s, Tally::default()));
+        let empty = s.session(None, json!({"timeout_ms": 60_000})).await;
+        let dict = s.session(None, json!({"timeout_ms": 60_000})).await;
+        s.run(None, &dict, "d = {i: i for i in range(10_000)}")
+            .await;
+        servers.push((name, s, Tally::default(), [empty, dict]));
     }
     for r in 0..rounds {
         eprintln!("workers bench: round {}/{rounds}", r + 1);
-        for (_, s, t) in servers.iter_mut() {
-            round(s, t).await;
+        for (_, s, t, ids) in servers.iter_mut() {
+            round(s, t, ids).await;
         }
     }
     println!(
@@ -113,7 +133,7 @@ async fn main() {
     );
     println!("| server | `print(1+1)` p50 ms | p99 ms | CPU µs per request (server + workers) | CPU job in the sandbox, median ms | CPU job request, median ms |");
     println!("|---|---|---|---|---|---|");
-    for (name, _, t) in servers.iter_mut() {
+    for (name, _, t, _) in servers.iter_mut() {
         let n = t.small.len().max(1) as f64;
         println!(
             "| {name} | {:.2} | {:.2} | {:.0} | {:.0} | {:.0} |",
@@ -122,6 +142,21 @@ async fn main() {
             t.small_cpu * 1e6 / n,
             median(&t.cpu_inside),
             median(&t.cpu_wall),
+        );
+    }
+    println!("\n| server | session `print(1+1)` p50 ms | p99 ms | CPU µs per call | with a 10k dict: p50 ms | p99 ms | CPU µs per call |");
+    println!("|---|---|---|---|---|---|---|");
+    for (name, _, t, _) in servers.iter_mut() {
+        let [a, b] = &t.session;
+        let (na, nb) = (a.len().max(1) as f64, b.len().max(1) as f64);
+        println!(
+            "| {name} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.0} |",
+            median(a),
+            pct(&mut ms(a), 0.99),
+            t.session_cpu[0] * 1e6 / na,
+            median(b),
+            pct(&mut ms(b), 0.99),
+            t.session_cpu[1] * 1e6 / nb,
         );
     }
 }

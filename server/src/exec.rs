@@ -6,10 +6,11 @@
 use crate::api::ApiError;
 use crate::callbacks::Identity;
 use crate::files::{FileJob, OutputFile};
+use crate::placed::Placed;
 use crate::scheduler::TenantState;
 use crate::state::AppState;
 use crate::store::{Change, Checkout};
-use crate::worker::proto::Job;
+use crate::worker::proto::{Job, SessionOp};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -100,7 +101,8 @@ async fn run(
     let target = match (target, state.workers.get()) {
         (Target::Worker(mut job, who), Some(pool)) => {
             job.code = code.to_string();
-            return crate::worker::run::run(state, pool, *job, who, live, token).await;
+            let calls = crate::worker::run::Calls::new(state, who);
+            return crate::worker::run::run(pool, *job, &calls, live, token).await;
         }
         (Target::Worker(..), None) => {
             return Msg::Failed(ApiError::internal("this server has no worker processes"))
@@ -126,7 +128,15 @@ async fn run(
                 }
             }
         }
-        Target::Session(co) => &mut checkout.insert(*co).sandbox,
+        Target::Session(co) => match &mut *checkout.insert(*co).sandbox {
+            Placed::Local(sb) => sb,
+            Placed::Remote(r) => {
+                let op = SessionOp::Run { code: code.into() };
+                let r = r.op(op, live, Some(token.clone())).await;
+                let msg = crate::placed::ran(r, token.is_cancelled(), &state.metrics);
+                return commit(state, checkout, msg).await;
+            }
+        },
         Target::Worker(..) => {
             return Msg::Failed(ApiError::internal(
                 "a worker call reached the in-process path",
@@ -166,12 +176,28 @@ async fn run(
     };
     state.metrics.execute(outcome, exec.duration.as_secs_f64());
     tracing::debug!(outcome, ms = exec.duration.as_secs_f64() * 1e3, "execute");
-    if let Some(co) = checkout {
-        if let Err(e) = state.sessions.commit(co, Change::Executed).await {
-            return Msg::Failed(e);
-        }
+    commit(
+        state,
+        checkout,
+        Msg::Done(Box::new(result_json(&exec, files))),
+    )
+    .await
+}
+
+/// After an execute on a session: keep its new state (unless the call
+/// could not run), then answer `msg`.
+async fn commit(state: &AppState, checkout: Option<Checkout>, msg: Msg) -> Msg {
+    let Some(co) = checkout else {
+        return msg;
+    };
+    let change = match &msg {
+        Msg::Done(_) => Change::Executed,
+        _ => Change::Nothing,
+    };
+    match state.sessions.commit(co, change).await {
+        Ok(()) => msg,
+        Err(e) => Msg::Failed(e),
     }
-    Msg::Done(Box::new(result_json(&exec, files)))
 }
 
 /// The result as JSON: `Execution::to_json()`, plus `files` when the

@@ -116,13 +116,9 @@ pub async fn list_files(
 ) -> Result<Json<FileList>, ApiError> {
     let mut co = checkout(&state, &tenant.tenant.name, &id).await?;
     let dir = q.dir.unwrap_or_else(|| "/home/user".to_string());
-    let r = if q.recursive {
-        co.sandbox.walk_files(&dir)
-    } else {
-        co.sandbox.list_files(&dir)
-    };
+    let r = co.sandbox.files(&dir, q.recursive).await;
     state.sessions.commit(co, Change::Nothing).await?;
-    let files = r.map_err(|e| file_error(&e))?;
+    let files = r.map_err(refused)?;
     Ok(Json(FileList {
         files: files.into_iter().map(FileInfo::from).collect(),
     }))
@@ -142,9 +138,9 @@ pub async fn get_file(
     ApiPath((id, path)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     let mut co = checkout(&state, &tenant.tenant.name, &id).await?;
-    let r = co.sandbox.read_file(&guest_path(&path));
+    let r = co.sandbox.read_file(&guest_path(&path)).await;
     state.sessions.commit(co, Change::Nothing).await?;
-    let bytes = r.map_err(|e| file_error(&e))?;
+    let bytes = r.map_err(refused)?;
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
 }
 
@@ -168,10 +164,8 @@ pub async fn put_file(
     req: Request,
 ) -> Result<StatusCode, ApiError> {
     let bytes = body_bytes(req).await?;
-    change(&state, &tenant.tenant.name, &id, |sb| {
-        sb.write_file(&guest_path(&path), &bytes)
-    })
-    .await?;
+    let path = guest_path(&path);
+    change(&state, &tenant.tenant.name, &id, Edit::Write(&path, &bytes)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -188,30 +182,38 @@ pub async fn delete_file(
     Caller(tenant): Caller,
     ApiPath((id, path)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    change(&state, &tenant.tenant.name, &id, |sb| {
-        sb.remove_file(&guest_path(&path))
-    })
-    .await?;
+    let path = guest_path(&path);
+    change(&state, &tenant.tenant.name, &id, Edit::Remove(&path)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Apply `f` to the session's sandbox and save the new state (nothing is
-/// saved when it was refused).
-async fn change(
-    state: &AppState,
-    tenant: &str,
-    id: &str,
-    f: impl FnOnce(&mut Sandbox) -> Result<(), FileError>,
-) -> Result<(), ApiError> {
+/// A change to a session's files.
+enum Edit<'a> {
+    Write(&'a str, &'a [u8]),
+    Remove(&'a str),
+}
+
+/// Apply `edit` to the session's sandbox and save the new state (nothing
+/// is saved when it was refused).
+async fn change(state: &AppState, tenant: &str, id: &str, edit: Edit<'_>) -> Result<(), ApiError> {
     let mut co = checkout(state, tenant, id).await?;
     let _slot = state.scheduler.acquire().await?;
-    match f(&mut co.sandbox) {
+    let r = match edit {
+        Edit::Write(path, bytes) => co.sandbox.write_file(path, bytes).await,
+        Edit::Remove(path) => co.sandbox.remove_file(path).await,
+    };
+    match r {
         Ok(()) => state.sessions.commit(co, Change::Files).await,
         Err(e) => {
             state.sessions.commit(co, Change::Nothing).await?;
-            Err(file_error(&e))
+            Err(refused(e))
         }
     }
+}
+
+/// The request's error for a failed files operation.
+fn refused(e: crate::placed::Failed) -> ApiError {
+    e.into_api(ApiError::bad_request)
 }
 
 /// An input file of a one-shot execute.

@@ -15,6 +15,7 @@
 //! busy); the new session counts against the tenant's session cap (429).
 use crate::api::{ApiError, ApiPath, SessionInfo};
 use crate::config::StoreKind;
+use crate::placed::{Failed, Placed};
 use crate::routes::checkout;
 use crate::sessions::Session;
 use crate::state::{AppState, Caller};
@@ -23,7 +24,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use eryx::Sandbox;
 use serde::Serialize;
 use std::sync::Arc;
 use utoipa::ToSchema;
@@ -70,27 +70,23 @@ pub async fn fork_session(
     let direct = settings.exact
         && matches!(state.config.store.kind, StoreKind::Memory)
         && state.config.callbacks.is_empty();
-    let copied = if direct {
-        co.sandbox
-            .fork()
-            .await
-            .map(|s| Copied::Sandbox(Box::new(s)))
-    } else if settings.exact {
-        co.sandbox.snapshot_exact().await.map(Copied::Bytes)
-    } else {
-        co.sandbox.snapshot().await.map(Copied::Bytes)
+    let copied = match &mut *co.sandbox {
+        Placed::Local(sb) if direct => (sb.fork().await)
+            .map(|s| Copied::Sandbox(Box::new(Placed::Local(s))))
+            .map_err(Failed::from),
+        placed => placed.snapshot(settings.exact).await.map(Copied::Bytes),
     };
     // The source is released before the new sandbox is built.
     state.sessions.commit(co, Change::Nothing).await?;
     let copied = copied.map_err(|e| {
         tracing::warn!(tenant = %name, session = %id, error = %e, "fork failed");
-        ApiError::bad_request(format!("cannot fork the session: {}", e.message()))
+        e.into_api(|m| ApiError::bad_request(format!("cannot fork the session: {m}")))
     })?;
     let (sandbox, bytes) = match copied {
         Copied::Sandbox(s) => (*s, None),
         Copied::Bytes(b) => {
-            let mut s = state.session_sandbox(&settings, name, &new_id).await?;
-            s.restore(&b).await.map_err(|e| {
+            let mut s = state.session_placed(&settings, name, &new_id).await?;
+            s.load(b.clone()).await.map_err(|e| {
                 tracing::error!(tenant = %name, session = %id, error = %e, "restoring a fork failed");
                 ApiError::internal("the fork's state could not be restored")
             })?;
@@ -126,7 +122,7 @@ pub async fn fork_session(
 /// What the source's state was copied as.
 enum Copied {
     /// A forked sandbox, ready.
-    Sandbox(Box<Sandbox>),
+    Sandbox(Box<Placed>),
     /// Snapshot bytes (exact or pickled) to restore into a new sandbox.
     Bytes(Vec<u8>),
 }

@@ -20,6 +20,7 @@ mod metrics;
 mod offered;
 mod openapi;
 mod outputs;
+mod placed;
 mod routes;
 mod scheduler;
 mod server;

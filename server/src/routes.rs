@@ -160,7 +160,7 @@ pub async fn create_session(
     // it is made first and the sandbox built with it.
     let id = uuid::Uuid::new_v4().simple().to_string();
     let name = &tenant.tenant.name;
-    let sandbox = state.session_sandbox(&settings, name, &id).await?;
+    let sandbox = state.session_placed(&settings, name, &id).await?;
     let session = Arc::new(Session::new(&id, name, sandbox, settings, 0));
     let info = register(&state, session, tenant.tenant.caps.max_sessions).await?;
     state.metrics.sessions.set(state.sessions.live() as i64);
@@ -279,11 +279,9 @@ pub async fn get_state(
 ) -> Result<Response, ApiError> {
     let mut co = checkout(&state, &tenant.tenant.name, &id).await?;
     let _slot = state.scheduler.acquire().await?;
-    let bytes = co
-        .sandbox
-        .snapshot()
-        .await
-        .map_err(|e| ApiError::bad_request(format!("cannot snapshot the session: {e}")))?;
+    let bytes = co.sandbox.snapshot(false).await.map_err(|e| {
+        e.into_api(|m| ApiError::bad_request(format!("cannot snapshot the session: {m}")))
+    })?;
     state.sessions.commit(co, Change::Nothing).await?;
     Ok(([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
 }
@@ -315,7 +313,7 @@ pub async fn put_state(
         ));
     }
     co.sandbox.restore(&bytes).await.map_err(|e| {
-        ApiError::bad_request(format!("not a valid session state: {}", e.message()))
+        e.into_api(|m| ApiError::bad_request(format!("not a valid session state: {m}")))
     })?;
     state
         .sessions

@@ -167,13 +167,16 @@ async fn start_workers(state: &Arc<AppState>) -> bool {
     };
     let start = Instant::now();
     let (size, uninterruptible) = (cfg.size, cfg.uninterruptible);
-    // Workers only read the cache: compile their flavor's image here.
-    if uninterruptible {
-        let warm = eryx::Sandbox::builder().interruptible(false).build().await;
-        if let Err(e) = warm {
-            tracing::error!(error = %e, "compiling the uninterruptible image failed");
-            return false;
-        }
+    // Workers only read the cache: compile their flavors' images here
+    // (uninterruptible; or interruptible and exact, for exact sessions).
+    let flavor = if uninterruptible {
+        eryx::Sandbox::builder().interruptible(false)
+    } else {
+        eryx::Sandbox::builder().exact(true)
+    };
+    if let Err(e) = flavor.build().await {
+        tracing::error!(error = %e, "compiling the workers' image failed");
+        return false;
     }
     match crate::worker::Pool::start(cfg, state.metrics.clone()).await {
         Ok(pool) => {

@@ -1,10 +1,11 @@
-//! Live sessions: one [`eryx::Sandbox`] each, behind a tokio mutex (a
+//! Live sessions: one sandbox each ([`Placed`]: in this process or in the
+//! worker processes), behind a tokio mutex (a
 //! `Sandbox` is `Send`; the mutex makes it one request at a time per
 //! session), with the settings it was built from and the store version of
 //! the state it holds; and [`Live`], the map of them, with an optional LRU
 //! cap (the cache in front of a shared store, see `store/`).
 use crate::api::SessionInfo;
-use eryx::Sandbox;
+use crate::placed::Placed;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -48,7 +49,7 @@ pub struct Session {
     /// The owning tenant's name.
     pub tenant: String,
     /// The sandbox; held for the whole of an execute or state operation.
-    pub sandbox: Arc<AsyncMutex<Sandbox>>,
+    pub sandbox: Arc<AsyncMutex<Placed>>,
     /// What it was built with.
     pub settings: Settings,
     /// Store version of the state the sandbox holds (0: as built).
@@ -64,7 +65,7 @@ impl Session {
     pub fn new(
         id: &str,
         tenant: &str,
-        sandbox: Sandbox,
+        sandbox: Placed,
         settings: Settings,
         version: u64,
     ) -> Session {

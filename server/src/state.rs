@@ -6,9 +6,11 @@ use crate::api::ApiError;
 use crate::callbacks::{self, Identity};
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::placed::Placed;
 use crate::scheduler::{Scheduler, TenantState};
 use crate::sessions::Settings;
 use crate::store::{self, SessionStore};
+use crate::worker::remote::Remote;
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
@@ -230,21 +232,13 @@ impl AppState {
     ) -> Result<crate::exec::Target, ApiError> {
         let cap = self.config.max_file_bytes;
         crate::files::FileJob::new(files.clone(), output_files.clone(), cap)?;
-        let l = &self.config.limits;
         let test_hooks = self
             .config
             .workers_pool
             .as_ref()
             .is_some_and(|w| w.test_hooks);
         let job = crate::worker::proto::Job {
-            timeout_ms: limits.timeout.as_millis() as u64,
-            max_memory: limits.max_memory,
-            max_output: l.max_output_bytes,
-            capture: l.capture_bytes,
-            max_callback_invocations: l.max_callback_invocations,
-            callbacks: (self.config.callbacks.iter())
-                .map(|c| (c.name.clone(), c.description.clone()))
-                .collect(),
+            setup: self.worker_setup(limits),
             files,
             output_files,
             files_cap: cap,
@@ -256,6 +250,22 @@ impl AppState {
             session: None,
         };
         Ok(crate::exec::Target::Worker(Box::new(job), who))
+    }
+
+    /// The sandbox a worker builds for `limits`: the same limits and
+    /// callbacks as [`Self::builder`] gives.
+    pub fn worker_setup(&self, limits: SandboxLimits) -> crate::worker::proto::Setup {
+        let l = &self.config.limits;
+        crate::worker::proto::Setup {
+            timeout_ms: limits.timeout.as_millis() as u64,
+            max_memory: limits.max_memory,
+            max_output: l.max_output_bytes,
+            capture: l.capture_bytes,
+            max_callback_invocations: l.max_callback_invocations,
+            callbacks: (self.config.callbacks.iter())
+                .map(|c| (c.name.clone(), c.description.clone()))
+                .collect(),
+        }
     }
 
     /// Check a new session's settings against this server's limits and
@@ -274,9 +284,43 @@ impl AppState {
         Ok(limits)
     }
 
-    /// Build the sandbox of session `id` of `tenant` with `settings` (a
-    /// 400 if they are not valid on this server).
-    pub async fn session_sandbox(
+    /// The sandbox of session `id` of `tenant` with `settings` (a 400 if
+    /// they are not valid on this server). With worker processes, a
+    /// session of the base image (no packages, no pre-imports) is placed
+    /// in them (nothing is built until its first operation); one with
+    /// packages or pre-imports needs an image the workers have not mapped
+    /// before their filter, and an exact one cannot run on uninterruptible
+    /// workers, so those stay in this process.
+    pub async fn session_placed(
+        &self,
+        settings: &Settings,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Placed, ApiError> {
+        let base = settings.packages.is_empty() && settings.preimports.is_empty();
+        // Exact sandboxes need epoch interruption (`eryx::SandboxBuilder::exact`).
+        let fits = |p: &&Arc<crate::worker::Pool>| base && !(settings.exact && p.uninterruptible());
+        match self.workers.get().filter(fits) {
+            Some(pool) => {
+                let limits = self.check_settings(settings)?;
+                let who = Identity {
+                    tenant: tenant.to_string(),
+                    session: Some(id.to_string()),
+                };
+                let calls = crate::worker::run::Calls::new(self, who);
+                let setup = self.worker_setup(limits);
+                let remote = Remote::new(pool.clone(), id, setup, settings.exact, calls);
+                Ok(Placed::Remote(Box::new(remote)))
+            }
+            None => Ok(Placed::Local(
+                self.session_sandbox(settings, tenant, id).await?,
+            )),
+        }
+    }
+
+    /// Build the sandbox of session `id` of `tenant` with `settings` in
+    /// this process.
+    async fn session_sandbox(
         &self,
         settings: &Settings,
         tenant: &str,

@@ -111,7 +111,7 @@ impl CachedStore {
             .ok_or_else(ApiError::no_session)?;
         let settings = settings.ok_or_else(ApiError::state_unreadable)?;
         let mut sandbox = state
-            .session_sandbox(&settings, tenant, id)
+            .session_placed(&settings, tenant, id)
             .await
             .map_err(|e| {
                 if e.status.is_client_error() {
@@ -123,7 +123,7 @@ impl CachedStore {
                 }
             })?;
         if let Some(bytes) = snap {
-            sandbox.restore(&bytes).await.map_err(|e| {
+            sandbox.load(bytes).await.map_err(|e| {
                 tracing::warn!(tenant, session = id, error = %e, "stored session state does not restore");
                 ApiError::state_unreadable()
             })?;
@@ -249,20 +249,18 @@ impl SessionStore for CachedStore {
                 }
                 // An exact session keeps its whole guest state (every
                 // object, not only what pickles) in the store.
-                Change::Executed | Change::Files => match if session.settings.exact {
-                    sandbox.snapshot_exact().await
-                } else {
-                    sandbox.snapshot().await
-                } {
-                    Ok(b) => (b, ran),
-                    Err(e) => {
-                        tracing::error!(tenant, session = id, error = %e, "snapshot after execute failed");
-                        self.live.remove(tenant, id);
-                        return Err(ApiError::internal(
-                            "the session's new state could not be saved",
-                        ));
+                Change::Executed | Change::Files => {
+                    match sandbox.snapshot(session.settings.exact).await {
+                        Ok(b) => (b, ran),
+                        Err(e) => {
+                            tracing::error!(tenant, session = id, error = %e, "snapshot after execute failed");
+                            self.live.remove(tenant, id);
+                            return Err(ApiError::internal(
+                                "the session's new state could not be saved",
+                            ));
+                        }
                     }
-                },
+                }
                 Change::Restored(b) => (b, false),
             };
             drop(sandbox);

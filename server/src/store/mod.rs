@@ -22,9 +22,9 @@ mod redis;
 
 use crate::api::{ApiError, SessionInfo};
 use crate::config::{Config, StoreKind};
+use crate::placed::Placed;
 use crate::sessions::Session;
 use crate::state::AppState;
-use eryx::Sandbox;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -41,7 +41,7 @@ pub struct Checkout {
     /// The live session.
     pub session: Arc<Session>,
     /// Its sandbox, locked by this request.
-    pub sandbox: OwnedMutexGuard<Sandbox>,
+    pub sandbox: OwnedMutexGuard<Placed>,
     /// How long loading the state from the store took, if it was loaded
     /// for this request (a miss or a stale live copy).
     pub restored: Option<Duration>,

@@ -3,13 +3,15 @@
 //! sandbox image (read-only from the cache: Landlock is in force from its
 //! first step) and runs one warm-up call, starts its two I/O threads,
 //! installs the syscall filter (`filter`) and says `Ready`; from then on it
-//! runs one job at a time in a fresh sandbox, streaming output, display
-//! items and callback invocations back to the server. Its logs go to
-//! stderr (inherited from the server).
+//! runs one job at a time — a one-shot in a fresh sandbox, or an operation
+//! on a session it holds (`held`) —, streaming output, display items and
+//! callback invocations back to the server. Its logs go to stderr
+//! (inherited from the server).
 use super::filter;
-use super::proto::{self, FromWorker, Job, ToWorker};
+use super::held::Held;
+use super::proto::{self, FromWorker, Given, Job, SessionJob, SessionOp, Setup, ToWorker};
 use crate::files::FileJob;
-use eryx::{DisplayItem, InterruptHandle, Sandbox, SandboxBuilder, Stream};
+use eryx::{DisplayItem, Execution, InterruptHandle, Sandbox, SandboxBuilder, Stream};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::os::unix::process::CommandExt;
@@ -33,7 +35,7 @@ type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<Value, String>>>>>;
 
 /// What the job loop shares with the reader.
 #[derive(Clone)]
-struct Shared {
+pub struct Shared {
     out: mpsc::Sender<FromWorker>,
     pending: Pending,
     running: Arc<Mutex<Option<InterruptHandle>>>,
@@ -61,8 +63,33 @@ pub fn main(opts: Options) -> ExitCode {
     }
 }
 
-fn base_builder(uninterruptible: bool) -> SandboxBuilder {
-    Sandbox::builder().interruptible(!uninterruptible)
+/// A job's work, in the order it came.
+enum Work {
+    OneShot(Box<Job>),
+    Session(Box<SessionJob>),
+    Forget(Vec<String>),
+}
+
+/// A builder for `setup`: its limits, and its callbacks asked of the
+/// server through `shared`.
+pub fn builder(setup: &Setup, uninterruptible: bool, shared: &Shared) -> SandboxBuilder {
+    let mut b = Sandbox::builder()
+        .interruptible(!uninterruptible)
+        .max_memory(usize::try_from(setup.max_memory).unwrap_or(usize::MAX))
+        .max_output(setup.max_output)
+        .capture_limit(setup.capture)
+        .max_callback_invocations(setup.max_callback_invocations);
+    if !uninterruptible {
+        b = b.timeout(Duration::from_millis(setup.timeout_ms));
+    }
+    for (name, description) in &setup.callbacks {
+        let (s, n) = (shared.clone(), name.clone());
+        b = b.callback(name, description, move |args| {
+            let rx = s.callback(n.clone(), args);
+            async move { rx.await.unwrap_or_else(|_| Err("callback lost".into())) }
+        });
+    }
+    b
 }
 
 async fn serve(opts: Options) -> Result<(), String> {
@@ -71,6 +98,9 @@ async fn serve(opts: Options) -> Result<(), String> {
     filter::landlock(&eryx::cache::dir())?;
     let (out, out_rx) = mpsc::channel::<FromWorker>();
     let (in_tx, mut in_rx) = tmpsc::unbounded_channel::<ToWorker>();
+    // The writer says when a `Started` is out: a job begins only once the
+    // server knows it was taken.
+    let (taken_tx, taken) = mpsc::channel::<()>();
     std::thread::Builder::new()
         .name("eryx-worker-out".into())
         .spawn(move || {
@@ -78,6 +108,9 @@ async fn serve(opts: Options) -> Result<(), String> {
             while let Ok(msg) = out_rx.recv() {
                 if proto::write(&mut stdout, &msg).is_err() {
                     std::process::exit(0);
+                }
+                if matches!(msg, FromWorker::Started) {
+                    let _ = taken_tx.send(());
                 }
             }
         })
@@ -114,14 +147,28 @@ async fn serve(opts: Options) -> Result<(), String> {
         FromWorker::Done { outcome, .. } if outcome == "ok" => {}
         other => return Err(format!("the warm-up job failed: {other:?}")),
     }
+    let mut held = Held::default();
+    for job in warm_up_session(!opts.uninterruptible) {
+        match held.run(&quiet, job, opts.uninterruptible).await {
+            FromWorker::SessionDone { value: Ok(_), .. } => {}
+            other => return Err(format!("the warm-up session failed: {other:?}")),
+        }
+    }
+    held.forget(&["warm".to_string(), "warm-exact".to_string()]);
     filter::install()?;
-    let (jobs_tx, mut jobs) = tmpsc::unbounded_channel::<Box<Job>>();
+    let (jobs_tx, mut jobs) = tmpsc::unbounded_channel::<Work>();
     let s = shared.clone();
     tokio::spawn(async move {
         while let Some(msg) = in_rx.recv().await {
             match msg {
                 ToWorker::Run(job) => {
-                    let _ = jobs_tx.send(job);
+                    let _ = jobs_tx.send(Work::OneShot(job));
+                }
+                ToWorker::Session(job) => {
+                    let _ = jobs_tx.send(Work::Session(job));
+                }
+                ToWorker::Forget(ids) => {
+                    let _ = jobs_tx.send(Work::Forget(ids));
                 }
                 ToWorker::Callback { id, result } => {
                     let waiter = s
@@ -142,7 +189,25 @@ async fn serve(opts: Options) -> Result<(), String> {
         }
     });
     shared.send(FromWorker::Ready);
-    while let Some(job) = jobs.recv().await {
+    while let Some(work) = jobs.recv().await {
+        if !matches!(work, Work::Forget(_)) {
+            shared.send(FromWorker::Started);
+            if taken.recv().is_err() {
+                break;
+            }
+        }
+        let job = match work {
+            Work::OneShot(job) => job,
+            Work::Session(job) => {
+                let msg = held.run(&shared, *job, opts.uninterruptible).await;
+                shared.send(msg);
+                continue;
+            }
+            Work::Forget(ids) => {
+                held.forget(&ids);
+                continue;
+            }
+        };
         if let Some(h) = job.hook.as_deref().filter(|_| opts.test_hooks) {
             hook(h);
             shared.send(FromWorker::Failed {
@@ -162,12 +227,7 @@ async fn serve(opts: Options) -> Result<(), String> {
 /// `Ready` first).
 fn warm_up() -> Job {
     Job {
-        timeout_ms: 60_000,
-        max_memory: 256 << 20,
-        max_output: 1 << 20,
-        capture: 1 << 20,
-        max_callback_invocations: 0,
-        callbacks: Vec::new(),
+        setup: warm_setup(),
         files: vec![crate::files::InputFile {
             path: "warm/in.txt".into(),
             content_base64: "d2FybQ==".into(),
@@ -179,6 +239,55 @@ fn warm_up() -> Job {
             .into(),
         hook: None,
     }
+}
+
+fn warm_setup() -> Setup {
+    Setup {
+        timeout_ms: 60_000,
+        max_memory: 256 << 20,
+        max_output: 1 << 20,
+        capture: 1 << 20,
+        max_callback_invocations: 0,
+        callbacks: Vec::new(),
+    }
+}
+
+/// The warm-up session operations: every kind, on a session and (`exact`:
+/// the engine has exact sandboxes, i.e. it is interruptible) on an exact
+/// one, so what they initialise lazily is initialised before the filter.
+fn warm_up_session(exact: bool) -> Vec<SessionJob> {
+    let mut jobs = Vec::new();
+    let kinds = [("warm", false), ("warm-exact", true)];
+    for (id, exact) in kinds.into_iter().filter(|&(_, e)| exact || !e) {
+        let ops = [
+            SessionOp::Run {
+                code: "x = 1\nprint(x)".into(),
+            },
+            SessionOp::Write("/tmp/w.txt".into(), "d2FybQ==".into()),
+            SessionOp::Read("/tmp/w.txt".into()),
+            SessionOp::List("/tmp".into(), true),
+            SessionOp::Remove("/tmp/w.txt".into()),
+            SessionOp::Snapshot { exact: false },
+            SessionOp::Snapshot { exact },
+        ];
+        let mut gen = 0;
+        for (i, op) in ops.into_iter().enumerate() {
+            // The first op builds the session; the others start from the
+            // copy held, at the generation the changes so far left it.
+            let state = if i == 0 { Given::Fresh } else { Given::Held };
+            let next = gen + u64::from(op.changes());
+            jobs.push(SessionJob {
+                id: id.into(),
+                gen,
+                setup: warm_setup(),
+                exact,
+                state,
+                op,
+            });
+            gen = next;
+        }
+    }
+    jobs
 }
 
 impl Shared {
@@ -207,26 +316,11 @@ async fn run(shared: &Shared, job: Job, uninterruptible: bool) -> FromWorker {
         code: code.into(),
         message,
     };
-    let mut b = base_builder(uninterruptible)
-        .max_memory(usize::try_from(job.max_memory).unwrap_or(usize::MAX))
-        .max_output(job.max_output)
-        .capture_limit(job.capture)
-        .max_callback_invocations(job.max_callback_invocations);
-    if !uninterruptible {
-        b = b.timeout(Duration::from_millis(job.timeout_ms));
-    }
-    for (name, description) in &job.callbacks {
-        let (s, n) = (shared.clone(), name.clone());
-        b = b.callback(name, description, move |args| {
-            let rx = s.callback(n.clone(), args);
-            async move { rx.await.unwrap_or_else(|_| Err("callback lost".into())) }
-        });
-    }
     let files = match FileJob::new(job.files, job.output_files, job.files_cap) {
         Ok(f) => f,
         Err(e) => return failed(e.status.as_u16(), e.code, e.message),
     };
-    let mut sb = match b.build().await {
+    let mut sb = match builder(&job.setup, uninterruptible, shared).build().await {
         Ok(sb) => sb,
         Err(e) => return failed(500, "internal", format!("creating the sandbox failed: {e}")),
     };
@@ -235,6 +329,19 @@ async fn run(shared: &Shared, job: Job, uninterruptible: bool) -> FromWorker {
             return failed(e.status.as_u16(), e.code, e.message);
         }
     }
+    let exec = run_in(&mut sb, shared, &job.code).await;
+    let files = files.map(|f| f.outputs(&mut sb));
+    FromWorker::Done {
+        result: exec.to_json(),
+        outcome: outcome(&exec).to_string(),
+        duration_s: exec.duration.as_secs_f64(),
+        files,
+    }
+}
+
+/// Run `code` in `sb`, its output and display items streamed to the
+/// server, interruptible by it.
+pub async fn run_in(sb: &mut Sandbox, shared: &Shared, code: &str) -> Execution {
     let out = shared.out.clone();
     sb.set_output_handler(Some(Arc::new(move |s, text: &str| {
         let stdout = matches!(s, Stream::Stdout);
@@ -248,19 +355,19 @@ async fn run(shared: &Shared, job: Job, uninterruptible: bool) -> FromWorker {
         let _ = out.send(FromWorker::Display(item.to_json()));
     })));
     *shared.running.lock().unwrap_or_else(|p| p.into_inner()) = Some(sb.interrupt_handle());
-    let exec = sb.run(&job.code).await;
+    let exec = sb.run(code).await;
     *shared.running.lock().unwrap_or_else(|p| p.into_inner()) = None;
-    let files = files.map(|f| f.outputs(&mut sb));
-    let outcome = match &exec.error {
+    sb.set_output_handler(None);
+    sb.set_display_handler(None);
+    exec
+}
+
+/// The outcome of a call for the metrics: `ok` or the error's kind.
+pub fn outcome(exec: &Execution) -> &'static str {
+    match &exec.error {
         _ if exec.is_ok() => "ok",
         Some(e) => e.kind(),
         None => "ok",
-    };
-    FromWorker::Done {
-        result: exec.to_json(),
-        outcome: outcome.to_string(),
-        duration_s: exec.duration.as_secs_f64(),
-        files,
     }
 }
 

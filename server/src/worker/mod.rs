@@ -6,14 +6,19 @@
 //! cannot open a file. The server keeps the HTTP surface, tenants, store
 //! and scheduling. Modules: `proto` (the wire), `child` (the worker's
 //! side), `filter` (the syscall filter), `run` (one call on a worker, its
-//! deadline, cancellation and callbacks). This module: the pool.
+//! deadline, cancellation and callbacks), `held` (the sessions a worker
+//! holds), `remote` (the server's side of a session placed in workers).
+//! This module: the pool.
 pub mod child;
 pub mod filter;
+pub mod held;
 pub mod proto;
+pub mod remote;
 pub mod run;
 
 use crate::metrics::Metrics;
 use proto::FromWorker;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -129,7 +134,12 @@ pub struct Pool {
     idle: Mutex<Vec<Worker>>,
     exe: PathBuf,
     cfg: WorkerConfig,
-    metrics: Arc<Metrics>,
+    /// The server's metrics (executes, lost workers).
+    pub metrics: Arc<Metrics>,
+    /// Sessions each worker (by pid) holds a copy of that it no longer
+    /// needs (deleted, or moved to another worker): told when it is next
+    /// taken.
+    forgets: Mutex<HashMap<u32, Vec<String>>>,
 }
 
 impl Pool {
@@ -151,6 +161,7 @@ impl Pool {
             exe,
             cfg,
             metrics,
+            forgets: Mutex::default(),
         }))
     }
 
@@ -159,21 +170,43 @@ impl Pool {
         self.cfg.uninterruptible
     }
 
-    /// An idle worker (a new one if none is idle: one was lost and its
-    /// replacement is still starting).
-    /// A worker that died while idle is replaced here, not given to the
-    /// call.
-    pub async fn take(self: &Arc<Self>) -> Result<Worker, String> {
+    /// An idle worker, `prefer` if it is idle (a new one if none is idle:
+    /// one was lost and its replacement is still starting), told the
+    /// sessions it may forget. A worker that died while idle is replaced
+    /// here, not given to the call.
+    pub async fn take(self: &Arc<Self>, prefer: Option<u32>) -> Result<Worker, String> {
         loop {
-            let w = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            let w = {
+                let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+                let at = prefer.and_then(|pid| idle.iter().position(|w| w.pid == pid));
+                match at {
+                    Some(i) => Some(idle.swap_remove(i)),
+                    None => idle.pop(),
+                }
+            };
             let Some(mut w) = w else {
                 return Worker::start(&self.exe, &self.cfg).await;
             };
-            if matches!(w.child.try_wait(), Ok(None)) {
-                return Ok(w);
+            if !matches!(w.child.try_wait(), Ok(None)) {
+                self.lost(w).await;
+                continue;
             }
-            self.lost(w).await;
+            let gone = (self.forgets.lock().unwrap_or_else(|p| p.into_inner())).remove(&w.pid);
+            if let Some(ids) = gone {
+                let forget = proto::ToWorker::Forget(ids);
+                if proto::write_async(&mut w.stdin, &forget).await.is_err() {
+                    self.lost(w).await;
+                    continue;
+                }
+            }
+            return Ok(w);
         }
+    }
+
+    /// Worker `pid` may drop its copy of session `id`.
+    pub fn forget(&self, pid: u32, id: &str) {
+        let mut f = self.forgets.lock().unwrap_or_else(|p| p.into_inner());
+        f.entry(pid).or_default().push(id.to_string());
     }
 
     /// A worker back after a call that left it healthy.
@@ -181,6 +214,9 @@ impl Pool {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         if idle.len() < self.cfg.size.max(1) {
             idle.push(w);
+        } else {
+            // One too many (started while all were busy): it ends here.
+            (self.forgets.lock().unwrap_or_else(|p| p.into_inner())).remove(&w.pid);
         }
     }
 
@@ -189,6 +225,7 @@ impl Pool {
     pub async fn lost(self: &Arc<Self>, w: Worker) -> &'static str {
         let pid = w.pid;
         let reason = w.end().await;
+        (self.forgets.lock().unwrap_or_else(|p| p.into_inner())).remove(&pid);
         tracing::warn!(pid, reason, "worker lost; starting a new one");
         self.metrics.worker_lost(reason);
         let pool = self.clone();

@@ -14,10 +14,10 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 /// result with its output files and rich outputs).
 pub const MAX_FRAME: usize = 256 << 20;
 
-/// One call for a worker: everything needed to build the sandbox and run
-/// the code (the worker knows no configuration of its own).
-#[derive(Serialize, Deserialize, Debug)]
-pub struct Job {
+/// What every sandbox a worker builds is made with (the worker knows no
+/// configuration of its own).
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct Setup {
     /// Wall-clock limit (enforced by the sandbox when the worker's engine
     /// is interruptible, else by the server killing the worker).
     pub timeout_ms: u64,
@@ -32,6 +32,14 @@ pub struct Job {
     /// The operator's callbacks offered to the guest (name, description);
     /// an invocation comes back to the server as [`FromWorker::Callback`].
     pub callbacks: Vec<(String, String)>,
+}
+
+/// One one-shot call for a worker: a fresh sandbox, the code, files in and
+/// out.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct Job {
+    /// The sandbox.
+    pub setup: Setup,
     /// Input files (validated by the server already).
     pub files: Vec<InputFile>,
     /// Output file paths or globs.
@@ -45,11 +53,108 @@ pub struct Job {
     pub hook: Option<String>,
 }
 
+/// One operation on a session. The server keeps every session's last good
+/// state; a worker keeps the sessions it ran recently (at the generation
+/// it left them), so the state crosses the pipe only when the session
+/// moves to another worker or its worker was lost.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct SessionJob {
+    /// The session id (the worker's key for the copy it holds).
+    pub id: String,
+    /// The generation of the state the operation starts from; a state
+    /// change makes it `gen + 1`.
+    pub gen: u64,
+    /// The session's sandbox.
+    pub setup: Setup,
+    /// An exact session: its state is an exact snapshot.
+    pub exact: bool,
+    /// Where the state comes from.
+    pub state: Given,
+    /// What to do.
+    pub op: SessionOp,
+}
+
+/// The state a [`SessionJob`] starts from.
+#[derive(Serialize, Deserialize, Debug)]
+pub enum Given {
+    /// The copy the worker holds at `gen` (else it answers
+    /// [`FromWorker::NeedState`]).
+    Held,
+    /// A new session: the sandbox as built.
+    Fresh,
+    /// These snapshot bytes (base64).
+    Bytes(String),
+}
+
+/// An operation on a session.
+#[derive(Serialize, Deserialize, Debug)]
+pub enum SessionOp {
+    /// Run code (streams like a one-shot; changes the state).
+    Run { code: String },
+    /// Its snapshot, pickled or exact (no change).
+    Snapshot { exact: bool },
+    /// Replace its state by these snapshot bytes (base64).
+    Restore(String),
+    /// A file's bytes (no change).
+    Read(String),
+    /// Write a file: path, bytes (base64).
+    Write(String, String),
+    /// Remove a file.
+    Remove(String),
+    /// List a directory (recursively when `true`).
+    List(String, bool),
+}
+
+impl SessionOp {
+    /// Whether a success changes the session's state.
+    pub fn changes(&self) -> bool {
+        matches!(
+            self,
+            SessionOp::Run { .. }
+                | SessionOp::Restore(_)
+                | SessionOp::Write(..)
+                | SessionOp::Remove(_)
+        )
+    }
+}
+
+/// What a session operation gave.
+#[derive(Serialize, Deserialize, Debug)]
+pub enum SessionValue {
+    /// Code ran: the result JSON, the outcome for the metrics, duration.
+    Ran {
+        result: Value,
+        outcome: String,
+        duration_s: f64,
+    },
+    /// Bytes (a snapshot or a file), base64.
+    Bytes(String),
+    /// Directory entries.
+    Entries(Vec<eryx::FileEntry>),
+    /// Done.
+    Unit,
+}
+
+/// Why a session operation was refused (the state is as it was).
+#[derive(Serialize, Deserialize, Debug)]
+pub enum SessionError {
+    /// The files API refused it.
+    File(eryx::FileError),
+    /// Snapshot or restore failed.
+    State(String),
+    /// The sandbox could not be built or its given state restored.
+    Setup(String),
+}
+
 /// Server → worker.
 #[derive(Serialize, Deserialize, Debug)]
 pub enum ToWorker {
     /// Run this call (one at a time).
     Run(Box<Job>),
+    /// Run this session operation (one at a time, like calls).
+    Session(Box<SessionJob>),
+    /// Drop the copies of these sessions (deleted, or moved elsewhere).
+    Forget(Vec<String>),
     /// The answer to callback invocation `id`.
     Callback {
         id: u64,
@@ -64,6 +169,9 @@ pub enum ToWorker {
 pub enum FromWorker {
     /// Started, pre-warmed and filtered: ready for jobs.
     Ready,
+    /// It took the job just sent (a worker lost before this never began
+    /// it, so the job may go to another worker).
+    Started,
     /// A piece of stdout (`true`) or stderr as the guest wrote it.
     Output { stdout: bool, text: String },
     /// A display item as it was produced (`DisplayItem::to_json`).
@@ -79,6 +187,15 @@ pub enum FromWorker {
         duration_s: f64,
         files: Option<Vec<OutputFile>>,
     },
+    /// The session operation ended: its value or error, and the session's
+    /// new state (base64) when it changed and could be snapshotted.
+    SessionDone {
+        value: Result<SessionValue, SessionError>,
+        state: Option<String>,
+    },
+    /// A [`Given::Held`] job for a session this worker does not hold at
+    /// that generation: send it again with the state.
+    NeedState,
     /// The call could not run (bad input files, the sandbox not built):
     /// the request's error.
     Failed {

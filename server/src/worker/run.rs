@@ -4,11 +4,14 @@
 //! uninterruptible worker, a kill and a `timeout` result built from the
 //! output it had streamed; or, when it dies, an error naming how. A client
 //! that goes away interrupts the call (an uninterruptible worker is
-//! killed instead).
+//! killed instead). A worker lost before it took a job (it died while
+//! idle, say) costs the job nothing: it is tried once more on another
+//! worker. Session operations use the same exchange (`remote`).
 use super::proto::{self, FromWorker, Job, ToWorker};
 use super::{Pool, Worker};
 use crate::api::ApiError;
 use crate::callbacks::{self, Identity};
+use crate::config::CallbackConfig;
 use crate::exec::Msg;
 use crate::state::AppState;
 use axum::http::StatusCode;
@@ -53,25 +56,130 @@ impl Streamed {
     }
 }
 
-/// Run `job` for `who` on a worker of `pool`; `live`: stream to the
+/// What answering a worker's callback invocations needs: the operator's
+/// callbacks, the HTTP client, and who is calling (a remote session keeps
+/// one, so its operations need nothing else of the server).
+#[derive(Clone)]
+pub struct Calls {
+    /// The operator's callbacks.
+    pub callbacks: Arc<[CallbackConfig]>,
+    /// The client that makes them.
+    pub http: reqwest::Client,
+    /// Sent with every callback request.
+    pub who: Identity,
+}
+
+impl Calls {
+    /// For `who` on this server.
+    pub fn new(state: &AppState, who: Identity) -> Calls {
+        Calls {
+            callbacks: state.config.callbacks.clone().into(),
+            http: state.http.clone(),
+            who,
+        }
+    }
+}
+
+/// How one exchange with a worker ended.
+// A value that lives for one match: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
+pub enum Ended {
+    /// The worker answered (`Done`, `Failed`, `SessionDone` or
+    /// `NeedState`) and is healthy: given back, or kept for a resend.
+    Answer(FromWorker, Worker),
+    /// The request's answer is made (a timeout result, a lost worker,
+    /// a cancelled call); the worker is gone.
+    Over(Msg),
+    /// The worker was lost before it took this job (it never said
+    /// `Started`: it died while idle, say), so the job never began: it may
+    /// be tried on another worker.
+    LostEarly(Msg),
+}
+
+/// Run one-shot `job` on a worker of `pool`; `live`: stream to the
 /// request; `token`: cancelled when the client went away.
 pub async fn run(
-    state: &AppState,
     pool: &Arc<Pool>,
     job: Job,
-    who: Identity,
+    calls: &Calls,
     live: Option<UnboundedSender<Msg>>,
     token: CancellationToken,
 ) -> Msg {
-    let mut w = match pool.take().await {
-        Ok(w) => w,
-        Err(e) => {
-            tracing::error!(error = %e, "no worker");
-            return Msg::Failed(ApiError::internal("no worker process could be started"));
+    let timeout = Duration::from_millis(job.setup.timeout_ms);
+    let capture = job.setup.capture;
+    let msg = ToWorker::Run(Box::new(job));
+    let mut tried = false;
+    loop {
+        let w = match take(pool, None).await {
+            Ok(w) => w,
+            Err(m) => return m,
+        };
+        let bounds = (timeout, capture);
+        match exchange(pool, w, &msg, calls, live.as_ref(), &token, bounds).await {
+            Ended::Answer(
+                FromWorker::Done {
+                    mut result,
+                    outcome,
+                    duration_s,
+                    files,
+                },
+                w,
+            ) => {
+                pool.give(w);
+                let outcome = if token.is_cancelled() {
+                    "cancelled"
+                } else {
+                    outcome.as_str()
+                };
+                pool.metrics.execute(outcome, duration_s);
+                if let (Some(files), Some(obj)) = (files, result.as_object_mut()) {
+                    obj.insert("files".into(), serde_json::json!(files));
+                }
+                return Msg::Done(Box::new(result));
+            }
+            Ended::Answer(
+                FromWorker::Failed {
+                    status,
+                    code,
+                    message,
+                },
+                w,
+            ) => {
+                pool.give(w);
+                return Msg::Failed(failure(status, &code, message));
+            }
+            Ended::Answer(other, w) => {
+                tracing::error!(frame = ?other, "a worker answered a call with the wrong frame");
+                return lost(pool, w).await;
+            }
+            Ended::LostEarly(_) if !tried => tried = true,
+            Ended::LostEarly(m) | Ended::Over(m) => return m,
         }
-    };
+    }
+}
+
+/// An idle worker (`prefer`: this one if it is idle), the request's error
+/// if none could be started.
+pub async fn take(pool: &Arc<Pool>, prefer: Option<u32>) -> Result<Worker, Msg> {
+    pool.take(prefer).await.map_err(|e| {
+        tracing::error!(error = %e, "no worker");
+        Msg::Failed(ApiError::internal("no worker process could be started"))
+    })
+}
+
+/// Send `msg` to `w` and relay what comes back until its answer; `bounds`:
+/// the call's timeout and how much output a result built here keeps.
+pub async fn exchange(
+    pool: &Arc<Pool>,
+    mut w: Worker,
+    msg: &ToWorker,
+    calls: &Calls,
+    live: Option<&UnboundedSender<Msg>>,
+    token: &CancellationToken,
+    bounds: (Duration, usize),
+) -> Ended {
+    let (timeout, capture) = bounds;
     let started = Instant::now();
-    let timeout = Duration::from_millis(job.timeout_ms);
     let deadline = started
         + if pool.uninterruptible() {
             timeout
@@ -82,67 +190,60 @@ pub async fn run(
         stdout: String::new(),
         stderr: String::new(),
         cut: 0,
-        cap: job.capture,
+        cap: capture,
     };
-    if let Err(e) = proto::write_async(&mut w.stdin, &ToWorker::Run(Box::new(job))).await {
+    if let Err(e) = proto::write_async(&mut w.stdin, msg).await {
         tracing::warn!(error = %e, "sending a job failed");
-        return lost(pool, w).await;
+        return Ended::LostEarly(lost(pool, w).await);
     }
     let (replies_tx, mut replies) = unbounded_channel::<ToWorker>();
     let mut cancelled = false;
+    let mut taken = false;
     loop {
         tokio::select! {
             frame = w.frames.recv() => match frame {
+                Some(FromWorker::Started) => taken = true,
                 Some(FromWorker::Output { stdout, text }) => {
                     streamed.add(stdout, &text);
-                    if let Some(tx) = &live {
+                    if let Some(tx) = live {
                         let s = if stdout { Stream::Stdout } else { Stream::Stderr };
                         let _ = tx.send(Msg::Output(s, text));
                     }
                 }
                 Some(FromWorker::Display(item)) => {
-                    if let Some(tx) = &live {
+                    if let Some(tx) = live {
                         let _ = tx.send(Msg::Display(Box::new(item)));
                     }
                 }
                 Some(FromWorker::Callback { id, name, args }) => {
-                    callback(state, &who, id, name, args, replies_tx.clone());
+                    callback(calls, id, name, args, replies_tx.clone());
                 }
-                Some(FromWorker::Done { mut result, outcome, duration_s, files }) => {
-                    pool.give(w);
-                    let outcome = if cancelled { "cancelled" } else { outcome.as_str() };
-                    state.metrics.execute(outcome, duration_s);
-                    if let (Some(files), Some(obj)) = (files, result.as_object_mut()) {
-                        obj.insert("files".into(), serde_json::json!(files));
-                    }
-                    return Msg::Done(Box::new(result));
+                Some(FromWorker::Ready) | None => {
+                    let m = lost(pool, w).await;
+                    return if taken { Ended::Over(m) } else { Ended::LostEarly(m) };
                 }
-                Some(FromWorker::Failed { status, code, message }) => {
-                    pool.give(w);
-                    return Msg::Failed(failure(status, &code, message));
-                }
-                Some(FromWorker::Ready) | None => return lost(pool, w).await,
+                Some(answer) => return Ended::Answer(answer, w),
             },
             Some(reply) = replies.recv() => {
                 if proto::write_async(&mut w.stdin, &reply).await.is_err() {
-                    return lost(pool, w).await;
+                    return Ended::Over(lost(pool, w).await);
                 }
             }
             _ = tokio::time::sleep_until(deadline.into()) => {
                 let reason = pool.lost(w).await;
                 if !pool.uninterruptible() {
                     tracing::error!(reason, "a call overran its timeout; its worker was killed");
-                    return Msg::Failed(ApiError::internal("the call overran its time limit; its worker process was stopped"));
+                    return Ended::Over(Msg::Failed(ApiError::internal("the call overran its time limit; its worker process was stopped")));
                 }
-                state.metrics.execute("timeout", started.elapsed().as_secs_f64());
-                return Msg::Done(Box::new(timed_out(streamed, started.elapsed())));
+                pool.metrics.execute("timeout", started.elapsed().as_secs_f64());
+                return Ended::Over(Msg::Done(Box::new(timed_out(streamed, started.elapsed()))));
             }
             _ = token.cancelled(), if !cancelled => {
                 cancelled = true;
                 if pool.uninterruptible() {
                     pool.lost(w).await;
-                    state.metrics.execute("cancelled", started.elapsed().as_secs_f64());
-                    return Msg::Failed(ApiError::internal("the call was cancelled"));
+                    pool.metrics.execute("cancelled", started.elapsed().as_secs_f64());
+                    return Ended::Over(Msg::Failed(ApiError::internal("the call was cancelled")));
                 }
                 let _ = replies_tx.send(ToWorker::Interrupt);
                 let again = replies_tx.clone();
@@ -160,7 +261,7 @@ pub async fn run(
 }
 
 /// The worker died (or its pipe broke) during the call.
-async fn lost(pool: &Arc<Pool>, w: Worker) -> Msg {
+pub async fn lost(pool: &Arc<Pool>, w: Worker) -> Msg {
     let how = match pool.lost(w).await {
         "filter" => "was killed by its syscall filter",
         "killed" => "was killed",
@@ -210,21 +311,9 @@ fn timed_out(s: Streamed, elapsed: Duration) -> Value {
 
 /// Answer one callback invocation (the operator's HTTP callback, made by
 /// the server: the worker has no network).
-fn callback(
-    state: &AppState,
-    who: &Identity,
-    id: u64,
-    name: String,
-    args: Value,
-    replies: UnboundedSender<ToWorker>,
-) {
-    let cb = state
-        .config
-        .callbacks
-        .iter()
-        .find(|c| c.name == name)
-        .cloned();
-    let (client, who) = (state.http.clone(), who.clone());
+fn callback(calls: &Calls, id: u64, name: String, args: Value, replies: UnboundedSender<ToWorker>) {
+    let cb = calls.callbacks.iter().find(|c| c.name == name).cloned();
+    let (client, who) = (calls.http.clone(), calls.who.clone());
     tokio::spawn(async move {
         let result = match cb {
             Some(cb) => callbacks::post(client, cb, who, args).await,
