@@ -7,37 +7,15 @@
 //! a session's callbacks name it; the directory store keeps a worker
 //! session across a restart.
 mod common;
-use common::{children, failure, Server};
+use common::{failure, kill9, wait_workers, Server, UNINTERRUPTIBLE_WORKER};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-/// Wait until the server has `n` workers.
-async fn workers(s: &Server, n: usize) -> Vec<u32> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let w = children(s.pid());
-        if w.len() == n {
-            return w;
-        }
-        assert!(Instant::now() < deadline, "workers: {w:?}, want {n}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-fn kill_all(pids: &[u32]) {
-    for p in pids {
-        let _ = std::process::Command::new("kill")
-            .arg("-9")
-            .arg(p.to_string())
-            .status();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn sessions_live_in_workers_and_outlive_them() {
     let s = Server::start("", &["--isolation", "workers", "--workers", "2"]).await;
-    let pids = workers(&s, 2).await;
+    let pids = wait_workers(&s, 2).await;
     let id = s.session(None, json!({})).await;
     let r = s
         .run(
@@ -132,7 +110,7 @@ async fn sessions_live_in_workers_and_outlive_them() {
     assert_eq!(s.run(None, &id, "print(x)").await["stdout"], "41\n");
     // Kill every worker while the session is idle: its state is the
     // server's, so the next call goes on from it on a new worker.
-    kill_all(&pids);
+    kill9(&pids);
     let r = s
         .run(
             None,
@@ -142,7 +120,7 @@ async fn sessions_live_in_workers_and_outlive_them() {
         .await;
     assert_eq!(r["stdout"], "42 43 hi\n", "{r}");
     assert_eq!(s.run(None, &fid, "print(x)").await["stdout"], "7\n");
-    let now = workers(&s, 2).await;
+    let now = wait_workers(&s, 2).await;
     assert!(now.iter().all(|p| !pids.contains(p)), "{pids:?} -> {now:?}");
     // Deleting it (its worker's copy is dropped when that worker is next
     // taken) leaves nothing to run on.
@@ -157,16 +135,8 @@ async fn sessions_live_in_workers_and_outlive_them() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_uninterruptible_session_times_out_and_goes_on() {
-    let flags = [
-        "--isolation",
-        "workers",
-        "--workers",
-        "1",
-        "--worker-engine",
-        "uninterruptible",
-    ];
-    let s = Server::start("", &flags).await;
-    let before = workers(&s, 1).await;
+    let s = Server::start("", &UNINTERRUPTIBLE_WORKER).await;
+    let before = wait_workers(&s, 1).await;
     let id = s.session(None, json!({"timeout_ms": 500})).await;
     s.run(None, &id, "x = 1").await;
     let start = Instant::now();
@@ -192,13 +162,13 @@ async fn an_uninterruptible_session_times_out_and_goes_on() {
     // The session goes on from its last good state, as in process.
     let r = s.run(None, &id, "print(x)").await;
     assert_eq!(r["stdout"], "1\n", "{r}");
-    assert_ne!(workers(&s, 1).await, before);
+    assert_ne!(wait_workers(&s, 1).await, before);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_sessions_at_once_on_two_workers_lose_no_update() {
     let s = Server::start("", &["--isolation", "workers", "--workers", "2"]).await;
-    workers(&s, 2).await;
+    wait_workers(&s, 2).await;
     let a = s.session(None, json!({})).await;
     let b = s.session(None, json!({})).await;
     s.run(None, &a, "n = 0").await;
@@ -262,7 +232,7 @@ async fn a_session_callback_names_the_session_and_a_dir_store_keeps_it() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_exact_session_outlives_its_workers_with_every_object() {
     let s = Server::start("", &["--isolation", "workers", "--workers", "2"]).await;
-    let pids = workers(&s, 2).await;
+    let pids = wait_workers(&s, 2).await;
     let id = s.session(None, json!({"exact": true})).await;
     let setup = "import sqlite3\ndb = sqlite3.connect('/tmp/t.db')\n\
                  db.execute('create table t (x)')\ndb.execute('insert into t values (1)')\n\
@@ -273,7 +243,7 @@ async fn an_exact_session_outlives_its_workers_with_every_object() {
     // Every worker killed while it is idle: the exact last good state is
     // the server's, so the open transaction and the half-consumed
     // generator go on in a new worker.
-    kill_all(&pids);
+    kill9(&pids);
     let probe =
         "print(next(g), db.in_transaction, db.execute('select sum(x) from t').fetchone()[0])";
     let r = s.run(None, &id, probe).await;

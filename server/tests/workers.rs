@@ -6,7 +6,7 @@
 //! worker is killed at the deadline and the call reports a timeout; a
 //! worker killed from outside is an error for its call only.
 mod common;
-use common::{failure, Server};
+use common::{failure, kill9, wait_workers, Server, UNINTERRUPTIBLE_WORKER};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -19,19 +19,6 @@ fn seccomp_mode(pid: u32) -> String {
         .find_map(|l| l.strip_prefix("Seccomp:"))
         .map(|v| v.trim().to_string())
         .unwrap_or_default()
-}
-
-/// Wait until the server has `n` workers again (a lost one is replaced).
-async fn wait_workers(s: &Server, n: usize) -> Vec<u32> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let w = common::children(s.pid());
-        if w.len() == n {
-            return w;
-        }
-        assert!(Instant::now() < deadline, "workers: {w:?}, want {n}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 async fn one_shot(s: &Server, body: Value) -> Value {
@@ -183,15 +170,7 @@ async fn callbacks_of_a_worker_are_made_by_the_server() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_uninterruptible_worker_is_killed_at_the_deadline() {
-    let flags = [
-        "--isolation",
-        "workers",
-        "--workers",
-        "1",
-        "--worker-engine",
-        "uninterruptible",
-    ];
-    let s = Server::start("", &flags).await;
+    let s = Server::start("", &UNINTERRUPTIBLE_WORKER).await;
     let before = wait_workers(&s, 1).await;
     let start = Instant::now();
     let r = one_shot(
@@ -230,12 +209,7 @@ async fn a_worker_killed_from_outside_fails_only_its_call() {
     // The busy worker is the one whose CPU time moves, but any kill must
     // be survived: kill both, then check the slow call failed cleanly.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    for p in &pids {
-        let _ = std::process::Command::new("kill")
-            .arg("-9")
-            .arg(p.to_string())
-            .status();
-    }
+    kill9(&pids);
     let (status, code, message) = failure(slow.await.unwrap()).await;
     assert_eq!((status, code.as_str()), (500, "worker_lost"), "{message}");
     assert!(message.contains("was killed"), "{message}");

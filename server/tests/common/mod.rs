@@ -382,6 +382,37 @@ pub fn children(pid: u32) -> Vec<u32> {
     out
 }
 
+/// Wait until server `s` has `n` worker processes (a lost one is
+/// replaced in the background); their pids.
+pub async fn wait_workers(s: &Server, n: usize) -> Vec<u32> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let w = children(s.pid());
+        if w.len() == n {
+            return w;
+        }
+        assert!(Instant::now() < deadline, "workers: {w:?}, want {n}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// SIGKILL each of `pids` (gone ones are skipped).
+pub fn kill9(pids: &[u32]) {
+    for p in pids {
+        let _ = Command::new("kill").arg("-9").arg(p.to_string()).status();
+    }
+}
+
+/// Flags of a server whose one worker runs the uninterruptible engine.
+pub const UNINTERRUPTIBLE_WORKER: [&str; 6] = [
+    "--isolation",
+    "workers",
+    "--workers",
+    "1",
+    "--worker-engine",
+    "uninterruptible",
+];
+
 /// A free TCP port on 127.0.0.1 (free when asked).
 pub fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
