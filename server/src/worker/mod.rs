@@ -165,6 +165,14 @@ impl Pool {
         }))
     }
 
+    /// How many times a job lost before a worker took it is tried again:
+    /// once per worker of the pool (all may have died while idle, and
+    /// each is found dead only when taken), after which `take` starts a
+    /// new one.
+    pub fn retries(&self) -> usize {
+        self.cfg.size.max(1)
+    }
+
     /// Whether workers run sandboxes without epoch checks.
     pub fn uninterruptible(&self) -> bool {
         self.cfg.uninterruptible

@@ -117,7 +117,7 @@ impl Remote {
             state: Given::Fresh,
             op,
         };
-        let mut tried = false;
+        let mut lost_early = 0;
         let mut w = run::take(&self.pool, self.home)
             .await
             .map_err(Refused::Msg)?;
@@ -159,8 +159,8 @@ impl Remote {
                     self.home = None;
                     return Err(Refused::Msg(run::lost(&self.pool, bad).await));
                 }
-                Ended::LostEarly(_) if !tried => {
-                    tried = true;
+                Ended::LostEarly(_) if lost_early < self.pool.retries() => {
+                    lost_early += 1;
                     self.home = None;
                     w = run::take(&self.pool, None).await.map_err(Refused::Msg)?;
                 }

@@ -5,8 +5,8 @@
 //! output it had streamed; or, when it dies, an error naming how. A client
 //! that goes away interrupts the call (an uninterruptible worker is
 //! killed instead). A worker lost before it took a job (it died while
-//! idle, say) costs the job nothing: it is tried once more on another
-//! worker. Session operations use the same exchange (`remote`).
+//! idle, say) costs the job nothing: it is tried again on another
+//! worker (`Pool::retries`). Session operations use the same exchange (`remote`).
 use super::proto::{self, FromWorker, Job, ToWorker};
 use super::{Pool, Worker};
 use crate::api::ApiError;
@@ -108,7 +108,7 @@ pub async fn run(
     let timeout = Duration::from_millis(job.setup.timeout_ms);
     let capture = job.setup.capture;
     let msg = ToWorker::Run(Box::new(job));
-    let mut tried = false;
+    let mut lost_early = 0;
     loop {
         let w = match take(pool, None).await {
             Ok(w) => w,
@@ -152,7 +152,7 @@ pub async fn run(
                 tracing::error!(frame = ?other, "a worker answered a call with the wrong frame");
                 return lost(pool, w).await;
             }
-            Ended::LostEarly(_) if !tried => tried = true,
+            Ended::LostEarly(_) if lost_early < pool.retries() => lost_early += 1,
             Ended::LostEarly(m) | Ended::Over(m) => return m,
         }
     }
