@@ -297,6 +297,17 @@ impl IntoResponse for ApiError {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
+        // A body refused before it was read (too large, too slow) leaves
+        // the rest of it on the connection, so hyper closes it after this
+        // answer; saying so keeps a pooling client from sending its next
+        // request down a connection that is about to go.
+        if matches!(
+            self.status,
+            StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT
+        ) {
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         resp
     }
 }

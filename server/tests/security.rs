@@ -277,8 +277,12 @@ async fn bad_input_is_a_clear_400_and_loses_nothing() {
     }
 
     // Too large a body: 413.
+    // The unread rest of the body ends the connection, and the answer
+    // says so: a pooling client's next request (below) takes a new one.
     let big = "x = 1\n".repeat(20_000);
-    let (status, code, _) = failure(s.post(&exec, None, json!({ "code": big })).await).await;
+    let r = s.post(&exec, None, json!({ "code": big })).await;
+    assert_eq!(r.headers()["connection"], "close");
+    let (status, code, _) = failure(r).await;
     assert_eq!((status, code.as_str()), (413, "too_large"));
 
     // Hostile but valid code is a result, not an HTTP error.
