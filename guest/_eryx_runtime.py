@@ -497,7 +497,7 @@ def before_snapshot():
     # built pickler and warmed (specialised) bytecode.
     import _eryx_state
 
-    _eryx_state.snapshot({"__name__": "__main__", "x": [1]})
+    _eryx_state.checkpoint({"__name__": "__main__", "x": [1]}, 1 << 20)
     # Move everything alive now to the permanent generation: the collector
     # then never walks (and so never writes to) the image's objects, which
     # keeps their pages shared (copy-on-write) between sandboxes.

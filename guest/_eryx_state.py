@@ -132,45 +132,83 @@ def _describe(value):
     return type(value).__name__
 
 
-_pickler = None  # (pickler, its buffer), reused: a checkpoint follows every call
+class _TooLarge(Exception):
+    """A pickle grew past the budget it was given."""
+
+
+class _Sink:
+    """What a pickle is written to: one buffer that starts with the
+    snapshot's header, refusing to grow past `budget` bytes (None: no
+    limit). pickle hands a large buffer (bytes, bytearray, an array's
+    data) to `write` whole, so one over the budget is refused before any
+    of it is copied."""
+
+    __slots__ = ("buf", "budget", "_io")
+
+    def __init__(self):
+        import io
+
+        self._io = io
+        self.buf = io.BytesIO()
+        self.budget = None
+
+    def start(self, budget):
+        # A new buffer each time: the last one's bytes were handed out.
+        self.buf = self._io.BytesIO()
+        self.buf.write(MAGIC + bytes([VERSION]))
+        self.budget = budget
+
+    def write(self, data):
+        if self.budget is not None:
+            n = memoryview(data).nbytes
+            if self.buf.tell() + n > self.budget:
+                raise _TooLarge()
+        return self.buf.write(data)
+
+
+_pickler = None  # (pickler, its sink), reused: a checkpoint follows every call
 
 
 def _new_pickler():
-    import io
     import pickle
 
-    buf = io.BytesIO()
-    return _pickler_class()(buf, protocol=pickle.HIGHEST_PROTOCOL), buf
+    sink = _Sink()
+    return _pickler_class()(sink, protocol=pickle.HIGHEST_PROTOCOL), sink
 
 
-def _dumps(obj, namespace):
+def _dumps(obj, namespace, budget=None):
+    """The snapshot (header and pickle) of `obj`; `_TooLarge` past `budget`."""
     global _pickler
     if _pickler is None:
         _pickler = _new_pickler()
-    pickler, buf = _pickler
-    if buf.tell() or pickler.namespace is not None:
+    pickler, sink = _pickler
+    if sink.buf.tell() or pickler.namespace is not None:
         # Re-entered (a __reduce__ that snapshots): use a private pickler.
-        pickler, buf = _new_pickler()
-    buf.seek(0)
-    buf.truncate()
+        pickler, sink = _new_pickler()
+    sink.start(budget)
     pickler.namespace = namespace
     try:
         pickler.dump(obj)
-        return buf.getvalue()
+        return sink.buf.getvalue()
     finally:
         # Hold no reference to the session's objects between calls.
         pickler.clear_memo()
         pickler.namespace = None
-        buf.seek(0)
-        buf.truncate()
+        sink.buf = sink._io.BytesIO()
 
 
-def snapshot(namespace):
+def _mib(n):
+    return "%.1f MiB" % (n / (1 << 20))
+
+
+def snapshot(namespace, budget=None):
     """Serialise `namespace`; returns (bytes, "; "-joined skipped values).
 
     The fast path pickles every variable in one go (shared references stay
     shared); only if that fails is each value tried alone to name the ones
-    that cannot be saved.
+    that cannot be saved. With a `budget` (bytes), values are kept in
+    namespace order while the snapshot stays within it; the others are
+    named as skipped.
     """
     items = {
         k: v
@@ -179,17 +217,39 @@ def snapshot(namespace):
     }
     skipped = []
     try:
-        payload = _dumps(items, namespace)
+        payload = _dumps(items, namespace, budget)
     except Exception:  # noqa: BLE001 - find and report the culprits
         good = {}
+        used = len(MAGIC) + 1
         for name, value in items.items():
+            left = None if budget is None else budget - used
             try:
-                _dumps(value, namespace)
+                size = len(_dumps(value, namespace, left))
                 good[name] = value
+                used += size
+            except _TooLarge:
+                skipped.append("%s (%s: over the %s budget)" % (name, _describe(value), _mib(budget)))
             except Exception as e:  # noqa: BLE001
-                skipped.append("%s (%s: %s)" % (name, _describe(value), e))
+                skipped.append("%s (%s: %s)" % (name, _describe(value), str(e) or type(e).__name__))
         payload = _dumps(good, namespace)
-    return MAGIC + bytes([VERSION]) + payload, "; ".join(skipped)
+    return payload, "; ".join(skipped)
+
+
+_last_left_out = ""
+
+
+def checkpoint(namespace, budget):
+    """The per-call recovery checkpoint: `snapshot` within `budget`
+    bytes. Returns (bytes, warning); the warning is empty unless what is
+    left out changed since the last checkpoint (it is said once, not after
+    every call)."""
+    global _last_left_out
+    payload, skipped = snapshot(namespace, budget)
+    warning = ""
+    if skipped != _last_left_out and skipped:
+        warning = "eryx: warning: a fault would lose these values, left out of the session's recovery checkpoint: %s\n" % skipped
+    _last_left_out = skipped
+    return payload, warning
 
 
 def restore(data, base):

@@ -1,5 +1,5 @@
-//! The world's exports (`execute`, `snapshot-state`, `restore-state`,
-//! `clear-state`, and the exact-session helpers `exact-grow` and
+//! The world's exports (`execute`, `snapshot-state`, `checkpoint-state`,
+//! `restore-state`, `clear-state`, and the exact-session helpers `exact-grow` and
 //! `exact-forget`), matched by name at initialisation and run against a call
 //! context: parameters are popped, results pushed.
 
@@ -13,6 +13,7 @@ use std::cell::RefCell;
 enum Export {
     Execute,
     SnapshotState,
+    CheckpointState,
     RestoreState,
     ClearState,
     ExactGrow,
@@ -32,6 +33,7 @@ pub fn initialize(names: &[&str]) {
         .map(|n| match *n {
             "execute" => Export::Execute,
             "snapshot-state" => Export::SnapshotState,
+            "checkpoint-state" => Export::CheckpointState,
             "restore-state" => Export::RestoreState,
             "clear-state" => Export::ClearState,
             "exact-grow" => Export::ExactGrow,
@@ -118,6 +120,18 @@ pub fn call(which: usize, cx: &mut CallCx) {
         Export::SnapshotState => {
             let r = match init_error().map_or_else(python::snapshot, Err) {
                 Ok(bytes) => Ok(Some(Value::Bytes(bytes))),
+                Err(e) => err_str(e),
+            };
+            cx.push_result(r);
+        }
+        Export::CheckpointState => {
+            // A u64 arrives widened to i64: past i64::MAX means no budget.
+            let budget = u64::try_from(cx.pop().as_int()).unwrap_or(u64::MAX);
+            let r = match init_error().map_or_else(|| python::checkpoint(budget), Err) {
+                Ok((bytes, warning)) => Ok(Some(Value::List(vec![
+                    Value::Bytes(bytes),
+                    Value::Str(warning),
+                ]))),
                 Err(e) => err_str(e),
             };
             cx.push_result(r);

@@ -186,27 +186,44 @@ pub fn resolve(handle: u32, ok: bool, text: &str) {
 
 /// Serialise the user namespace (see `guest/_eryx_state.py`).
 pub fn snapshot() -> Result<Vec<u8>, String> {
+    let (bytes, skipped) = state_bytes("snapshot", None)?;
+    if !skipped.is_empty() {
+        host::output(
+            2,
+            &format!("eryx: warning: snapshot skipped values that cannot be saved: {skipped}\n"),
+        );
+    }
+    Ok(bytes)
+}
+
+/// The per-call recovery checkpoint: the namespace serialised within
+/// `budget` bytes, and the warning naming what was left out (empty unless
+/// that changed; see `checkpoint` in `guest/_eryx_state.py`). The host
+/// shows the warning: its internal calls' output is muted.
+pub fn checkpoint(budget: u64) -> Result<(Vec<u8>, String), String> {
+    state_bytes("checkpoint", Some(budget))
+}
+
+/// `_eryx_state.<func>(namespace[, budget])`, which answers `(bytes, text)`.
+fn state_bytes(func: &str, budget: Option<u64>) -> Result<(Vec<u8>, String), String> {
     with_runtime(|rt| {
-        let res = rt
-            .state
-            .getattr("snapshot")
-            .and_then(|f| f.call(&[&rt.namespace]))
-            .map_err(|e| format!("snapshot-state failed: {}", describe(&e)))?;
-        let skipped = res
+        let res = (|| {
+            let f = rt.state.getattr(func)?;
+            match budget {
+                None => f.call(&[&rt.namespace]),
+                Some(b) => f.call(&[&rt.namespace, &PyObj::int(b.min(i64::MAX as u64) as i64)?]),
+            }
+        })()
+        .map_err(|e| format!("snapshot-state failed: {}", describe(&e)))?;
+        let text = res
             .tuple_item(1)
             .and_then(|s| s.str_of())
             .map_err(runtime_error)?;
-        if !skipped.is_empty() {
-            host::output(
-                2,
-                &format!(
-                    "eryx: warning: snapshot skipped values that cannot be saved: {skipped}\n"
-                ),
-            );
-        }
-        res.tuple_item(0)
+        let bytes = res
+            .tuple_item(0)
             .and_then(|b| b.to_bytes())
-            .map_err(runtime_error)
+            .map_err(runtime_error)?;
+        Ok((bytes, text))
     })
 }
 

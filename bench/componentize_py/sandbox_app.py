@@ -64,6 +64,10 @@ class WitWorld(wit_world.WitWorld):
             # Slow path only when something is unpicklable: skip it.
             return pickle.dumps({k: v for k, v in user.items() if _picklable(v)})
 
+    async def checkpoint_state(self, budget: int) -> bytes:
+        # The baseline keeps everything (no budget).
+        return await self.snapshot_state()
+
     async def restore_state(self, state: bytes) -> None:
         try:
             restored = pickle.loads(state)

@@ -40,6 +40,9 @@ pub(crate) struct Settings {
     /// The guest's stdin is the host process's stdin.
     pub inherit_stdin: bool,
     pub keep_state: bool,
+    /// Set by [`SandboxBuilder::checkpoint_budget`]; see
+    /// [`Settings::checkpoint_budget`].
+    pub checkpoint_budget: Option<usize>,
     pub interactive: bool,
     /// No epoch checks (see [`SandboxBuilder::interruptible`]).
     pub uninterruptible: bool,
@@ -63,7 +66,22 @@ pub(crate) struct Settings {
     pub display_limits: crate::display::Limits,
 }
 
+/// The per-call checkpoint's default budget: 256 MiB, or a quarter of
+/// the memory cap when that is less.
+const CHECKPOINT_BUDGET: usize = 256 << 20;
+
 impl Settings {
+    /// The budget of the per-call recovery checkpoint, in bytes: what was
+    /// set, else [`CHECKPOINT_BUDGET`] capped at a quarter of
+    /// `max_memory` (so pickling it cannot run the guest out of memory).
+    pub fn checkpoint_budget(&self) -> u64 {
+        let budget = self.checkpoint_budget.unwrap_or_else(|| {
+            let quarter = self.max_memory.map_or(usize::MAX, |m| m / 4);
+            CHECKPOINT_BUDGET.min(quarter)
+        });
+        budget as u64
+    }
+
     pub fn flavor(&self) -> Flavor {
         if let Some(f) = self.flavor_override {
             f
@@ -278,6 +296,19 @@ impl SandboxBuilder {
     /// session survives a fault (on by default; costs one snapshot per call).
     pub fn keep_state_on_fault(mut self, on: bool) -> Self {
         self.s.keep_state = on;
+        self
+    }
+
+    /// The most the per-call recovery checkpoint may hold, in bytes
+    /// (default: 256 MiB, or a quarter of [`Self::max_memory`] when that is
+    /// less). Variables are kept in the order they were defined while the
+    /// checkpoint fits; the rest are named once on stderr, and a fault
+    /// would lose them (an explicit [`crate::Sandbox::snapshot`] has no
+    /// budget). A large buffer (bytes, bytearray, a numpy array's data) is
+    /// measured before it is copied, so a 1 GiB value left out costs
+    /// nothing.
+    pub fn checkpoint_budget(mut self, bytes: usize) -> Self {
+        self.s.checkpoint_budget = Some(bytes);
         self
     }
 

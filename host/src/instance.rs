@@ -264,10 +264,17 @@ fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     Ok(())
 }
 
+/// What `checkpoint-state` answers: the state and the warning naming
+/// what it left out, or why it failed.
+pub(crate) type Checkpointed = Result<(Vec<u8>, String), String>;
+
 /// The world's exports, looked up once per instance.
 pub(crate) struct Funcs {
     pub execute: TypedFunc<(String,), (Result<String, String>,)>,
     pub snapshot: TypedFunc<(), (Result<Vec<u8>, String>,)>,
+    /// The per-call checkpoint within a budget (bytes), and the warning
+    /// naming what it left out.
+    pub checkpoint: TypedFunc<(u64,), (Checkpointed,)>,
     pub restore: TypedFunc<(Vec<u8>,), (Result<(), String>,)>,
     pub clear: TypedFunc<(), ()>,
     /// Exact sessions (see exact/): grow memory to n pages.
@@ -488,6 +495,7 @@ pub(crate) async fn instantiate(settings: &Settings, anchors: &Anchors) -> Resul
         Ok(Funcs {
             execute: instance.get_typed_func(&mut store, "execute")?,
             snapshot: instance.get_typed_func(&mut store, "snapshot-state")?,
+            checkpoint: instance.get_typed_func(&mut store, "checkpoint-state")?,
             restore: instance.get_typed_func(&mut store, "restore-state")?,
             clear: instance.get_typed_func(&mut store, "clear-state")?,
             exact_grow: instance.get_typed_func(&mut store, "exact-grow")?,

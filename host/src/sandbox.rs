@@ -6,6 +6,7 @@ use crate::builder::{SandboxBuilder, Settings};
 use crate::error::{fault_message, trap, Error};
 use crate::execution::Execution;
 use crate::instance::{self, instantiate, Anchors, Fault, Live};
+use crate::output::Stream;
 use crate::stack::{self, Stacks};
 use crate::vfs::{self, snapshot as files, Tree};
 use std::future::Future;
@@ -299,33 +300,54 @@ impl Sandbox {
     }
 
     /// After a call that left the instance healthy: remember the state.
-    pub(crate) async fn checkpoint(&mut self) {
+    /// A checkpoint that fails in Python (say, a `__reduce__` that raises)
+    /// keeps the older one and says so on stderr; one that is stopped (the
+    /// call's deadline, an interrupt) or traps (the guest ran out of its
+    /// address space pickling) poisons the instance, so the session goes
+    /// back to its last good state, and that is the call's error.
+    pub(crate) async fn checkpoint(&mut self) -> Result<(), Error> {
         if !self.settings.keep_state {
-            return;
+            return Ok(());
         }
-        if let Some(live) = self.live.as_mut() {
-            // Under what is left of the call's own deadline.
-            let deadline = live.store.data().deadline;
-            let r = live
-                .internal(deadline, |f, store| {
-                    Box::pin(f.snapshot.call_async(store, ()))
-                })
-                .await;
-            match r {
-                Ok((Ok(bytes),)) => self.last_good = Some(bytes),
-                Ok((Err(_),)) => {}
-                // The checkpoint itself was stopped (e.g. an interrupt that
-                // arrived just after the code finished): the instance is
-                // poisoned, so the next call starts a fresh one from the
-                // last good state instead of failing.
-                Err(_) => self.live = None,
+        let Some(live) = self.live.as_mut() else {
+            return Ok(());
+        };
+        // Under what is left of the call's own deadline.
+        let deadline = live.store.data().deadline;
+        let budget = self.settings.checkpoint_budget();
+        let r = live
+            .internal(deadline, |f, store| {
+                Box::pin(f.checkpoint.call_async(store, (budget,)))
+            })
+            .await;
+        let warning = match r {
+            Ok((Ok((bytes, warning)),)) => {
+                self.last_good = Some(bytes);
+                warning
             }
-            let tree = vfs::lock(&self.anchors.vfs);
-            let generation = tree.generation();
-            if self.last_good_files.as_ref().map(|(_, g)| *g) != Some(generation) {
-                self.last_good_files = Some((tree.checkpoint(), generation));
+            Ok((Err(e),)) => format!(
+                "eryx: warning: the session's recovery checkpoint failed ({e}); a fault would bring back the state of an earlier call\n"
+            ),
+            Err(f) => {
+                // The files go back with the namespace (`live`).
+                self.live = None;
+                return Err(match f.into_trap() {
+                    Error::Trap(why) => Error::State(format!(
+                        "the call finished, but keeping its state failed ({why}); the session is back at its state before the call"
+                    )),
+                    stopped => stopped,
+                });
             }
+        };
+        if !warning.is_empty() {
+            let _ = self.anchors.sink.write(Stream::Stderr, &warning);
         }
+        let tree = vfs::lock(&self.anchors.vfs);
+        let generation = tree.generation();
+        if self.last_good_files.as_ref().map(|(_, g)| *g) != Some(generation) {
+            self.last_good_files = Some((tree.checkpoint(), generation));
+        }
+        Ok(())
     }
 
     /// Run `code` (top-level `await` allowed); returns everything it wrote
@@ -384,7 +406,7 @@ impl Sandbox {
             self.live().await?;
             return Err(Error::MemoryLimit(text));
         }
-        self.checkpoint().await;
+        self.checkpoint().await?;
         r.map(|_| ()).map_err(Error::from_guest)
     }
 
@@ -405,6 +427,20 @@ impl Sandbox {
             }
             Err(f) => Err(self.fault(f).await),
         }
+    }
+
+    /// The state a fault would bring this session back to — the recovery
+    /// checkpoint of the last good call, within its budget
+    /// ([`crate::SandboxBuilder::checkpoint_budget`]) — in
+    /// [`Sandbox::snapshot`]'s format, without running the guest. `None`
+    /// before the first checkpoint and with `keep_state_on_fault(false)`.
+    /// An embedder that keeps each session's last good state elsewhere
+    /// (eryx-server's worker processes) ships this instead of pickling the
+    /// namespace a second time.
+    pub fn recovery_snapshot(&self) -> Option<Vec<u8>> {
+        let namespace = self.last_good.as_ref()?;
+        let (tree, _) = self.last_good_files.as_ref()?;
+        Some(files::pack(namespace, tree))
     }
 
     /// Replace the session's state by a snapshot: the namespace and the

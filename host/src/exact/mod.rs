@@ -296,7 +296,7 @@ impl Sandbox {
         self.last_good = None;
         self.last_good_files = None;
         // The pickled state a later fault falls back to.
-        self.checkpoint().await;
+        self.checkpoint().await?;
         if self.last_good_files.is_none() && self.settings.keep_state {
             let t = vfs::lock(&self.anchors.vfs);
             self.last_good_files = Some((t.checkpoint(), t.generation()));

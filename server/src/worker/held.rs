@@ -85,10 +85,13 @@ impl Held {
         let value = perform(&mut sb, shared, op).await;
         let changed = changes && value.is_ok();
         let state = if changed {
-            let snap = if exact {
-                sb.snapshot_exact().await
-            } else {
-                sb.snapshot().await
+            // A plain session ships the recovery checkpoint the call just
+            // made (no second pickling); before there is one (a file
+            // written first), a snapshot.
+            let snap = match (exact, sb.recovery_snapshot()) {
+                (true, _) => sb.snapshot_exact().await,
+                (false, Some(bytes)) => Ok(bytes),
+                (false, None) => sb.snapshot().await,
             };
             match snap {
                 Ok(bytes) => Some(B64.encode(bytes)),
