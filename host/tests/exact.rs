@@ -2,7 +2,9 @@
 //! holding a closure, a half-consumed generator, an open file with its
 //! offset, an open sqlite3 connection with uncommitted rows in a
 //! transaction (and a numpy array when the numpy wheel is in
-//! target/wheelhouse) is forked — both branches continue alike, then
+//! target/wheelhouse; with the pandas wheel there too, pandas from the
+//! wheelhouse by name, a DataFrame with a time-zone index and a
+//! half-consumed row iterator over it) is forked — both branches continue alike, then
 //! diverge — and exact-snapshotted, then restored into a new sandbox and
 //! into a new process (this test binary re-run with `ERYX_EXACT_SNAPSHOT`).
 //! Garbage, truncated and other-image snapshots are refused and the session
@@ -51,6 +53,23 @@ print(bump(), next(gen), fh.readline().strip(), fh.tell(),
 const NUMPY_SETUP: &str = "import numpy as np\narr = np.arange(12.0).reshape(3, 4)\narr[1] *= 2\n";
 const NUMPY_STEP: &str = "arr += 1\nprint(arr.sum(), arr[1].tolist())\n";
 
+const PANDAS_SETUP: &str = "import pandas as pd\n\
+df = pd.DataFrame({'k': list('abcab'), 'v': [1.5, 2.0, 3.5, 4.0, 5.0]},\n\
+                  index=pd.date_range('2026-01-01', periods=5, freq='D', tz='UTC'))\n\
+rows = df.itertuples()\nnext(rows)\n";
+const PANDAS_STEP: &str = "df['v'] = df['v'] * 2\n\
+print(df.groupby('k')['v'].sum().to_dict(), next(rows).v, df.index[-1].isoformat())\n";
+
+/// Whether target/wheelhouse has pandas (then sandboxes with the data
+/// stack require `pandas` by name, which brings numpy).
+fn pandas_wheel() -> bool {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/wheelhouse");
+    std::fs::read_dir(dir).is_ok_and(|d| {
+        d.flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("pandas-"))
+    })
+}
+
 fn numpy_wheel() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/wheelhouse");
     std::fs::read_dir(dir)
@@ -66,8 +85,10 @@ fn numpy_wheel() -> Option<PathBuf> {
 
 async fn exact_sandbox(numpy: Option<&PathBuf>) -> Sandbox {
     let mut b = Sandbox::builder().exact(true);
-    if let Some(w) = numpy {
-        b = b.package(w);
+    match numpy {
+        Some(_) if pandas_wheel() => b = b.requirements(["pandas"]),
+        Some(w) => b = b.package(w),
+        None => {}
     }
     b.build().await.expect("exact sandbox")
 }
@@ -76,6 +97,9 @@ async fn step(sb: &mut Sandbox, numpy: bool) -> String {
     let mut out = sb.execute(STEP).await.expect("step");
     if numpy {
         out += &sb.execute(NUMPY_STEP).await.expect("numpy step");
+    }
+    if numpy && pandas_wheel() {
+        out += &sb.execute(PANDAS_STEP).await.expect("pandas step");
     }
     out
 }
@@ -91,8 +115,17 @@ async fn prepared() -> (Sandbox, bool) {
     if wheel.is_some() {
         sb.execute(NUMPY_SETUP).await.expect("numpy setup");
     }
+    if wheel.is_some() && pandas_wheel() {
+        sb.execute(PANDAS_SETUP).await.expect("pandas setup");
+    }
     let first = step(&mut sb, wheel.is_some()).await;
     assert!(first.starts_with("11 9 line 5 42 True (8, 121)"), "{first}");
+    if wheel.is_some() && pandas_wheel() {
+        assert!(
+            first.ends_with("{'a': 11.0, 'b': 14.0, 'c': 7.0} 2.0 2026-01-05T00:00:00+00:00\n"),
+            "{first}"
+        );
+    }
     (sb, wheel.is_some())
 }
 

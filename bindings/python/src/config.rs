@@ -41,6 +41,8 @@ pub struct Options<'py> {
     pub callback_timeout: Option<f64>,
     pub max_callback_invocations: Option<i64>,
     pub keep_state_on_fault: bool,
+    /// Bytes; `None`: the library's default (see `checkpoint_budget`).
+    pub checkpoint_budget: Option<i64>,
     pub progress: bool,
     pub interruptible: bool,
     pub exact: bool,
@@ -238,6 +240,10 @@ pub fn builder(
     }
     if let Some(m) = o.max_memory {
         b = b.max_memory(usize::try_from(positive("max_memory", m)?).unwrap_or(usize::MAX));
+    }
+    if let Some(c) = o.checkpoint_budget {
+        let c = positive("checkpoint_budget", c)?;
+        b = b.checkpoint_budget(usize::try_from(c).unwrap_or(usize::MAX));
     }
     if let Some(f) = o.fuel {
         b = b.fuel(positive("fuel", f)?);

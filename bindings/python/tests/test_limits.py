@@ -58,3 +58,19 @@ def test_hostile_snapshot_is_bounded_by_the_limits():
             sb.restore(hostile("x = 1"))
         assert "no variable table" in e.value.message, e.value
         assert sb.execute("print(kept)").stdout == "yes\n"
+
+
+def test_checkpoint_budget_leaves_out_what_does_not_fit():
+    with eryx.Sandbox(timeout=2.0, checkpoint_budget=1 << 20) as sb:
+        r = sb.execute("small = 1\nbig = bytes(2 << 20)")
+        assert "big (bytes: over the 1.0 MiB budget)" in r.stderr
+        with pytest.raises(eryx.TimeoutError):
+            sb.execute("while True: pass")
+        assert sb.execute("print(small, 'big' in dir())").stdout == "1 False\n"
+    # The package's default: a quarter of max_memory (256 MiB): 64 MiB.
+    with eryx.Sandbox() as sb:
+        r = sb.execute("big = bytes(65 << 20)")
+        assert "over the 64.0 MiB budget" in r.stderr
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match="checkpoint_budget"):
+            eryx.Sandbox(checkpoint_budget=bad)

@@ -79,6 +79,7 @@ class Sandbox:
         callback_timeout: Optional[float] = None,
         max_callback_invocations: Optional[int] = None,
         keep_state_on_fault: bool = True,
+        checkpoint_budget: Optional[int] = None,
         progress: bool = True,
         interruptible: bool = True,
         exact: bool = False,
