@@ -330,9 +330,10 @@ async fn on_redis_an_exact_session_and_its_fork_move_between_replicas() {
     // transaction included.
     for id in [&src, &child] {
         let r = b.exec(None, id, PROBE).await;
-        assert_eq!(r.status(), 200);
-        assert!(r.headers().contains_key("eryx-restore-ms"));
+        let (status, restored) = (r.status(), r.headers().contains_key("eryx-restore-ms"));
         let v: Value = r.json().await.unwrap();
+        assert_eq!(status, 200, "{v}");
+        assert!(restored, "{v}");
         assert_eq!(stdout(&v), "9 True 6\n", "{v}");
     }
     // Back on A (its live copies are stale now): diverge.
