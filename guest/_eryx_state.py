@@ -201,21 +201,14 @@ def _mib(n):
     return "%.1f MiB" % (n / (1 << 20))
 
 
-def snapshot(namespace, budget=None):
-    """Serialise `namespace`; returns (bytes, "; "-joined skipped values).
-
-    The fast path pickles every variable in one go (shared references stay
-    shared); only if that fails is each value tried alone to name the ones
-    that cannot be saved. With a `budget` (bytes), values are kept in
-    namespace order while the snapshot stays within it; the others are
-    named as skipped.
-    """
+def _snapshot(namespace, budget):
+    """(bytes, [values pickle cannot save], [values over `budget`])."""
     items = {
         k: v
         for k, v in namespace.items()
         if k not in _SKIP_NAMES and not _is_callback(v)
     }
-    skipped = []
+    skipped, over = [], []
     try:
         payload = _dumps(items, namespace, budget)
     except Exception:  # noqa: BLE001 - find and report the culprits
@@ -228,28 +221,31 @@ def snapshot(namespace, budget=None):
                 good[name] = value
                 used += size
             except _TooLarge:
-                skipped.append("%s (%s: over the %s budget)" % (name, _describe(value), _mib(budget)))
+                over.append("%s (%s: over the %s budget)" % (name, _describe(value), _mib(budget)))
             except Exception as e:  # noqa: BLE001
                 skipped.append("%s (%s: %s)" % (name, _describe(value), str(e) or type(e).__name__))
         payload = _dumps(good, namespace)
+    return payload, skipped, over
+
+
+def snapshot(namespace):
+    """Serialise `namespace`; returns (bytes, "; "-joined skipped values).
+
+    The fast path pickles every variable in one go (shared references stay
+    shared); only if that fails is each value tried alone to name the ones
+    that cannot be saved.
+    """
+    payload, skipped, _ = _snapshot(namespace, None)
     return payload, "; ".join(skipped)
 
 
-_last_left_out = ""
-
-
 def checkpoint(namespace, budget):
-    """The per-call recovery checkpoint: `snapshot` within `budget`
-    bytes. Returns (bytes, warning); the warning is empty unless what is
-    left out changed since the last checkpoint (it is said once, not after
-    every call)."""
-    global _last_left_out
-    payload, skipped = snapshot(namespace, budget)
-    warning = ""
-    if skipped != _last_left_out and skipped:
-        warning = "eryx: warning: a fault would lose these values, left out of the session's recovery checkpoint: %s\n" % skipped
-    _last_left_out = skipped
-    return payload, warning
+    """The per-call recovery checkpoint: `snapshot` within `budget` bytes,
+    variables kept in namespace order while it fits. Returns (bytes,
+    "; "-joined values left out for the budget); values pickle cannot
+    save are left out silently, as every checkpoint always did."""
+    payload, _, over = _snapshot(namespace, budget)
+    return payload, "; ".join(over)
 
 
 def restore(data, base):

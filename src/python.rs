@@ -197,9 +197,8 @@ pub fn snapshot() -> Result<Vec<u8>, String> {
 }
 
 /// The per-call recovery checkpoint: the namespace serialised within
-/// `budget` bytes, and the warning naming what was left out (empty unless
-/// that changed; see `checkpoint` in `guest/_eryx_state.py`). The host
-/// shows the warning: its internal calls' output is muted.
+/// `budget` bytes, and the values left out for the budget (see
+/// `checkpoint` in `guest/_eryx_state.py`; the host says so).
 pub fn checkpoint(budget: u64) -> Result<(Vec<u8>, String), String> {
     state_bytes("checkpoint", Some(budget))
 }

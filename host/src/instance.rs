@@ -264,16 +264,15 @@ fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     Ok(())
 }
 
-/// What `checkpoint-state` answers: the state and the warning naming
-/// what it left out, or why it failed.
+/// What `checkpoint-state` answers: the state and the values it left
+/// out for the budget, or why it failed.
 pub(crate) type Checkpointed = Result<(Vec<u8>, String), String>;
 
 /// The world's exports, looked up once per instance.
 pub(crate) struct Funcs {
     pub execute: TypedFunc<(String,), (Result<String, String>,)>,
     pub snapshot: TypedFunc<(), (Result<Vec<u8>, String>,)>,
-    /// The per-call checkpoint within a budget (bytes), and the warning
-    /// naming what it left out.
+    /// The per-call checkpoint within a budget (bytes).
     pub checkpoint: TypedFunc<(u64,), (Checkpointed,)>,
     pub restore: TypedFunc<(Vec<u8>,), (Result<(), String>,)>,
     pub clear: TypedFunc<(), ()>,

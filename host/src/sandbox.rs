@@ -120,6 +120,9 @@ pub struct Sandbox {
     /// The virtual tree as after the last good call (with `keep_state`),
     /// and the tree generation it was taken at.
     pub(crate) last_good_files: Option<(Tree, u64)>,
+    /// The values the last recovery checkpoint left out for its budget
+    /// (`"; "`-joined; empty: none).
+    pub(crate) left_out: String,
     pub(crate) anchors: Anchors,
 }
 
@@ -141,6 +144,7 @@ impl Sandbox {
             live: Some(live),
             last_good: None,
             last_good_files,
+            left_out: String::new(),
             anchors,
         })
     }
@@ -321,9 +325,15 @@ impl Sandbox {
             })
             .await;
         let warning = match r {
-            Ok((Ok((bytes, warning)),)) => {
+            Ok((Ok((bytes, left_out)),)) => {
                 self.last_good = Some(bytes);
-                warning
+                // Said once, when what is left out changes.
+                let say = !left_out.is_empty() && left_out != self.left_out;
+                let warning = say.then(|| format!(
+                    "eryx: warning: a fault would lose these values, left out of the session's recovery checkpoint: {left_out}\n"
+                ));
+                self.left_out = left_out;
+                warning.unwrap_or_default()
             }
             Ok((Err(e),)) => format!(
                 "eryx: warning: the session's recovery checkpoint failed ({e}); a fault would bring back the state of an earlier call\n"
@@ -443,6 +453,12 @@ impl Sandbox {
         Some(files::pack(namespace, tree))
     }
 
+    /// Whether the recovery checkpoint holds all that [`Sandbox::snapshot`]
+    /// would: nothing was left out for the budget.
+    pub fn recovery_is_complete(&self) -> bool {
+        self.left_out.is_empty()
+    }
+
     /// Replace the session's state by a snapshot: the namespace and the
     /// files; or, for an exact snapshot ([`Sandbox::snapshot_exact`], the
     /// header says which), the whole guest state. A snapshot from before the virtual tree existed (namespace
@@ -468,6 +484,7 @@ impl Sandbox {
         match Self::bounded(Some(&anchors), timeout, stacks, fut).await {
             Ok((Ok(()),)) => {
                 self.last_good = Some(namespace.to_vec());
+                self.left_out.clear();
                 if let Some(mut tree) = tree {
                     instance::lay_out(&self.settings, &mut tree);
                     self.set_files(tree);

@@ -259,3 +259,37 @@ async fn an_exact_session_outlives_its_workers_with_every_object() {
     assert_eq!(s.run(None, &id, "print(next(g))").await["stdout"], "25\n");
     assert_eq!(s.run(None, &fid, "print(next(g))").await["stdout"], "25\n");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_value_over_the_checkpoint_budget_is_in_the_state_but_not_after_a_lost_worker() {
+    let s = Server::start("", &["--isolation", "workers", "--workers", "2"]).await;
+    let pids = wait_workers(&s, 2).await;
+    // A 400 MiB cap: the recovery checkpoint's budget is 100 MiB.
+    let id = s
+        .session(None, json!({"max_memory_bytes": 400u64 << 20}))
+        .await;
+    let r = s
+        .run(None, &id, "small = 1\nbig = b'x' * (101 << 20)")
+        .await;
+    assert!(r["error"].is_null(), "{r}");
+    let stderr = r["stderr"].as_str().unwrap();
+    assert!(
+        stderr.contains("big (bytes: over the 100.0 MiB budget)"),
+        "{stderr}"
+    );
+    // The state asked for is whole: the worker snapshots it, the server
+    // does not hand out the partial checkpoint it keeps.
+    let state = s
+        .req(Method::GET, &format!("/v1/sessions/{id}/state"), None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(state.status(), 200);
+    let saved = state.bytes().await.unwrap();
+    assert!(saved.len() > 101 << 20, "{}", saved.len());
+    // Every worker lost: the session goes on from its checkpoint, as after
+    // a fault in process.
+    kill9(&pids);
+    let r = s.run(None, &id, "print(small, 'big' in dir())").await;
+    assert_eq!(r["stdout"], "1 False\n", "{r}");
+}

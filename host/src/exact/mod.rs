@@ -216,6 +216,7 @@ impl Sandbox {
             live: Some(child),
             last_good: self.last_good.clone(),
             last_good_files,
+            left_out: self.left_out.clone(),
             anchors,
         })
     }

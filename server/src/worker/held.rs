@@ -57,6 +57,7 @@ impl Held {
         let fail = |e: String| FromWorker::SessionDone {
             value: Err(SessionError::Setup(e)),
             state: None,
+            partial: false,
         };
         let mut sb = match state {
             Given::Held => match self.map.remove(&id) {
@@ -84,13 +85,17 @@ impl Held {
         let changes = op.changes();
         let value = perform(&mut sb, shared, op).await;
         let changed = changes && value.is_ok();
+        let mut partial = false;
         let state = if changed {
             // A plain session ships the recovery checkpoint the call just
             // made (no second pickling); before there is one (a file
             // written first), a snapshot.
             let snap = match (exact, sb.recovery_snapshot()) {
                 (true, _) => sb.snapshot_exact().await,
-                (false, Some(bytes)) => Ok(bytes),
+                (false, Some(bytes)) => {
+                    partial = !sb.recovery_is_complete();
+                    Ok(bytes)
+                }
                 (false, None) => sb.snapshot().await,
             };
             match snap {
@@ -104,7 +109,11 @@ impl Held {
             None
         };
         self.keep(id, gen + u64::from(changed), sb);
-        FromWorker::SessionDone { value, state }
+        FromWorker::SessionDone {
+            value,
+            state,
+            partial,
+        }
     }
 
     fn keep(&mut self, id: String, gen: u64, sandbox: Sandbox) {

@@ -188,10 +188,14 @@ pub enum FromWorker {
         files: Option<Vec<OutputFile>>,
     },
     /// The session operation ended: its value or error, and the session's
-    /// new state (base64) when it changed and could be snapshotted.
+    /// new state (base64) when it changed and could be snapshotted;
+    /// `partial`: that state is a recovery checkpoint that left values out
+    /// for its budget (an explicit snapshot must be asked for).
     SessionDone {
         value: Result<SessionValue, SessionError>,
         state: Option<String>,
+        #[serde(default)]
+        partial: bool,
     },
     /// A [`Given::Held`] job for a session this worker does not hold at
     /// that generation: send it again with the state.

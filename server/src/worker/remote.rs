@@ -29,8 +29,9 @@ pub struct Remote {
     calls: Calls,
     /// The last good state (`None`: the sandbox as built).
     state: Option<Vec<u8>>,
-    /// The state's last change could not be snapshotted: `state` is older
-    /// than the live copy (a snapshot is asked of the home worker).
+    /// `state` is not the whole live state: its last change could not be
+    /// snapshotted (it is older), or it is a recovery checkpoint that left
+    /// values out for its budget; a snapshot is asked of the home worker.
     stale: bool,
     gen: u64,
     home: Option<u32>,
@@ -149,10 +150,17 @@ impl Remote {
                     self.home = None;
                     w = again;
                 }
-                Ended::Answer(FromWorker::SessionDone { value, state }, done) => {
+                Ended::Answer(
+                    FromWorker::SessionDone {
+                        value,
+                        state,
+                        partial,
+                    },
+                    done,
+                ) => {
                     let pid = done.pid;
                     self.pool.give(done);
-                    return self.done(pid, changes, value, state);
+                    return self.done(pid, changes, value, (state, partial));
                 }
                 Ended::Answer(other, bad) => {
                     tracing::error!(frame = ?other, "a worker answered a session job with the wrong frame");
@@ -182,13 +190,14 @@ impl Remote {
         }
     }
 
-    /// After worker `pid` answered.
+    /// After worker `pid` answered (`state`: its new state, and whether
+    /// that is a partial recovery checkpoint).
     fn done(
         &mut self,
         pid: u32,
         changes: bool,
         value: Result<SessionValue, SessionError>,
-        state: Option<String>,
+        (state, partial): (Option<String>, bool),
     ) -> Result<SessionValue, Refused> {
         if let Err(SessionError::Setup(e)) = &value {
             // It could not build the session or restore its state: it
@@ -204,8 +213,10 @@ impl Remote {
             self.gen += 1;
             match state.map(|b| B64.decode(b.as_bytes())) {
                 Some(Ok(bytes)) => {
+                    // A partial checkpoint is what a lost worker's session
+                    // comes back from, but a snapshot asks the worker.
                     self.state = Some(bytes);
-                    self.stale = false;
+                    self.stale = partial;
                 }
                 _ => self.stale = true,
             }
