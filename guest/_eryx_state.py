@@ -143,27 +143,29 @@ class _Sink:
     data) to `write` whole, so one over the budget is refused before any
     of it is copied."""
 
-    __slots__ = ("buf", "budget", "_io")
+    __slots__ = ("buf", "budget")
 
     def __init__(self):
         import io
 
-        self._io = io
         self.buf = io.BytesIO()
         self.budget = None
 
     def start(self, budget):
-        # A new buffer each time: the last one's bytes were handed out.
-        self.buf = self._io.BytesIO()
         self.buf.write(MAGIC + bytes([VERSION]))
         self.budget = budget
 
     def write(self, data):
         if self.budget is not None:
-            n = memoryview(data).nbytes
+            n = len(data) if type(data) is bytes else memoryview(data).nbytes
             if self.buf.tell() + n > self.budget:
                 raise _TooLarge()
         return self.buf.write(data)
+
+    def reset(self):
+        # Drops the buffer `getvalue` shared with the bytes handed out.
+        self.buf.seek(0)
+        self.buf.truncate()
 
 
 _pickler = None  # (pickler, its sink), reused: a checkpoint follows every call
@@ -194,7 +196,7 @@ def _dumps(obj, namespace, budget=None):
         # Hold no reference to the session's objects between calls.
         pickler.clear_memo()
         pickler.namespace = None
-        sink.buf = sink._io.BytesIO()
+        sink.reset()
 
 
 def _mib(n):
