@@ -128,9 +128,9 @@ pub fn call(which: usize, cx: &mut CallCx) {
             // A u64 arrives widened to i64: past i64::MAX means no budget.
             let budget = u64::try_from(cx.pop().as_int()).unwrap_or(u64::MAX);
             let r = match init_error().map_or_else(|| python::checkpoint(budget), Err) {
-                Ok((bytes, warning)) => Ok(Some(Value::List(vec![
+                Ok((bytes, left_out)) => Ok(Some(Value::List(vec![
                     Value::Bytes(bytes),
-                    Value::Str(warning),
+                    Value::Str(left_out),
                 ]))),
                 Err(e) => err_str(e),
             };

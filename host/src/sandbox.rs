@@ -333,11 +333,11 @@ impl Sandbox {
                     "eryx: warning: a fault would lose these values, left out of the session's recovery checkpoint: {left_out}\n"
                 ));
                 self.left_out = left_out;
-                warning.unwrap_or_default()
+                warning
             }
-            Ok((Err(e),)) => format!(
+            Ok((Err(e),)) => Some(format!(
                 "eryx: warning: the session's recovery checkpoint failed ({e}); a fault would bring back the state of an earlier call\n"
-            ),
+            )),
             Err(f) => {
                 // The files go back with the namespace (`live`).
                 self.live = None;
@@ -349,7 +349,7 @@ impl Sandbox {
                 });
             }
         };
-        if !warning.is_empty() {
+        if let Some(warning) = warning {
             let _ = self.anchors.sink.write(Stream::Stderr, &warning);
         }
         let tree = vfs::lock(&self.anchors.vfs);

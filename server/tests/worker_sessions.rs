@@ -12,6 +12,17 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
+/// GET the session's state: 200 and its bytes.
+async fn state_of(s: &Server, id: &str) -> Vec<u8> {
+    let state = s
+        .req(Method::GET, &format!("/v1/sessions/{id}/state"), None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(state.status(), 200);
+    state.bytes().await.unwrap().to_vec()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn sessions_live_in_workers_and_outlive_them() {
     let s = Server::start("", &["--isolation", "workers", "--workers", "2"]).await;
@@ -75,13 +86,7 @@ async fn sessions_live_in_workers_and_outlive_them() {
     let del = s.req(Method::DELETE, &path, None).send().await.unwrap();
     assert_eq!(del.status(), 204);
     // State out, garbage refused, state back in.
-    let state = s
-        .req(Method::GET, &format!("/v1/sessions/{id}/state"), None)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(state.status(), 200);
-    let saved = state.bytes().await.unwrap();
+    let saved = state_of(&s, &id).await;
     let bad = s
         .req(Method::PUT, &format!("/v1/sessions/{id}/state"), None)
         .body("garbage")
@@ -279,13 +284,7 @@ async fn a_value_over_the_checkpoint_budget_is_in_the_state_but_not_after_a_lost
     );
     // The state asked for is whole: the worker snapshots it, the server
     // does not hand out the partial checkpoint it keeps.
-    let state = s
-        .req(Method::GET, &format!("/v1/sessions/{id}/state"), None)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(state.status(), 200);
-    let saved = state.bytes().await.unwrap();
+    let saved = state_of(&s, &id).await;
     assert!(saved.len() > 101 << 20, "{}", saved.len());
     // Every worker lost: the session goes on from its checkpoint, as after
     // a fault in process.

@@ -85,28 +85,25 @@ impl Held {
         let changes = op.changes();
         let value = perform(&mut sb, shared, op).await;
         let changed = changes && value.is_ok();
-        let mut partial = false;
-        let state = if changed {
+        let (state, partial) = if changed {
             // A plain session ships the recovery checkpoint the call just
             // made (no second pickling); before there is one (a file
             // written first), a snapshot.
-            let snap = match (exact, sb.recovery_snapshot()) {
-                (true, _) => sb.snapshot_exact().await,
-                (false, Some(bytes)) => {
-                    partial = !sb.recovery_is_complete();
-                    Ok(bytes)
-                }
-                (false, None) => sb.snapshot().await,
+            let recovery = (!exact).then(|| sb.recovery_snapshot()).flatten();
+            let (snap, partial) = match recovery {
+                Some(bytes) => (Ok(bytes), !sb.recovery_is_complete()),
+                None if exact => (sb.snapshot_exact().await, false),
+                None => (sb.snapshot().await, false),
             };
             match snap {
-                Ok(bytes) => Some(B64.encode(bytes)),
+                Ok(bytes) => (Some(B64.encode(bytes)), partial),
                 Err(e) => {
                     tracing::warn!(session = %id, error = %e, "snapshot after a change failed");
-                    None
+                    (None, false)
                 }
             }
         } else {
-            None
+            (None, false)
         };
         self.keep(id, gen + u64::from(changed), sb);
         FromWorker::SessionDone {
