@@ -136,9 +136,17 @@ async fn pandas() -> Result<(), Error> {
         "pickled snapshot of the same session: size",
         mb(pickled.len()),
     );
+    let fork = time_n!(7, sb.fork().await?);
+    row("fork of the pandas session", ms(fork));
     let mut target = build().await?;
     let t = time_n!(7, target.restore(&snap).await?);
     row("exact restore of it into an existing sandbox", ms(t));
+    let t = time_n!(7, {
+        let mut fresh = build().await?;
+        fresh.restore(&snap).await?;
+        fresh
+    });
+    row("new exact sandbox + exact restore of it", ms(t));
     let out = target.execute("print(df.b.sum())").await?;
     assert_eq!(out.trim(), "249750.0");
     Ok(())

@@ -32,8 +32,8 @@ pub enum Flavor {
     Uninterruptible,
     /// Epoch interruption, and guest memory owned by the host
     /// (`exact/memory.rs`) so it can be forked and snapshotted exactly.
-    /// The image is copied into each new memory instead of mapped
-    /// copy-on-write, so creating one costs more (see docs/rust.md).
+    /// Its component is built with the memory's data taken out into an
+    /// image file each memory maps copy-on-write (`exact/image.rs`).
     Exact,
 }
 
@@ -141,11 +141,22 @@ const WASMTIME_VERSION: &str = "48.0.8";
 pub(crate) fn cache_key(flavor: Flavor, content_key: &str) -> String {
     let mut h = DefaultHasher::new();
     engine(flavor).precompile_compatibility_hash().hash(&mut h);
+    // The exact flavor's component has its memory's data in a separate
+    // image (exact/image.rs); bump when that split changes.
+    let split = if flavor == Flavor::Exact { "-img1" } else { "" };
     format!(
-        "{content_key}-{:016x}-wasmtime{}",
+        "{content_key}{split}-{:016x}-wasmtime{}",
         h.finish(),
         WASMTIME_VERSION
     )
+}
+
+/// Where the cache keeps the `ext` file of the component for `content_key`
+/// (`cwasm`: compiled code; `image`: an exact component's memory image).
+pub(crate) fn cached_path(flavor: Flavor, content_key: &str, ext: &str) -> std::path::PathBuf {
+    cache::dir()
+        .join("components")
+        .join(format!("{}.{ext}", cache_key(flavor, content_key)))
 }
 
 /// Load the compiled component for `content_key`, building it on a cache
@@ -158,9 +169,7 @@ pub fn load(
     build: impl FnOnce(&Engine) -> Result<Vec<u8>, String>,
     progress: bool,
 ) -> Result<Component, String> {
-    let path = cache::dir()
-        .join("components")
-        .join(format!("{}.cwasm", cache_key(flavor, content_key)));
+    let path = cached_path(flavor, content_key, "cwasm");
     if path.exists() {
         // SAFETY: the file was written by `Component::serialize` of this
         // engine configuration (the key includes its compatibility hash) into

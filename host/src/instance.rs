@@ -168,6 +168,8 @@ pub(crate) fn lay_out(settings: &Settings, tree: &mut vfs::Tree) {
 struct Shared {
     pre: InstancePre<HostState>,
     stdlib: PathBuf,
+    /// The exact flavor's memory image (exact/image.rs).
+    image: Option<Arc<crate::exact::image::Image>>,
 }
 
 fn shared(
@@ -193,12 +195,20 @@ fn shared(
         modules,
         progress,
     };
-    let build = |builder: &Engine| preinit::build(builder, &spec);
-    let component = engine::load(flavor, &content_key, build, progress).map_err(Error::Setup)?;
+    let (component, image) = if flavor == Flavor::Exact {
+        let (c, i) =
+            crate::exact::image::load(&content_key, |b| preinit::build(b, &spec), progress)
+                .map_err(Error::Setup)?;
+        (c, Some(i))
+    } else {
+        let build = |builder: &Engine| preinit::build(builder, &spec);
+        let c = engine::load(flavor, &content_key, build, progress).map_err(Error::Setup)?;
+        (c, None)
+    };
     let pre = linker(engine::engine(flavor))
         .and_then(|l| l.instantiate_pre(&component))
         .map_err(setup)?;
-    let s = Arc::new(Shared { pre, stdlib });
+    let s = Arc::new(Shared { pre, stdlib, image });
     map.insert(key, s.clone());
     Ok(s)
 }
@@ -477,14 +487,17 @@ pub(crate) async fn instantiate(settings: &Settings, anchors: &Anchors) -> Resul
     // calls: register it with the store's stack set.
     let stacks = store.data().stacks.clone();
     let instantiating = crate::stack::owned(&stacks, shared.pre.instantiate_async(&mut store));
-    let (instance, mut memories) = crate::exact::memory::claim(instantiating).await;
+    let (instance, mut memories) =
+        crate::exact::memory::claim(shared.image.clone(), instantiating).await;
     let instance = instance.map_err(trap)?;
-    // The linked component's modules share one memory (the largest);
-    // components linked with some native extensions have small extra ones.
+    // The linked component's modules share one memory (the one its image
+    // was mapped into: exact/image.rs); components linked with some native
+    // extensions have small extra ones.
     let (memory, extra_memories) = if flavor == Flavor::Exact {
-        let main = (0..memories.len())
-            .max_by_key(|&i| memories[i].len())
-            .ok_or_else(|| Error::Setup("exact sandbox: the instance has no memory".into()))?;
+        let main = memories
+            .iter()
+            .position(|m| m.image().is_some())
+            .ok_or_else(|| Error::Setup("exact sandbox: no memory took the image".into()))?;
         let m = memories.remove(main);
         (Some(m), memories)
     } else {

@@ -116,7 +116,8 @@ impl Live {
 pub struct Sandbox {
     pub(crate) settings: Settings,
     pub(crate) live: Option<Live>,
-    pub(crate) last_good: Option<Vec<u8>>,
+    /// The last recovery checkpoint (shared with forks, not copied).
+    pub(crate) last_good: Option<Arc<Vec<u8>>>,
     /// The virtual tree as after the last good call (with `keep_state`),
     /// and the tree generation it was taken at.
     pub(crate) last_good_files: Option<(Tree, u64)>,
@@ -172,7 +173,9 @@ impl Sandbox {
             }
             let mut live = instantiate(&self.settings, &self.anchors).await?;
             if let Some(state) = self.last_good.clone() {
-                if let Err(why) = Self::bring_back(self.settings.timeout, &mut live, state).await {
+                if let Err(why) =
+                    Self::bring_back(self.settings.timeout, &mut live, state.to_vec()).await
+                {
                     // The state's own objects cannot be loaded (e.g. a
                     // `__reduce__` that loops): a poisoned instance must
                     // not be kept, so the session goes on empty, and says so.
@@ -326,7 +329,7 @@ impl Sandbox {
             .await;
         let warning = match r {
             Ok((Ok((bytes, left_out)),)) => {
-                self.last_good = Some(bytes);
+                self.last_good = Some(Arc::new(bytes));
                 // Said once, when what is left out changes.
                 let say = !left_out.is_empty() && left_out != self.left_out;
                 let warning = say.then(|| format!(
@@ -483,7 +486,7 @@ impl Sandbox {
             .call_async(&mut live.store, (namespace.to_vec(),));
         match Self::bounded(Some(&anchors), timeout, stacks, fut).await {
             Ok((Ok(()),)) => {
-                self.last_good = Some(namespace.to_vec());
+                self.last_good = Some(Arc::new(namespace.to_vec()));
                 self.left_out.clear();
                 if let Some(mut tree) = tree {
                     instance::lay_out(&self.settings, &mut tree);

@@ -3,7 +3,8 @@
 //! ```text
 //! "ERYXEXCT"  u32 version  u32 key length  key (the image's identity)
 //! u64 payload length  32-byte SHA-256 of the payload  payload
-//! payload = deflate(
+//! payload = u64 raw length  lz4 block of raw
+//! raw = (
 //!   u64 memory bytes  u32 page count  page count * u32 page index
 //!   (strictly increasing)  page count * PAGE bytes
 //!   u64 length  files blob (vfs/snapshot.rs: last pickled namespace + tree)
@@ -21,7 +22,9 @@ use sha2::{Digest, Sha256};
 /// Magic of an exact snapshot (pickled ones start with `ERYXSNAP` or
 /// `ERYXFILE`, see vfs/snapshot.rs).
 pub const MAGIC: &[u8; 8] = b"ERYXEXCT";
-const VERSION: u32 = 1;
+/// 2: the payload is an lz4 block (inflating deflate was most of a large
+/// restore's time); 1 was deflate.
+const VERSION: u32 = 2;
 /// Granularity of the memory diff.
 pub const PAGE: usize = 4096;
 /// Longest image key accepted.
@@ -32,12 +35,24 @@ const MAX_KEY: usize = 1024;
 pub struct Decoded {
     /// Size of linear memory in bytes.
     pub memory_len: usize,
-    /// (page index, PAGE bytes) of the pages that differ from the image.
-    pub pages: Vec<(u32, Vec<u8>)>,
+    /// The decompressed payload, which holds the pages.
+    raw: Vec<u8>,
+    /// Index of each page that differs from the image, in order.
+    indices: Vec<u32>,
+    /// Where in `raw` the pages start (PAGE bytes each, in index order).
+    pages_at: usize,
     /// The pickled namespace and the virtual tree (vfs/snapshot.rs).
     pub files: Vec<u8>,
     /// The extra memories, whole.
     pub extra: Vec<Vec<u8>>,
+}
+
+impl Decoded {
+    /// (page index, PAGE bytes) of the pages that differ from the image.
+    pub fn pages(&self) -> impl Iterator<Item = (u32, &[u8])> {
+        let pages = &self.raw[self.pages_at..self.pages_at + self.indices.len() * PAGE];
+        self.indices.iter().copied().zip(pages.chunks_exact(PAGE))
+    }
 }
 
 /// Whether `bytes` claim to be an exact snapshot (the header says so).
@@ -45,21 +60,31 @@ pub fn is_exact(bytes: &[u8]) -> bool {
     bytes.starts_with(MAGIC)
 }
 
-/// The differing pages of `memory` against `image`: (index, bytes).
-pub fn diff<'a>(memory: &'a [u8], image: &[u8]) -> Vec<(u32, &'a [u8])> {
+/// The pages of `memory` inside `runs` (page-aligned byte ranges, in
+/// order) that differ from `image` (zero past its end): (index, bytes).
+pub fn diff<'a>(
+    memory: &'a [u8],
+    image: &[u8],
+    runs: &[std::ops::Range<usize>],
+) -> Vec<(u32, &'a [u8])> {
     let mut out = Vec::new();
-    for (i, page) in memory.chunks(PAGE).enumerate() {
-        let start = i * PAGE;
-        let same = match image.get(start..start + page.len()) {
-            Some(base) => base == page,
-            None if start < image.len() => {
-                let base = &image[start..];
-                base == &page[..base.len()] && page[base.len()..].iter().all(|&b| b == 0)
+    for run in runs {
+        let end = run.end.min(memory.len());
+        let mut start = run.start / PAGE * PAGE;
+        while start < end {
+            let page = &memory[start..(start + PAGE).min(memory.len())];
+            let same = match image.get(start..start + page.len()) {
+                Some(base) => base == page,
+                None if start < image.len() => {
+                    let base = &image[start..];
+                    base == &page[..base.len()] && page[base.len()..].iter().all(|&b| b == 0)
+                }
+                None => page.iter().all(|&b| b == 0),
+            };
+            if !same {
+                out.push(((start / PAGE) as u32, page));
             }
-            None => page.iter().all(|&b| b == 0),
-        };
-        if !same {
-            out.push((i as u32, page));
+            start += PAGE;
         }
     }
     out
@@ -92,7 +117,8 @@ pub fn encode(
         raw.extend_from_slice(&(m.len() as u64).to_le_bytes());
         raw.extend_from_slice(m);
     }
-    let payload = miniz_oxide::deflate::compress_to_vec(&raw, 1);
+    let mut payload = (raw.len() as u64).to_le_bytes().to_vec();
+    payload.extend_from_slice(&lz4_flex::block::compress(&raw));
     let mut out = Vec::with_capacity(payload.len() + key.len() + 64);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
@@ -173,8 +199,17 @@ pub fn decode(bytes: &[u8], key: &str, max_memory: usize) -> Result<Decoded, Str
     let cap = max_memory
         .saturating_add(max_memory / PAGE * 4)
         .saturating_add(1 << 30);
-    let raw = miniz_oxide::inflate::decompress_to_vec_with_limit(payload, cap)
-        .map_err(|e| format!("corrupt (inflating failed: {e:?})"))?;
+    let mut p = Reader(payload);
+    let raw_len = usize::try_from(p.u64().map_err(|_| "truncated payload")?)
+        .ok()
+        .filter(|&n| n <= cap)
+        .ok_or("corrupt (payload larger than this sandbox's memory)")?;
+    let mut raw = vec![0u8; raw_len];
+    let got = lz4_flex::block::decompress_into(p.0, &mut raw)
+        .map_err(|e| format!("corrupt (decompressing failed: {e})"))?;
+    if got != raw_len {
+        return Err("corrupt (payload shorter than its header says)".into());
+    }
     let mut r = Reader(&raw);
     let memory_len = usize::try_from(r.u64()?).map_err(|_| "corrupt memory size")?;
     if memory_len > max_memory || memory_len % 65536 != 0 {
@@ -197,10 +232,8 @@ pub fn decode(bytes: &[u8], key: &str, max_memory: usize) -> Result<Decoded, Str
         last = Some(i);
         indices.push(i);
     }
-    let mut pages = Vec::with_capacity(n);
-    for i in indices {
-        pages.push((i, r.take(PAGE)?.to_vec()));
-    }
+    let pages_at = raw.len() - r.0.len();
+    r.take(n * PAGE)?;
     let flen = r.len()?;
     let files = r.take(flen)?.to_vec();
     let count = r.u32()? as usize;
@@ -217,7 +250,9 @@ pub fn decode(bytes: &[u8], key: &str, max_memory: usize) -> Result<Decoded, Str
     }
     Ok(Decoded {
         memory_len,
-        pages,
+        raw,
+        indices,
+        pages_at,
         files,
         extra,
     })
@@ -239,12 +274,13 @@ mod tests {
     #[test]
     fn round_trip() {
         let (image, memory) = sample();
-        let pages = diff(&memory, &image);
+        let pages = diff(&memory, &image, std::slice::from_ref(&(0..memory.len())));
         assert_eq!(pages.iter().map(|p| p.0).collect::<Vec<_>>(), vec![1, 10]);
         let bytes = encode("k1", memory.len(), &pages, b"files", &[b"xy"]);
         let d = decode(&bytes, "k1", 1 << 20).unwrap();
         assert_eq!(d.memory_len, memory.len());
-        assert_eq!(d.pages[1], (10, memory[10 * PAGE..11 * PAGE].to_vec()));
+        let got: Vec<_> = d.pages().collect();
+        assert_eq!(got[1], (10, &memory[10 * PAGE..11 * PAGE]));
         assert_eq!(d.files, b"files");
         assert_eq!(d.extra, vec![b"xy".to_vec()]);
     }
@@ -252,7 +288,13 @@ mod tests {
     #[test]
     fn refuses_bad_input() {
         let (image, memory) = sample();
-        let bytes = encode("k1", memory.len(), &diff(&memory, &image), b"f", &[]);
+        let bytes = encode(
+            "k1",
+            memory.len(),
+            &diff(&memory, &image, std::slice::from_ref(&(0..memory.len()))),
+            b"f",
+            &[],
+        );
         assert!(decode(&bytes, "k2", 1 << 20)
             .unwrap_err()
             .contains("another image"));

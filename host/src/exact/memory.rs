@@ -5,9 +5,16 @@
 //!
 //! A memory is one anonymous mapping of wasmtime's reservation plus its
 //! guard, inaccessible (`PROT_NONE`) except for the bytes the guest has
-//! grown it to. [`Mapping`] owns the mapping (unmapped when the last `Arc`
-//! goes); the instance creating a memory hands it to whoever is waiting
-//! for it through a task-local claim ([`claim`]).
+//! grown it to. The shared memory of an exact component starts with its
+//! image (`image.rs`) mapped privately over the first bytes, so new
+//! memories share the image's pages until they write them, and the page
+//! map ([`Mapping::changed`]) tells which pages a sandbox wrote.
+//! [`Mapping`] owns the mapping (unmapped when the last `Arc` goes); the
+//! instance creating a memory hands it to whoever is waiting for it
+//! through a task-local claim ([`claim`]), which also brings the image.
+use super::image::{Image, HEADER};
+use std::ops::Range;
+use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use wasmtime::{LinearMemory, MemoryCreator, MemoryType};
@@ -22,6 +29,8 @@ pub(crate) struct Mapping {
     reserved: usize,
     /// Current size in bytes (what the guest grew it to).
     len: AtomicUsize,
+    /// The image mapped over the first bytes, if any.
+    image: Option<Arc<Image>>,
 }
 
 // SAFETY: the mapping is plain memory; who may touch which bytes when is
@@ -57,9 +66,86 @@ impl Mapping {
             total,
             reserved,
             len: AtomicUsize::new(0),
+            image: None,
         };
         m.open_to(initial)?;
         Ok(m)
+    }
+
+    /// Map `image` privately over the first bytes (read-write, shared with
+    /// the page cache until written).
+    fn map_image(&mut self, image: Arc<Image>) -> Result<(), String> {
+        let n = image.bytes().len();
+        if n > self.len() {
+            return Err("exact memory: the image is larger than the memory".into());
+        }
+        if n > 0 {
+            // SAFETY: replaces [base, base + n), inside our own accessible
+            // range, with a private mapping of the image file's data.
+            let p = unsafe {
+                libc::mmap(
+                    self.base.cast(),
+                    n,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_FIXED,
+                    image.fd(),
+                    HEADER as libc::off_t,
+                )
+            };
+            if p == libc::MAP_FAILED {
+                return Err(format!(
+                    "exact memory: mapping the image failed: {}",
+                    std::io::Error::last_os_error()
+                ));
+            }
+        }
+        self.image = Some(image);
+        Ok(())
+    }
+
+    /// The image mapped over the first bytes, if any.
+    pub fn image(&self) -> Option<&Arc<Image>> {
+        self.image.as_ref()
+    }
+
+    /// The byte ranges (whole 4 KiB pages, in order, merged) that may
+    /// differ from the image (zero past its end): the pages written since
+    /// the memory was made or last [`Mapping::reset`], as the kernel's page
+    /// map shows them. All of the memory when the page map is unreadable.
+    pub fn changed(&self) -> Vec<Range<usize>> {
+        let len = self.len();
+        let pages = len.div_ceil(PAGE);
+        let whole = std::iter::once(0..len).collect::<Vec<_>>();
+        let Ok(map) = std::fs::File::open("/proc/self/pagemap") else {
+            return whole;
+        };
+        let image_pages = self.image.as_ref().map_or(0, |i| i.bytes().len() / PAGE);
+        let mut out: Vec<Range<usize>> = Vec::new();
+        let mut buf = vec![0u8; 8 * 8192];
+        let mut page = 0;
+        while page < pages {
+            let n = (pages - page).min(8192);
+            let at = (self.base as usize / PAGE + page) as u64 * 8;
+            if map.read_exact_at(&mut buf[..n * 8], at).is_err() {
+                return whole;
+            }
+            for (k, e) in buf[..n * 8].chunks_exact(8).enumerate() {
+                let e = u64::from_le_bytes(e.try_into().expect("8 bytes"));
+                let (present, swapped, file) =
+                    (e >> 63 & 1 == 1, e >> 62 & 1 == 1, e >> 61 & 1 == 1);
+                let i = page + k;
+                let written = swapped || (present && (i >= image_pages || !file));
+                if written {
+                    let r = i * PAGE..((i + 1) * PAGE).min(len);
+                    match out.last_mut() {
+                        Some(last) if last.end == r.start => last.end = r.end,
+                        _ => out.push(r),
+                    }
+                }
+            }
+            page += n;
+        }
+        out
     }
 
     /// Make the first `size` bytes accessible (they are zero when new).
@@ -115,38 +201,44 @@ impl Mapping {
         unsafe { std::slice::from_raw_parts_mut(self.base, self.len()) }
     }
 
-    /// Fault in the first `n` bytes for writing in one go (much cheaper
+    /// Fault in the pages of `range` for writing in one go (much cheaper
     /// than one page fault per page when they are about to be written);
     /// a no-op where the kernel lacks `MADV_POPULATE_WRITE`.
-    pub fn populate(&self, n: usize) {
-        let n = n.min(self.len());
-        if n > 0 {
+    pub fn populate(&self, range: Range<usize>) {
+        let start = range.start / PAGE * PAGE;
+        let end = range.end.min(self.len());
+        if start < end {
             // SAFETY: inside our mapping, which is read-write up to `len`;
             // populating does not change the content.
             unsafe {
-                libc::madvise(self.base.cast(), n, libc::MADV_POPULATE_WRITE);
+                libc::madvise(
+                    self.base.add(start).cast(),
+                    end - start,
+                    libc::MADV_POPULATE_WRITE,
+                );
             }
         }
     }
 
-    /// Give the pages of `[from, len)` back to the system (they read as
-    /// zero afterwards); `from` is rounded up to a page.
+    /// Drop every written page: the memory then reads as the image, and
+    /// as zero past it (MADV_DONTNEED on a private mapping).
     ///
     /// # Safety
     /// As for [`Mapping::bytes_mut`].
-    pub unsafe fn zero_from(&self, from: usize) {
-        let page = 4096;
-        let from = from.div_ceil(page) * page;
+    pub unsafe fn reset(&self) {
         let len = self.len();
-        if from < len {
-            // SAFETY: inside our mapping; MADV_DONTNEED on a private
-            // anonymous mapping makes the range read as zero.
+        if len > 0 {
+            // SAFETY: inside our mapping; what it drops reads back as the
+            // mapped file's page or zero.
             unsafe {
-                libc::madvise(self.base.add(from).cast(), len - from, libc::MADV_DONTNEED);
+                libc::madvise(self.base.cast(), len, libc::MADV_DONTNEED);
             }
         }
     }
 }
+
+/// The granule of the page map and of [`Mapping::changed`].
+pub(crate) const PAGE: usize = 4096;
 
 impl Drop for Mapping {
     fn drop(&mut self) {
@@ -199,23 +291,94 @@ unsafe impl MemoryCreator for Creator {
         guard_size_in_bytes: usize,
     ) -> Result<Box<dyn LinearMemory>, String> {
         let reserved = reserved_size_in_bytes.unwrap_or(RESERVE).max(minimum);
-        let m = Arc::new(Mapping::new(reserved, guard_size_in_bytes, minimum)?);
-        let _ = CLAIM.try_with(|c| c.lock().unwrap_or_else(|p| p.into_inner()).push(m.clone()));
+        let mut m = Mapping::new(reserved, guard_size_in_bytes, minimum)?;
+        let claim = CLAIM.try_with(|c| c.clone()).ok();
+        let mut claim = claim
+            .as_ref()
+            .map(|c| c.lock().unwrap_or_else(|p| p.into_inner()));
+        if let Some(c) = claim.as_mut() {
+            // The memory the image was made for (the first of its size).
+            if c.image.as_ref().is_some_and(|i| i.memory_min == minimum) {
+                m.map_image(c.image.take().expect("image"))?;
+            }
+        }
+        let m = Arc::new(m);
+        if let Some(c) = claim.as_mut() {
+            c.got.push(m.clone());
+        }
         Ok(Box::new(Memory(m)))
     }
 }
 
-type Claimed = Arc<Mutex<Vec<Arc<Mapping>>>>;
-
-tokio::task_local! {
-    static CLAIM: Claimed;
+/// What an instantiation in a [`claim`] scope brings and takes.
+#[derive(Default)]
+struct Claim {
+    /// The image to map into the memory of its size.
+    image: Option<Arc<Image>>,
+    /// The memories created.
+    got: Vec<Arc<Mapping>>,
 }
 
-/// Run `fut` (an instantiation) and return, with its output, the memories
-/// created while it ran.
-pub(crate) async fn claim<F: std::future::Future>(fut: F) -> (F::Output, Vec<Arc<Mapping>>) {
-    let cell: Claimed = Arc::default();
+tokio::task_local! {
+    static CLAIM: Arc<Mutex<Claim>>;
+}
+
+/// Run `fut` (an instantiation), mapping `image` into the memory it was
+/// made for, and return, with its output, the memories created while it
+/// ran.
+pub(crate) async fn claim<F: std::future::Future>(
+    image: Option<Arc<Image>>,
+    fut: F,
+) -> (F::Output, Vec<Arc<Mapping>>) {
+    let cell = Arc::new(Mutex::new(Claim {
+        image,
+        got: Vec::new(),
+    }));
     let out = CLAIM.scope(cell.clone(), fut).await;
-    let got = std::mem::take(&mut *cell.lock().unwrap_or_else(|p| p.into_inner()));
+    let got = std::mem::take(&mut cell.lock().unwrap_or_else(|p| p.into_inner()).got);
     (out, got)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A memory of 4 wasm pages with a 3-page image mapped over it.
+    fn mapped(dir: &std::path::Path) -> (Mapping, Vec<u8>) {
+        let data: Vec<u8> = (0..3 * PAGE).map(|i| (i / PAGE + 1) as u8).collect();
+        let path = dir.join("m.image");
+        super::super::image::write(&path, &data, 4 * 65536).unwrap();
+        let image = Arc::new(Image::open(&path).expect("the image opens"));
+        let mut m = Mapping::new(1 << 20, 0, 4 * 65536).unwrap();
+        m.map_image(image).unwrap();
+        (m, data)
+    }
+
+    #[test]
+    fn the_page_map_shows_written_pages_and_reset_brings_the_image_back() {
+        let dir = std::env::temp_dir().join(format!("eryx-mem-{}", std::process::id()));
+        let (m, data) = mapped(&dir);
+        // SAFETY: no guest runs on this memory; one slice at a time.
+        unsafe {
+            assert_eq!(&m.bytes()[..3 * PAGE], &data[..], "the image shows through");
+            assert!(m.changed().is_empty(), "reading writes nothing");
+            m.bytes_mut()[PAGE + 7] = 0xaa;
+            m.bytes_mut()[20 * PAGE] = 0xbb;
+            m.bytes_mut()[21 * PAGE] = 0xcc;
+            assert_eq!(
+                m.changed(),
+                vec![PAGE..2 * PAGE, 20 * PAGE..22 * PAGE],
+                "one image page, two merged pages past it"
+            );
+            m.reset();
+            assert!(m.changed().is_empty());
+            assert_eq!(&m.bytes()[..3 * PAGE], &data[..]);
+            // Reading past the image maps the zero page, which counts as
+            // "may differ" (harmless: zeros are copied); the image's pages
+            // never do.
+            assert!(m.bytes()[3 * PAGE..].iter().all(|&b| b == 0));
+            assert!(m.changed().iter().all(|r| r.start >= 3 * PAGE));
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

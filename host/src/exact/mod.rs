@@ -9,11 +9,13 @@
 //!   core memories, and wasmtime-wizer's instrumentation only offers
 //!   getters. Sandboxes built with `exact(true)` use an engine flavor
 //!   ([`crate::engine::Flavor::Exact`]) whose memories the host creates
-//!   (`memory.rs`): between calls the host reads and writes the bytes. The
-//!   price is that wasmtime then copies the image's data into each new
-//!   memory (no copy-on-write mapping), so only exact sandboxes pay it.
-//!   The linked modules share one memory; a component linked with some
-//!   native extensions (numpy's) has a small extra one, copied whole.
+//!   (`memory.rs`): between calls the host reads and writes the bytes.
+//!   wasmtime would copy the image's data into each such memory, so the
+//!   exact component is built without it and each memory maps the image
+//!   copy-on-write instead (`image.rs`); the kernel's page map then tells
+//!   which pages a sandbox wrote, and a fork or a snapshot copies only
+//!   those. The linked modules share one memory; a component linked with
+//!   some native extensions (numpy's) has a small extra one, copied whole.
 //! - **Globals and tables.** Not copied: at a call boundary the mutable
 //!   globals of this image (the stack pointers, the adapter's state
 //!   pointer and allocation state, GOT entries, the TLS base) hold the
@@ -29,10 +31,10 @@
 //!   Each copy gets its own copy of the virtual tree. Network connections
 //!   are host-side and not copied: in the copy they fail as closed.
 //!
-//! An exact snapshot holds the pages that differ from the image's initial
-//! memory (kept once per process per image: [`baseline`]), the virtual
-//! tree, and the image's identity; see `format.rs`.
+//! An exact snapshot holds the pages that differ from the image, the
+//! virtual tree, and the image's identity; see `format.rs`.
 pub(crate) mod format;
+pub(crate) mod image;
 pub(crate) mod memory;
 
 use crate::builder::Settings;
@@ -43,7 +45,6 @@ use crate::sandbox::Sandbox;
 use crate::stack;
 use crate::vfs::{self, snapshot as files};
 use memory::Mapping;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// Python run in the source just before its memory is copied.
@@ -67,14 +68,14 @@ async fn run_python(live: &mut Live, code: &str) -> Result<(), Error> {
 }
 
 /// Make the fresh instance `child` hold the state of another instance:
-/// grow its memory to `len` bytes, zero it from `zero` on, let `fill`
-/// write the first `len` bytes, then have libc forget the other store's
-/// handles and re-open the recorded files.
+/// grow its memory to `len` bytes, drop what its instantiation wrote (it
+/// then reads as the image), let `fill` write the pages that differ, then
+/// have libc forget the other store's handles and re-open the recorded
+/// files.
 async fn adopt(
     child: &mut Live,
     len: usize,
-    zero: usize,
-    fill: impl FnOnce(&mut [u8]),
+    fill: impl FnOnce(&Mapping),
     extra: &[&[u8]],
 ) -> Result<(), Error> {
     // The extra memories (see instance.rs) are copied whole; they must
@@ -103,12 +104,11 @@ async fn adopt(
             "exact: the copy's memory could not grow to {len} bytes"
         )));
     }
-    // SAFETY: between calls of `child`'s store, which we hold mutably; the
-    // slice does not outlive this block.
+    // SAFETY: between calls of `child`'s store, which we hold mutably; no
+    // slice of its memory outlives this block.
     unsafe {
-        mem.zero_from(zero.min(len));
-        mem.populate(len);
-        fill(&mut mem.bytes_mut()[..len]);
+        mem.reset();
+        fill(&mem);
         for (src, m) in extra.iter().zip(&child.extra_memories) {
             m.bytes_mut().copy_from_slice(src);
         }
@@ -119,34 +119,23 @@ async fn adopt(
     run_python(child, REATTACH).await
 }
 
+/// Copy `range` of `src` into `dst` (its pages faulted in at once when
+/// the range is long).
+///
+/// # Safety
+/// Between calls of both stores; no other slice of `dst` is alive.
+unsafe fn copy_range(dst: &Mapping, src: &[u8], range: std::ops::Range<usize>) {
+    if range.len() >= 16 * memory::PAGE {
+        dst.populate(range.clone());
+    }
+    // SAFETY: the caller's promise.
+    unsafe { dst.bytes_mut()[range.clone()].copy_from_slice(&src[range]) };
+}
+
 /// The identity of the image exact sandboxes with `settings` run.
 fn image_key(settings: &Settings) -> String {
     let content = crate::preinit::content_key(&settings.packages, &settings.preimports);
     engine::cache_key(Flavor::Exact, &content)
-}
-
-/// The initial memory of the image of `settings` (what an instance holds
-/// before its first call), kept once per process per image.
-async fn baseline(settings: &Settings) -> Result<Arc<Vec<u8>>, Error> {
-    static BASELINES: Mutex<Option<HashMap<String, Arc<Vec<u8>>>>> = Mutex::new(None);
-    let key = image_key(settings);
-    let known = |k: &str| {
-        let guard = BASELINES.lock().unwrap_or_else(|p| p.into_inner());
-        guard.as_ref().and_then(|m| m.get(k).cloned())
-    };
-    if let Some(b) = known(&key) {
-        return Ok(b);
-    }
-    let fresh = instantiate(settings, &Anchors::new(settings)).await?;
-    let mem = fresh
-        .memory
-        .as_ref()
-        .ok_or_else(|| Error::Setup("exact: the instance has no host memory".into()))?;
-    // SAFETY: no call has been made into this store, none is running.
-    let bytes = Arc::new(unsafe { mem.bytes() }.to_vec());
-    let mut guard = BASELINES.lock().unwrap_or_else(|p| p.into_inner());
-    let map = guard.get_or_insert_with(HashMap::new);
-    Ok(map.entry(key).or_insert(bytes).clone())
 }
 
 impl Sandbox {
@@ -199,11 +188,27 @@ impl Sandbox {
         let mut child = instantiate(&self.settings, &anchors).await?;
         let len = src.len();
         let extra = self.extra_bytes();
+        // What differs from the image; all of it if the two memories do
+        // not start from one image (they always do: same settings).
+        let same_image = match (src.image(), child.memory.as_ref().and_then(|m| m.image())) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        let runs = if same_image {
+            src.changed()
+        } else {
+            std::iter::once(0..len).collect()
+        };
         adopt(
             &mut child,
             len,
-            len,
-            |dst| dst.copy_from_slice(unsafe { src.bytes() }),
+            |dst| {
+                // SAFETY: between calls of both stores (we hold both).
+                let from = unsafe { src.bytes() };
+                for r in runs {
+                    unsafe { copy_range(dst, from, r) };
+                }
+            },
             &extra,
         )
         .await?;
@@ -241,12 +246,14 @@ impl Sandbox {
     /// portable, inspectable one. Needs [`crate::SandboxBuilder::exact`].
     pub async fn snapshot_exact(&mut self) -> Result<Vec<u8>, Error> {
         self.exact_only("snapshot_exact")?;
-        let base = baseline(&self.settings).await?;
         let src = self.record().await?;
+        let image = src
+            .image()
+            .ok_or_else(|| Error::Setup("exact: the instance's memory has no image".into()))?;
         let tree = files::pack(&[], &vfs::lock(&self.anchors.vfs));
         // SAFETY: between calls; `&mut self` keeps the store idle.
         let memory = unsafe { src.bytes() };
-        let pages = format::diff(memory, &base);
+        let pages = format::diff(memory, image.bytes(), &src.changed());
         let extra = self.extra_bytes();
         Ok(format::encode(
             &image_key(&self.settings),
@@ -270,23 +277,28 @@ impl Sandbox {
             files::unpack(&d.files, empty).map_err(|e| refuse(format!("files: {e}")))?;
         let mut tree = tree.ok_or_else(|| refuse("has no files section".into()))?;
         instance::lay_out(&self.settings, &mut tree);
-        let base = baseline(&self.settings).await?;
-        if d.memory_len < base.len() {
-            return Err(refuse("is smaller than the image's memory".into()));
-        }
         let mut anchors = self.anchors.clone();
         anchors.vfs = Arc::new(Mutex::new(tree));
         let mut child = instantiate(&self.settings, &anchors).await?;
+        let image_min = child
+            .memory
+            .as_ref()
+            .and_then(|m| m.image())
+            .map(|i| i.memory_min)
+            .ok_or_else(|| Error::Setup("exact: the instance's memory has no image".into()))?;
+        if d.memory_len < image_min {
+            return Err(refuse("is smaller than the image's memory".into()));
+        }
         let extra: Vec<&[u8]> = d.extra.iter().map(Vec::as_slice).collect();
         adopt(
             &mut child,
             d.memory_len,
-            base.len(),
             |dst| {
-                dst[..base.len()].copy_from_slice(&base);
-                for (i, page) in &d.pages {
-                    let at = *i as usize * format::PAGE;
-                    dst[at..at + format::PAGE].copy_from_slice(page);
+                for (i, page) in d.pages() {
+                    let at = i as usize * format::PAGE;
+                    // SAFETY: between calls of the new store (we hold
+                    // it); the decoder checked the page lies in memory.
+                    unsafe { dst.bytes_mut()[at..at + format::PAGE].copy_from_slice(page) };
                 }
             },
             &extra,
