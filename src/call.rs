@@ -16,6 +16,9 @@ pub enum Value {
     Str(String),
     /// A list whose canonical form is plain bytes (`list<u8>`).
     Bytes(Vec<u8>),
+    /// A `list<u8>` result lent straight from a Python `bytes` (no copy:
+    /// a session's checkpoint can be hundreds of MiB).
+    PyBytes(crate::ffi::py::HeldBytes),
     /// Any other list, or a map (as a list of 2-tuples), or a record/tuple.
     List(Vec<Value>),
     /// A variant, option or result: discriminant and optional payload.

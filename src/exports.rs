@@ -119,7 +119,7 @@ pub fn call(which: usize, cx: &mut CallCx) {
         }
         Export::SnapshotState => {
             let r = match init_error().map_or_else(python::snapshot, Err) {
-                Ok(bytes) => Ok(Some(Value::Bytes(bytes))),
+                Ok(bytes) => Ok(Some(Value::PyBytes(bytes))),
                 Err(e) => err_str(e),
             };
             cx.push_result(r);
@@ -129,7 +129,7 @@ pub fn call(which: usize, cx: &mut CallCx) {
             let budget = u64::try_from(cx.pop().as_int()).unwrap_or(u64::MAX);
             let r = match init_error().map_or_else(|| python::checkpoint(budget), Err) {
                 Ok((bytes, left_out)) => Ok(Some(Value::List(vec![
-                    Value::Bytes(bytes),
+                    Value::PyBytes(bytes),
                     Value::Str(left_out),
                 ]))),
                 Err(e) => err_str(e),

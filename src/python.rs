@@ -3,7 +3,7 @@
 //! `ffi::py`; every call into the helpers goes through the C API.
 
 use crate::ffi::host;
-use crate::ffi::py::{self, PyErr, PyObj, PyResult};
+use crate::ffi::py::{self, HeldBytes, PyErr, PyObj, PyResult};
 use std::cell::RefCell;
 
 /// Guest helper modules, in load order (later ones import earlier ones).
@@ -185,7 +185,7 @@ pub fn resolve(handle: u32, ok: bool, text: &str) {
 }
 
 /// Serialise the user namespace (see `guest/_eryx_state.py`).
-pub fn snapshot() -> Result<Vec<u8>, String> {
+pub fn snapshot() -> Result<HeldBytes, String> {
     let (bytes, skipped) = state_bytes("snapshot", None)?;
     if !skipped.is_empty() {
         host::output(
@@ -199,12 +199,12 @@ pub fn snapshot() -> Result<Vec<u8>, String> {
 /// The per-call recovery checkpoint: the namespace serialised within
 /// `budget` bytes, and the values left out for the budget (see
 /// `checkpoint` in `guest/_eryx_state.py`; the host says so).
-pub fn checkpoint(budget: u64) -> Result<(Vec<u8>, String), String> {
+pub fn checkpoint(budget: u64) -> Result<(HeldBytes, String), String> {
     state_bytes("checkpoint", Some(budget))
 }
 
 /// `_eryx_state.<func>(namespace[, budget])`, which answers `(bytes, text)`.
-fn state_bytes(func: &str, budget: Option<u64>) -> Result<(Vec<u8>, String), String> {
+fn state_bytes(func: &str, budget: Option<u64>) -> Result<(HeldBytes, String), String> {
     with_runtime(|rt| {
         let res = (|| {
             let f = rt.state.getattr(func)?;
@@ -220,7 +220,7 @@ fn state_bytes(func: &str, budget: Option<u64>) -> Result<(Vec<u8>, String), Str
             .map_err(runtime_error)?;
         let bytes = res
             .tuple_item(0)
-            .and_then(|b| b.to_bytes())
+            .and_then(PyObj::into_held_bytes)
             .map_err(runtime_error)?;
         Ok((bytes, text))
     })

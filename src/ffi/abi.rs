@@ -354,6 +354,13 @@ pub unsafe extern "C" fn wit_dylib_pop_list(
             *ptr = b.as_ptr();
             b.len()
         }
+        Value::PyBytes(b) => {
+            let Value::PyBytes(b) = c.lend(Value::PyBytes(b)) else {
+                unreachable!()
+            };
+            *ptr = b.as_slice().as_ptr();
+            b.as_slice().len()
+        }
         Value::List(items) => {
             *ptr = std::ptr::null();
             let n = items.len();

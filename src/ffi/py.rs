@@ -10,6 +10,35 @@ use std::ptr::NonNull;
 /// An owned (strong) reference to a Python object.
 pub struct PyObj(NonNull<sys::PyObject>);
 
+/// The contents of a Python `bytes` object, borrowed for as long as this
+/// holds a reference to it (bytes are immutable, so they never move).
+#[derive(Clone)]
+pub struct HeldBytes {
+    _obj: PyObj,
+    ptr: *const u8,
+    len: usize,
+}
+
+impl HeldBytes {
+    /// The bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        // SAFETY: the buffer of the bytes object `_obj` keeps alive.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+impl std::fmt::Debug for HeldBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HeldBytes({} bytes)", self.len)
+    }
+}
+
+impl PartialEq for HeldBytes {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
 /// A Python exception taken out of the interpreter's error indicator.
 pub struct PyErr(pub PyObj);
 
@@ -241,17 +270,19 @@ impl PyObj {
         }
     }
 
-    /// The contents of a `bytes`.
-    pub fn to_bytes(&self) -> PyResult<Vec<u8>> {
+    /// A `bytes` object held so its contents can be lent without a copy.
+    pub fn into_held_bytes(self) -> PyResult<HeldBytes> {
         let mut p: *mut c_char = std::ptr::null_mut();
         let mut len: isize = 0;
-        // SAFETY: the buffer is owned by the bytes object.
-        unsafe {
-            if sys::PyBytes_AsStringAndSize(self.as_ptr(), &mut p, &mut len) < 0 {
-                return Err(PyErr::fetch());
-            }
-            Ok(std::slice::from_raw_parts(p as *const u8, len as usize).to_vec())
+        // SAFETY: live object; the buffer belongs to it.
+        if unsafe { sys::PyBytes_AsStringAndSize(self.as_ptr(), &mut p, &mut len) } < 0 {
+            return Err(PyErr::fetch());
         }
+        Ok(HeldBytes {
+            _obj: self,
+            ptr: p as *const u8,
+            len: len as usize,
+        })
     }
 
     /// An `int` as i64.
