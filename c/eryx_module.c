@@ -10,6 +10,7 @@
 /* Implemented in Rust (src/ffi/host.rs). Text handed back through
  * `out`/`out_len` is owned by Rust and released with eryx_rt_free. */
 extern void eryx_rt_output(uint32_t fd, const char *text, size_t len);
+extern int32_t eryx_rt_state_write(uint64_t at, const char *data, size_t len);
 extern uint32_t eryx_rt_pending(void);
 extern int32_t eryx_rt_invoke(const char *name, size_t name_len, const char *args,
                               size_t args_len, uint32_t *handle, char **out,
@@ -49,6 +50,24 @@ static PyObject *eryx_output(PyObject *self, PyObject *args) {
         return NULL;
     }
     eryx_rt_output(fd, text, (size_t)len);
+    Py_RETURN_NONE;
+}
+
+/* _state_write(at, data): stream recovery-checkpoint bytes to the host
+   (guest/_eryx_state.py); the host reads `data` in place, no copy here. */
+static PyObject *eryx_state_write(PyObject *self, PyObject *args) {
+    (void)self;
+    unsigned long long at;
+    Py_buffer data;
+    if (!PyArg_ParseTuple(args, "Ky*:_state_write", &at, &data)) {
+        return NULL;
+    }
+    int32_t ok = eryx_rt_state_write((uint64_t)at, (const char *)data.buf, (size_t)data.len);
+    PyBuffer_Release(&data);
+    if (!ok) {
+        PyErr_SetString(PyExc_MemoryError, "the host refused the checkpoint's bytes");
+        return NULL;
+    }
     Py_RETURN_NONE;
 }
 
@@ -227,6 +246,8 @@ static PyMethodDef eryx_methods[] = {
     {"_trace", eryx_trace, METH_VARARGS, "_trace(json): report one trace event."},
     {"_output", eryx_output, METH_VARARGS,
      "_output(fd, text): stream text to the host's stdout (1) or stderr (2)."},
+    {"_state_write", eryx_state_write, METH_VARARGS,
+     "_state_write(at, data): write checkpoint bytes at offset at (the runtime's own)."},
     {"_pending", eryx_pending, METH_NOARGS,
      "_pending(): number of host calls in flight."},
     {"_net_connect", eryx_net_connect, METH_VARARGS,

@@ -137,35 +137,73 @@ class _TooLarge(Exception):
 
 
 class _Sink:
-    """What a pickle is written to: one buffer that starts with the
-    snapshot's header, refusing to grow past `budget` bytes (None: no
-    limit). pickle hands a large buffer (bytes, bytearray, an array's
-    data) to `write` whole, so one over the budget is refused before any
-    of it is copied."""
+    """What a pickle is written to, refusing to grow past `budget` bytes
+    (None: no limit): a buffer that starts with the snapshot's header, or,
+    streaming (the recovery checkpoint), the host, through
+    `eryx._state_write`, or nowhere, only counting (sizing a value). pickle
+    hands a large buffer (bytes, bytearray, an array's data) to `write`
+    whole, so one over the budget is refused before any of it is copied,
+    and a streamed one goes to the host straight from where it lies: the
+    guest then holds no copy of the session's data."""
 
-    __slots__ = ("buf", "budget")
+    __slots__ = ("buf", "budget", "mode", "sent")
+
+    BUFFER, STREAM, COUNT = 0, 1, 2
+    # Writes at least this long go to the host directly; shorter ones are
+    # gathered and sent in pieces of about this size.
+    PIECE = 1 << 16
 
     def __init__(self):
         import io
 
         self.buf = io.BytesIO()
         self.budget = None
+        self.mode = self.BUFFER
+        self.sent = 0
 
-    def start(self, budget):
-        self.buf.write(MAGIC + bytes([VERSION]))
+    def start(self, budget, mode):
         self.budget = budget
+        self.mode = mode
+        self.sent = 0
+        self.write(MAGIC + bytes([VERSION]))
+
+    def size(self):
+        return self.sent + self.buf.tell()
 
     def write(self, data):
-        if self.budget is not None:
-            n = len(data) if type(data) is bytes else memoryview(data).nbytes
-            if self.buf.tell() + n > self.budget:
-                raise _TooLarge()
-        return self.buf.write(data)
+        n = len(data) if type(data) is bytes else memoryview(data).nbytes
+        if self.budget is not None and self.size() + n > self.budget:
+            raise _TooLarge()
+        if self.mode == self.COUNT:
+            self.sent += n
+        elif self.mode == self.STREAM and n >= self.PIECE:
+            self.flush()
+            _host()._state_write(self.sent, data)
+            self.sent += n
+        else:
+            self.buf.write(data)
+            if self.mode == self.STREAM and self.buf.tell() >= self.PIECE:
+                self.flush()
+        return n
+
+    def flush(self):
+        """Streaming: send what is gathered."""
+        if self.buf.tell():
+            with self.buf.getbuffer() as view:
+                _host()._state_write(self.sent, view)
+            self.sent += self.buf.tell()
+            self.reset()
 
     def reset(self):
         # Drops the buffer `getvalue` shared with the bytes handed out.
         self.buf.seek(0)
         self.buf.truncate()
+
+
+def _host():
+    import eryx
+
+    return eryx
 
 
 _pickler = None  # (pickler, its sink), reused: a checkpoint follows every call
@@ -178,33 +216,39 @@ def _new_pickler():
     return _pickler_class()(sink, protocol=pickle.HIGHEST_PROTOCOL), sink
 
 
-def _dumps(obj, namespace, budget=None):
-    """The snapshot (header and pickle) of `obj`; `_TooLarge` past `budget`."""
+def _dumps(obj, namespace, budget=None, mode=_Sink.BUFFER):
+    """The snapshot (header and pickle) of `obj`, or, streaming or
+    counting, its size; `_TooLarge` past `budget`."""
     global _pickler
     if _pickler is None:
         _pickler = _new_pickler()
     pickler, sink = _pickler
-    if sink.buf.tell() or pickler.namespace is not None:
+    if sink.size() or pickler.namespace is not None:
         # Re-entered (a __reduce__ that snapshots): use a private pickler.
         pickler, sink = _new_pickler()
-    sink.start(budget)
+    sink.start(budget, mode)
     pickler.namespace = namespace
     try:
         pickler.dump(obj)
-        return sink.buf.getvalue()
+        if mode == _Sink.BUFFER:
+            return sink.buf.getvalue()
+        sink.flush()
+        return sink.size()
     finally:
         # Hold no reference to the session's objects between calls.
         pickler.clear_memo()
         pickler.namespace = None
         sink.reset()
+        sink.sent = 0
 
 
 def _mib(n):
     return "%.1f MiB" % (n / (1 << 20))
 
 
-def _snapshot(namespace, budget):
-    """(bytes, [values pickle cannot save], [values over `budget`])."""
+def _snapshot(namespace, budget, mode=_Sink.BUFFER):
+    """(bytes or, streamed, b"", [values pickle cannot save], [values over
+    `budget`])."""
     items = {
         k: v
         for k, v in namespace.items()
@@ -212,22 +256,22 @@ def _snapshot(namespace, budget):
     }
     skipped, over = [], []
     try:
-        payload = _dumps(items, namespace, budget)
+        payload = _dumps(items, namespace, budget, mode)
     except Exception:  # noqa: BLE001 - find and report the culprits
         good = {}
         used = len(MAGIC) + 1
         for name, value in items.items():
             left = None if budget is None else budget - used
             try:
-                size = len(_dumps(value, namespace, left))
+                size = _dumps(value, namespace, left, _Sink.COUNT)
                 good[name] = value
                 used += size
             except _TooLarge:
                 over.append("%s (%s: over the %s budget)" % (name, _describe(value), _mib(budget)))
             except Exception as e:  # noqa: BLE001
                 skipped.append("%s (%s: %s)" % (name, _describe(value), str(e) or type(e).__name__))
-        payload = _dumps(good, namespace)
-    return payload, skipped, over
+        payload = _dumps(good, namespace, None, mode)
+    return (b"" if mode == _Sink.STREAM else payload), skipped, over
 
 
 def snapshot(namespace):
@@ -243,10 +287,11 @@ def snapshot(namespace):
 
 def checkpoint(namespace, budget):
     """The per-call recovery checkpoint: `snapshot` within `budget` bytes,
-    variables kept in namespace order while it fits. Returns (bytes,
-    "; "-joined values left out for the budget); values pickle cannot
-    save are left out silently, as every checkpoint always did."""
-    payload, _, over = _snapshot(namespace, budget)
+    variables kept in namespace order while it fits, streamed to the host
+    (`state-write`). Returns (b"", "; "-joined values left out for the
+    budget); values pickle cannot save are left out silently, as every
+    checkpoint always did."""
+    payload, _, over = _snapshot(namespace, budget, _Sink.STREAM)
     return payload, "; ".join(over)
 
 

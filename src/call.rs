@@ -19,6 +19,9 @@ pub enum Value {
     /// A `list<u8>` result lent straight from a Python `bytes` (no copy:
     /// a session's checkpoint can be hundreds of MiB).
     PyBytes(crate::ffi::py::HeldBytes),
+    /// A `list<u8>` import argument in memory the caller keeps alive and
+    /// unchanged through the call: (address, length).
+    Lent(usize, usize),
     /// Any other list, or a map (as a list of 2-tuples), or a record/tuple.
     List(Vec<Value>),
     /// A variant, option or result: discriminant and optional payload.

@@ -91,6 +91,10 @@ pub(crate) struct HostState {
     pub(crate) net: crate::net::NetState,
     /// The native stacks this store's calls ran on.
     pub stacks: Arc<Stacks>,
+    /// The recovery checkpoint `checkpoint-state` streams (`state-write`).
+    pub checkpoint: Vec<u8>,
+    /// Most bytes `state-write` may hold: 0 outside `checkpoint-state`.
+    pub checkpoint_cap: usize,
 }
 
 impl HostState {
@@ -256,6 +260,23 @@ fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
             return Err(wasmtime::Error::msg("output limit exceeded"));
         }
         Ok(())
+    })?;
+    root.func_wrap("state-write", |mut store, (at, data): (u64, Vec<u8>)| {
+        let d = store.data_mut();
+        let at = usize::try_from(at).unwrap_or(usize::MAX);
+        let fits = at
+            .checked_add(data.len())
+            .is_some_and(|end| end <= d.checkpoint_cap);
+        if !fits || at > d.checkpoint.len() {
+            return Ok((false,));
+        }
+        d.checkpoint.truncate(at);
+        if at == 0 {
+            d.checkpoint = data;
+        } else {
+            d.checkpoint.extend_from_slice(&data);
+        }
+        Ok((true,))
     })?;
     root.func_wrap("report-trace", |mut store, (trace,): (String,)| {
         let trace = store.data().sink.scrub(&trace);
@@ -441,6 +462,8 @@ pub(crate) fn new_store(
         vfs: anchors.vfs.clone(),
         net: crate::net::NetState::new(settings.network.clone()),
         stacks: Arc::default(),
+        checkpoint: Vec::new(),
+        checkpoint_cap: 0,
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);

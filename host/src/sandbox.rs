@@ -322,13 +322,21 @@ impl Sandbox {
         // Under what is left of the call's own deadline.
         let deadline = live.store.data().deadline;
         let budget = self.settings.checkpoint_budget();
+        // The guest streams the bytes (`state-write`), within the budget.
+        let d = live.store.data_mut();
+        d.checkpoint = Vec::new();
+        d.checkpoint_cap = usize::try_from(budget).unwrap_or(usize::MAX);
         let r = live
             .internal(deadline, |f, store| {
                 Box::pin(f.checkpoint.call_async(store, (budget,)))
             })
             .await;
+        let d = live.store.data_mut();
+        d.checkpoint_cap = 0;
+        let streamed = std::mem::take(&mut d.checkpoint);
         let warning = match r {
-            Ok((Ok((bytes, left_out)),)) => {
+            Ok((Ok((returned, left_out)),)) => {
+                let bytes = if returned.is_empty() { streamed } else { returned };
                 self.last_good = Some(Arc::new(bytes));
                 // Said once, when what is left out changes.
                 let say = !left_out.is_empty() && left_out != self.left_out;

@@ -361,6 +361,10 @@ pub unsafe extern "C" fn wit_dylib_pop_list(
             *ptr = b.as_slice().as_ptr();
             b.as_slice().len()
         }
+        Value::Lent(at, len) => {
+            *ptr = at as *const u8;
+            len
+        }
         Value::List(items) => {
             *ptr = std::ptr::null();
             let n = items.len();

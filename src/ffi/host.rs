@@ -11,12 +11,13 @@ use std::cell::Cell;
 #[derive(Clone, Copy, Default)]
 struct Imports {
     output: Option<usize>,
+    state_write: Option<usize>,
     list_callbacks: Option<usize>,
     report_trace: Option<usize>,
 }
 
 thread_local! {
-    static IMPORTS: Cell<Imports> = const { Cell::new(Imports { output: None, list_callbacks: None, report_trace: None }) };
+    static IMPORTS: Cell<Imports> = const { Cell::new(Imports { output: None, state_write: None, list_callbacks: None, report_trace: None }) };
 }
 
 /// Resolve the imports this module calls (at initialisation).
@@ -25,6 +26,7 @@ pub fn initialize() {
     IMPORTS.with(|c| {
         c.set(Imports {
             output: m.import_index("output"),
+            state_write: m.import_index("state-write"),
             list_callbacks: m.import_index("list-callbacks"),
             report_trace: m.import_index("report-trace"),
         })
@@ -43,6 +45,23 @@ pub fn output(fd: u32, text: &str) {
             idx,
             vec![Value::Int(fd as i64), Value::Str(text.to_string())],
         );
+    }
+}
+
+/// `eryx._state_write(at, data)`: hand `len` bytes at `data` to the host
+/// as bytes `at..` of the checkpoint being made; 0 when the host refused.
+///
+/// # Safety
+/// `data` must point to `len` bytes that stay unchanged during the call.
+#[no_mangle]
+pub unsafe extern "C" fn eryx_rt_state_write(at: u64, data: *const u8, len: usize) -> i32 {
+    let Some(idx) = imports().state_write else {
+        return 0;
+    };
+    let args = vec![Value::Int(at as i64), Value::Lent(data as usize, len)];
+    match call_sync_import(idx, args) {
+        Some(Value::Int(ok)) => (ok != 0) as i32,
+        _ => 0,
     }
 }
 
