@@ -161,3 +161,54 @@ async fn a_checkpoint_that_traps_is_the_calls_error_and_the_state_before_it_stay
         "5 old False\n"
     );
 }
+
+#[tokio::test]
+async fn a_value_within_the_budget_reaches_the_host_without_a_copy_in_the_guest() {
+    let mut sb = Sandbox::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .await
+        .unwrap();
+    let r = sb.run("x = bytearray(b'\\x01') * (64 << 20)").await;
+    assert!(r.error.is_none(), "{:?}", r.error);
+    assert_eq!(r.stderr, "", "64 MiB fits the default budget");
+    // The checkpoint streamed `x` to the host from where it lies: the
+    // guest's memory holds it once (pickled into a guest buffer, it held
+    // it twice or three times).
+    let r = sb.run("pass").await;
+    assert!(
+        r.peak_memory < 64 * MIB + 40 * MIB,
+        "memory {} MiB after a checkpoint of 64 MiB",
+        r.peak_memory / MIB
+    );
+    // And the checkpoint is whole: a fault brings `x` back.
+    assert!(matches!(
+        sb.execute("while True: pass").await,
+        Err(Error::Timeout)
+    ));
+    assert_eq!(
+        sb.execute("print(len(x), x[:2], x[-1])").await.unwrap(),
+        format!("{} bytearray(b'\\x01\\x01') 1\n", 64 * MIB)
+    );
+}
+
+#[tokio::test]
+async fn session_code_cannot_write_the_checkpoint() {
+    let mut sb = Sandbox::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .await
+        .unwrap();
+    sb.execute("kept = 41").await.unwrap();
+    // Outside `checkpoint-state` the host takes no checkpoint bytes.
+    let r = sb
+        .execute("import eryx\ntry:\n    eryx._state_write(0, b'junk')\nexcept MemoryError as e:\n    print('refused:', e)")
+        .await
+        .unwrap();
+    assert_eq!(r, "refused: the host refused the checkpoint's bytes\n");
+    assert!(matches!(
+        sb.execute("while True: pass").await,
+        Err(Error::Timeout)
+    ));
+    assert_eq!(sb.execute("print(kept + 1)").await.unwrap(), "42\n");
+}
