@@ -217,8 +217,8 @@ def _new_pickler():
 
 
 def _dumps(obj, namespace, budget=None, mode=_Sink.BUFFER):
-    """The snapshot (header and pickle) of `obj`, or, streaming or
-    counting, its size; `_TooLarge` past `budget`."""
+    """The snapshot (header and pickle) of `obj` (b"" when it was streamed
+    to the host), or, counting, its size; `_TooLarge` past `budget`."""
     global _pickler
     if _pickler is None:
         _pickler = _new_pickler()
@@ -230,10 +230,14 @@ def _dumps(obj, namespace, budget=None, mode=_Sink.BUFFER):
     pickler.namespace = namespace
     try:
         pickler.dump(obj)
-        if mode == _Sink.BUFFER:
-            return sink.buf.getvalue()
-        sink.flush()
-        return sink.size()
+        if mode == _Sink.COUNT:
+            return sink.size()
+        if mode == _Sink.STREAM and sink.sent:
+            sink.flush()
+            return b""
+        # Buffered, or streamed but small enough never to have been sent:
+        # then the bytes go back as the call's result (no extra host call).
+        return sink.buf.getvalue()
     finally:
         # Hold no reference to the session's objects between calls.
         pickler.clear_memo()
@@ -247,8 +251,8 @@ def _mib(n):
 
 
 def _snapshot(namespace, budget, mode=_Sink.BUFFER):
-    """(bytes or, streamed, b"", [values pickle cannot save], [values over
-    `budget`])."""
+    """(bytes, or b"" when streamed, [values pickle cannot save], [values
+    over `budget`])."""
     items = {
         k: v
         for k, v in namespace.items()
@@ -271,7 +275,7 @@ def _snapshot(namespace, budget, mode=_Sink.BUFFER):
             except Exception as e:  # noqa: BLE001
                 skipped.append("%s (%s: %s)" % (name, _describe(value), str(e) or type(e).__name__))
         payload = _dumps(good, namespace, None, mode)
-    return (b"" if mode == _Sink.STREAM else payload), skipped, over
+    return payload, skipped, over
 
 
 def snapshot(namespace):
@@ -288,9 +292,10 @@ def snapshot(namespace):
 def checkpoint(namespace, budget):
     """The per-call recovery checkpoint: `snapshot` within `budget` bytes,
     variables kept in namespace order while it fits, streamed to the host
-    (`state-write`). Returns (b"", "; "-joined values left out for the
-    budget); values pickle cannot save are left out silently, as every
-    checkpoint always did."""
+    (`state-write`) once it passes `_Sink.PIECE` bytes. Returns (the bytes,
+    or b"" when streamed, "; "-joined values left out for the budget);
+    values pickle cannot save are left out silently, as every checkpoint
+    always did."""
     payload, _, over = _snapshot(namespace, budget, _Sink.STREAM)
     return payload, "; ".join(over)
 
