@@ -11,6 +11,15 @@ use std::time::Duration;
 
 const MIB: usize = 1 << 20;
 
+/// A sandbox with the default budget and a timeout of `secs`.
+async fn with_timeout(secs: u64) -> Sandbox {
+    Sandbox::builder()
+        .timeout(Duration::from_secs(secs))
+        .build()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn values_over_the_budget_are_left_out_once_and_the_rest_survive_a_fault() {
     let mut sb = Sandbox::builder()
@@ -164,11 +173,7 @@ async fn a_checkpoint_that_traps_is_the_calls_error_and_the_state_before_it_stay
 
 #[tokio::test]
 async fn a_value_within_the_budget_reaches_the_host_without_a_copy_in_the_guest() {
-    let mut sb = Sandbox::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .await
-        .unwrap();
+    let mut sb = with_timeout(20).await;
     let r = sb.run("x = bytearray(b'\\x01') * (64 << 20)").await;
     assert!(r.error.is_none(), "{:?}", r.error);
     assert_eq!(r.stderr, "", "64 MiB fits the default budget");
@@ -194,11 +199,7 @@ async fn a_value_within_the_budget_reaches_the_host_without_a_copy_in_the_guest(
 
 #[tokio::test]
 async fn session_code_cannot_write_the_checkpoint() {
-    let mut sb = Sandbox::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .await
-        .unwrap();
+    let mut sb = with_timeout(5).await;
     sb.execute("kept = 41").await.unwrap();
     // Outside `checkpoint-state` the host takes no checkpoint bytes.
     let r = sb
