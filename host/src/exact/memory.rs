@@ -116,7 +116,7 @@ impl Mapping {
         let len = self.len();
         let pages = len.div_ceil(PAGE);
         let whole = std::iter::once(0..len).collect::<Vec<_>>();
-        let Ok(map) = std::fs::File::open("/proc/self/pagemap") else {
+        let Some(map) = page_map() else {
             return whole;
         };
         let image_pages = self.image.as_ref().map_or(0, |i| i.bytes().len() / PAGE);
@@ -239,6 +239,16 @@ impl Mapping {
 
 /// The granule of the page map and of [`Mapping::changed`].
 pub(crate) const PAGE: usize = 4096;
+
+/// This process's page map, opened once (at the first fork or exact
+/// snapshot) and then only read with `pread`: a process that later
+/// forbids opening files (eryx-server's workers, after their warm-up)
+/// keeps using it.
+fn page_map() -> Option<&'static std::fs::File> {
+    static MAP: std::sync::OnceLock<Option<std::fs::File>> = std::sync::OnceLock::new();
+    MAP.get_or_init(|| std::fs::File::open("/proc/self/pagemap").ok())
+        .as_ref()
+}
 
 impl Drop for Mapping {
     fn drop(&mut self) {

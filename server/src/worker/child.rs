@@ -254,7 +254,9 @@ fn warm_setup() -> Setup {
 
 /// The warm-up session operations: every kind, on a session and (`exact`:
 /// the engine has exact sandboxes, i.e. it is interruptible) on an exact
-/// one, so what they initialise lazily is initialised before the filter.
+/// one, so what they initialise lazily is initialised before the filter
+/// (among it the process's page map, which exact snapshots and forks read
+/// and which cannot be opened once the filter is on).
 fn warm_up_session(exact: bool) -> Vec<SessionJob> {
     let mut jobs = Vec::new();
     let kinds = [("warm", false), ("warm-exact", true)];
