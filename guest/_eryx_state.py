@@ -16,6 +16,8 @@ files, sockets...) are skipped and named in a warning on stderr.
 import sys
 import types
 
+import eryx
+
 MAGIC = b"ERYXSNAP"
 VERSION = 1
 _MAIN = "__main__"
@@ -178,7 +180,7 @@ class _Sink:
             self.sent += n
         elif self.mode == self.STREAM and n >= self.PIECE:
             self.flush()
-            _host()._state_write(self.sent, data)
+            eryx._state_write(self.sent, data)
             self.sent += n
         else:
             self.buf.write(data)
@@ -190,7 +192,7 @@ class _Sink:
         """Streaming: send what is gathered."""
         if self.buf.tell():
             with self.buf.getbuffer() as view:
-                _host()._state_write(self.sent, view)
+                eryx._state_write(self.sent, view)
             self.sent += self.buf.tell()
             self.reset()
 
@@ -198,12 +200,6 @@ class _Sink:
         # Drops the buffer `getvalue` shared with the bytes handed out.
         self.buf.seek(0)
         self.buf.truncate()
-
-
-def _host():
-    import eryx
-
-    return eryx
 
 
 _pickler = None  # (pickler, its sink), reused: a checkpoint follows every call

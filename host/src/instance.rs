@@ -270,10 +270,10 @@ fn define_imports(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
         if !fits || at > d.checkpoint.len() {
             return Ok((false,));
         }
-        d.checkpoint.truncate(at);
         if at == 0 {
             d.checkpoint = data;
         } else {
+            d.checkpoint.truncate(at);
             d.checkpoint.extend_from_slice(&data);
         }
         Ok((true,))

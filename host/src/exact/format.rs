@@ -25,7 +25,8 @@ pub const MAGIC: &[u8; 8] = b"ERYXEXCT";
 /// 2: the payload is an lz4 block (inflating deflate was most of a large
 /// restore's time); 1 was deflate.
 const VERSION: u32 = 2;
-/// Granularity of the memory diff.
+/// Granularity of the memory diff, and of the page map that finds the
+/// written pages (`memory.rs`).
 pub const PAGE: usize = 4096;
 /// Longest image key accepted.
 const MAX_KEY: usize = 1024;

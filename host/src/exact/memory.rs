@@ -12,6 +12,7 @@
 //! [`Mapping`] owns the mapping (unmapped when the last `Arc` goes); the
 //! instance creating a memory hands it to whoever is waiting for it
 //! through a task-local claim ([`claim`]), which also brings the image.
+use super::format::PAGE;
 use super::image::{Image, HEADER};
 use std::ops::Range;
 use std::os::unix::fs::FileExt;
@@ -237,9 +238,6 @@ impl Mapping {
     }
 }
 
-/// The granule of the page map and of [`Mapping::changed`].
-pub(crate) const PAGE: usize = 4096;
-
 /// This process's page map, opened once (at the first fork or exact
 /// snapshot) and then only read with `pread`: a process that later
 /// forbids opening files (eryx-server's workers, after their warm-up)
@@ -303,25 +301,23 @@ unsafe impl MemoryCreator for Creator {
         let reserved = reserved_size_in_bytes.unwrap_or(RESERVE).max(minimum);
         let mut m = Mapping::new(reserved, guard_size_in_bytes, minimum)?;
         let claim = CLAIM.try_with(|c| c.clone()).ok();
-        let mut claim = claim
+        let Some(mut c) = claim
             .as_ref()
-            .map(|c| c.lock().unwrap_or_else(|p| p.into_inner()));
-        if let Some(c) = claim.as_mut() {
-            // The memory the image was made for (the first of its size).
-            if c.image.as_ref().is_some_and(|i| i.memory_min == minimum) {
-                m.map_image(c.image.take().expect("image"))?;
-            }
+            .map(|c| c.lock().unwrap_or_else(|p| p.into_inner()))
+        else {
+            return Ok(Box::new(Memory(Arc::new(m))));
+        };
+        // The memory the image was made for (the first of its size).
+        if let Some(image) = c.image.take_if(|i| i.memory_min == minimum) {
+            m.map_image(image)?;
         }
         let m = Arc::new(m);
-        if let Some(c) = claim.as_mut() {
-            c.got.push(m.clone());
-        }
+        c.got.push(m.clone());
         Ok(Box::new(Memory(m)))
     }
 }
 
 /// What an instantiation in a [`claim`] scope brings and takes.
-#[derive(Default)]
 struct Claim {
     /// The image to map into the memory of its size.
     image: Option<Arc<Image>>,

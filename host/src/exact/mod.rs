@@ -125,7 +125,7 @@ async fn adopt(
 /// # Safety
 /// Between calls of both stores; no other slice of `dst` is alive.
 unsafe fn copy_range(dst: &Mapping, src: &[u8], range: std::ops::Range<usize>) {
-    if range.len() >= 16 * memory::PAGE {
+    if range.len() >= 16 * format::PAGE {
         dst.populate(range.clone());
     }
     // SAFETY: the caller's promise.
