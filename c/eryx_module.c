@@ -4,6 +4,9 @@
  * themselves are implemented in Rust (src/ffi/host.rs) and declared below. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define ERYX_VERSION "0.1.0"
 
@@ -236,7 +239,55 @@ static PyObject *eryx_fd_renumber(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* Exact sessions (guest/_eryx_exact.py): the open regular files, as a list of
+ * (fd, st_ino, st_dev, flags, offset), probing descriptors from 3 up to
+ * `max_fd` and stopping after `gap` free numbers in a row (libc hands out
+ * the lowest free number). In C because a probe that fails costs a local
+ * check in libc here and an OSError in Python. */
+static PyObject *eryx_open_files(PyObject *self, PyObject *args) {
+    (void)self;
+    int max_fd, gap;
+    if (!PyArg_ParseTuple(args, "ii:_open_files", &max_fd, &gap)) {
+        return NULL;
+    }
+    PyObject *out = PyList_New(0);
+    if (out == NULL) {
+        return NULL;
+    }
+    int misses = 0;
+    for (int fd = 3; fd < max_fd; fd++) {
+        struct stat st;
+        if (fstat(fd, &st) != 0) {
+            if (++misses > gap) {
+                break;
+            }
+            continue;
+        }
+        misses = 0;
+        if (!S_ISREG(st.st_mode)) {
+            continue;
+        }
+        int flags = fcntl(fd, F_GETFL);
+        off_t offset = lseek(fd, 0, SEEK_CUR);
+        if (flags < 0 || offset < 0) {
+            continue;
+        }
+        PyObject *item = Py_BuildValue("(iKKiL)", fd, (unsigned long long)st.st_ino,
+                                       (unsigned long long)st.st_dev, flags,
+                                       (long long)offset);
+        if (item == NULL || PyList_Append(out, item) != 0) {
+            Py_XDECREF(item);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(item);
+    }
+    return out;
+}
+
 static PyMethodDef eryx_methods[] = {
+    {"_open_files", eryx_open_files, METH_VARARGS,
+     "_open_files(max_fd, gap): (fd, ino, dev, flags, offset) of the open regular files."},
     {"_fd_renumber", eryx_fd_renumber, METH_VARARGS,
      "_fd_renumber(fd, newfd): move descriptor fd to number newfd."},
     {"_invoke", eryx_invoke, METH_VARARGS,

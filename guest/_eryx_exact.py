@@ -18,7 +18,8 @@ open regular files of the virtual tree their descriptors back:
 """
 
 import os
-import stat
+
+import eryx
 
 # (fd, path, flags, offset) of the open files, set by record().
 _records = []
@@ -35,32 +36,9 @@ _NOT_AGAIN = os.O_CREAT | os.O_EXCL | os.O_TRUNC
 
 
 def _open_files():
-    """(fd, st_ino, st_dev, flags, offset) of every open regular file."""
-    try:
-        import fcntl
-
-        getfl = lambda fd: fcntl.fcntl(fd, fcntl.F_GETFL)
-    except ImportError:
-        getfl = lambda fd: os.O_RDWR
-    found, misses = [], 0
-    for fd in range(3, _MAX_FD):
-        try:
-            st = os.fstat(fd)
-        except OSError:
-            misses += 1
-            if misses > _GAP:
-                break
-            continue
-        misses = 0
-        if not stat.S_ISREG(st.st_mode):
-            continue
-        try:
-            flags = getfl(fd)
-            offset = os.lseek(fd, 0, os.SEEK_CUR)
-        except OSError:
-            continue
-        found.append((fd, st.st_ino, st.st_dev, flags, offset))
-    return found
+    """(fd, st_ino, st_dev, flags, offset) of every open regular file (the
+    probe is in C: eryx._open_files)."""
+    return eryx._open_files(_MAX_FD, _GAP)
 
 
 def _paths(wanted):
@@ -92,7 +70,8 @@ def _paths(wanted):
 
 
 def record():
-    """List the open regular files (see the module's doc)."""
+    """List the open regular files (see the module's doc); returns how
+    many (the host skips ``reattach`` when there are none)."""
     global _records
     files = _open_files()
     paths = _paths({(ino, dev) for _, ino, dev, _, _ in files}) if files else {}
@@ -101,6 +80,7 @@ def record():
         for fd, ino, dev, flags, offset in files
         if (ino, dev) in paths
     ]
+    return len(_records)
 
 
 def reattach():
@@ -108,8 +88,6 @@ def reattach():
     ``reattached`` says how many were re-opened. Returns None (the host runs
     it as a statement whose value must not be displayed)."""
     global reattached
-    import eryx
-
     done = 0
     for fd, path, flags, offset in sorted(_records):
         try:

@@ -167,6 +167,64 @@ async fn fork_continues_alike_then_diverges() {
     assert_eq!(b.execute("print(bump())").await.unwrap(), "14\n");
 }
 
+/// `expr` evaluated in `sb`, printed.
+async fn show(sb: &mut Sandbox, expr: &str) -> String {
+    let out = sb.execute(&format!("print({expr})")).await.expect(expr);
+    out.trim_end().to_string()
+}
+
+/// Memory the guest grew into (past the image) is shared by a fork, not
+/// copied (host/src/exact/region.rs): after the source and its forks each
+/// write their own, nobody sees another's writes, a fork of a fork sees
+/// its parent's, and an exact snapshot of it carries the shared pages.
+#[tokio::test]
+async fn forks_share_grown_memory_and_keep_their_own_writes() {
+    let mut a = exact_sandbox(None).await;
+    a.execute("import hashlib\nbig = bytearray(b'a') * (8 << 20)\nbig[100] = 1")
+        .await
+        .unwrap();
+    let digest = "hashlib.sha256(big).hexdigest()";
+    let original = show(&mut a, digest).await;
+    let mut b = a.fork().await.expect("fork");
+    let mut c = a.fork().await.expect("second fork");
+    a.execute("big[200:208] = b'AAAAAAAA'\nmore = bytearray(b'x') * (4 << 20)")
+        .await
+        .unwrap();
+    assert_eq!(
+        show(&mut b, "big[200:208], big[100]").await,
+        "bytearray(b'aaaaaaaa') 1"
+    );
+    b.execute("big[300] = 7").await.unwrap();
+    assert_eq!(
+        show(&mut c, digest).await,
+        original,
+        "neither a's nor b's writes"
+    );
+    let mut d = b.fork().await.expect("fork of a fork");
+    assert_eq!(
+        show(&mut d, "big[300], big[200:201], len(big)").await,
+        "7 bytearray(b'a') 8388608"
+    );
+    d.execute("big[400] = 9").await.unwrap();
+    assert_eq!(show(&mut b, "big[400]").await, "97", "d's write stays d's");
+    let snap = d.snapshot_exact().await.expect("exact snapshot of a fork");
+    let mut e = exact_sandbox(None).await;
+    e.restore(&snap).await.expect("restore");
+    assert_eq!(
+        show(&mut e, "big[100], big[300], big[400], big[200]").await,
+        "1 7 9 97"
+    );
+    assert_eq!(
+        show(&mut e, digest).await,
+        show(&mut d, digest).await,
+        "the restored buffer is the fork's, byte for byte"
+    );
+    assert_eq!(
+        show(&mut a, "big[200:202], big[300], len(more)").await,
+        "bytearray(b'AA') 97 4194304"
+    );
+}
+
 #[tokio::test]
 async fn exact_snapshot_restores_into_a_new_sandbox() {
     let (mut a, numpy) = prepared().await;

@@ -8,13 +8,17 @@
 //! grown it to. The shared memory of an exact component starts with its
 //! image (`image.rs`) mapped privately over the first bytes, so new
 //! memories share the image's pages until they write them, and the page
-//! map ([`Mapping::changed`]) tells which pages a sandbox wrote.
+//! map ([`Mapping::changed`]) tells which pages a sandbox wrote. The bytes
+//! past the image are a memory file (`region.rs`) that a fork freezes and
+//! shares instead of copying.
 //! [`Mapping`] owns the mapping (unmapped when the last `Arc` goes); the
 //! instance creating a memory hands it to whoever is waiting for it
 //! through a task-local claim ([`claim`]), which also brings the image.
 use super::format::PAGE;
 use super::image::{Image, HEADER};
+use super::region::{self, Region};
 use std::ops::Range;
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -32,6 +36,8 @@ pub(crate) struct Mapping {
     len: AtomicUsize,
     /// The image mapped over the first bytes, if any.
     image: Option<Arc<Image>>,
+    /// What backs the bytes past the image (with an image only).
+    region: Mutex<Option<Region>>,
 }
 
 // SAFETY: the mapping is plain memory; who may touch which bytes when is
@@ -68,6 +74,7 @@ impl Mapping {
             reserved,
             len: AtomicUsize::new(0),
             image: None,
+            region: Mutex::new(None),
         };
         m.open_to(initial)?;
         Ok(m)
@@ -101,7 +108,80 @@ impl Mapping {
             }
         }
         self.image = Some(image);
+        // SAFETY: a new memory: nothing refers to its bytes yet.
+        unsafe { self.map_region(None) }
+    }
+
+    /// First byte past the image (0 without one).
+    fn split(&self) -> usize {
+        self.image.as_ref().map_or(0, |i| i.bytes().len())
+    }
+
+    /// Map the bytes past the image: privately over `base` (another
+    /// memory's frozen file: [`Mapping::freeze`]), or shared over a new,
+    /// empty file of this memory's own. A no-op without an image.
+    ///
+    /// # Safety
+    /// As for [`Mapping::bytes_mut`] (the bytes past the image change).
+    unsafe fn map_region(&self, base: Option<Arc<OwnedFd>>) -> Result<(), String> {
+        if self.image.is_none() {
+            return Ok(());
+        }
+        let split = self.split();
+        let size = self.reserved - split;
+        let frozen = base.is_some();
+        let fd = match base {
+            Some(fd) => {
+                if region::size(&fd) < size {
+                    return Err("exact memory: the fork's base is smaller than the memory".into());
+                }
+                fd
+            }
+            None => region::new_file(size)?,
+        };
+        // SAFETY: past the image, inside our reservation; the caller
+        // promises no slice is alive.
+        unsafe {
+            region::map(
+                self.base.add(split),
+                size,
+                &fd,
+                !frozen,
+                self.len().saturating_sub(split),
+            )?;
+        }
+        *lock(&self.region) = Some(Region { fd, frozen });
         Ok(())
+    }
+
+    /// Freeze the bytes past the image (see `region.rs`) and return the
+    /// file a fork maps under its own: from now on this memory's writes
+    /// there are private copies. `None` without an image.
+    ///
+    /// # Safety
+    /// As for [`Mapping::bytes_mut`].
+    pub unsafe fn freeze(&self) -> Result<Option<Arc<OwnedFd>>, String> {
+        let mut g = lock(&self.region);
+        let Some(r) = g.as_mut() else {
+            return Ok(None);
+        };
+        if !r.frozen {
+            let split = self.split();
+            // SAFETY: the same file over the same bytes, now privately:
+            // the contents do not change; the caller's promise covers the
+            // rest.
+            unsafe {
+                region::map(
+                    self.base.add(split),
+                    self.reserved - split,
+                    &r.fd,
+                    false,
+                    self.len().saturating_sub(split),
+                )?;
+            }
+            r.frozen = true;
+        }
+        Ok(Some(r.fd.clone()))
     }
 
     /// The image mapped over the first bytes, if any.
@@ -110,17 +190,38 @@ impl Mapping {
     }
 
     /// The byte ranges (whole 4 KiB pages, in order, merged) that may
-    /// differ from the image (zero past its end): the pages written since
-    /// the memory was made or last [`Mapping::reset`], as the kernel's page
-    /// map shows them. All of the memory when the page map is unreadable.
+    /// differ from the image (zero past its end): what [`Mapping::written`]
+    /// gives plus the pages of the memory file past the image that hold
+    /// data (a frozen file's are the fork's base, so they differ too).
     pub fn changed(&self) -> Vec<Range<usize>> {
+        let mut runs = self.written();
+        let (split, len) = (self.split(), self.len());
+        if let Some(r) = lock(&self.region).as_ref() {
+            let data = region::data(&r.fd, len.saturating_sub(split));
+            runs.extend(data.into_iter().map(|d| d.start + split..d.end + split));
+            runs = merged(runs);
+        }
+        runs
+    }
+
+    /// The byte ranges (whole 4 KiB pages, in order, merged) this memory
+    /// holds privately, as the kernel's page map shows them: the image's
+    /// pages it wrote, and past the image the pages it wrote and that are
+    /// not its memory file's (all of them without a file). All of the
+    /// memory when the page map is unreadable.
+    pub fn written(&self) -> Vec<Range<usize>> {
         let len = self.len();
         let pages = len.div_ceil(PAGE);
         let whole = std::iter::once(0..len).collect::<Vec<_>>();
         let Some(map) = page_map() else {
             return whole;
         };
-        let image_pages = self.image.as_ref().map_or(0, |i| i.bytes().len() / PAGE);
+        // Pages below `filed` are written only when no longer the file's.
+        let filed = if lock(&self.region).is_some() {
+            pages
+        } else {
+            self.split() / PAGE
+        };
         let mut out: Vec<Range<usize>> = Vec::new();
         let mut buf = vec![0u8; 8 * 8192];
         let mut page = 0;
@@ -135,7 +236,7 @@ impl Mapping {
                 let (present, swapped, file) =
                     (e >> 63 & 1 == 1, e >> 62 & 1 == 1, e >> 61 & 1 == 1);
                 let i = page + k;
-                let written = swapped || (present && (i >= image_pages || !file));
+                let written = swapped || (present && (i >= filed || !file));
                 if written {
                     let r = i * PAGE..((i + 1) * PAGE).min(len);
                     match out.last_mut() {
@@ -222,12 +323,19 @@ impl Mapping {
     }
 
     /// Drop every written page: the memory then reads as the image, and
-    /// as zero past it (MADV_DONTNEED on a private mapping).
+    /// past it as `base` (a frozen file from another memory's
+    /// [`Mapping::freeze`]) or as zero (a new file of its own).
     ///
     /// # Safety
     /// As for [`Mapping::bytes_mut`].
-    pub unsafe fn reset(&self) {
-        let len = self.len();
+    pub unsafe fn reset(&self, base: Option<Arc<OwnedFd>>) -> Result<(), String> {
+        // The image's bytes (all of them without an image); those past
+        // the image get a new mapping below.
+        let len = if self.image.is_some() {
+            self.split().min(self.len())
+        } else {
+            self.len()
+        };
         if len > 0 {
             // SAFETY: inside our mapping; what it drops reads back as the
             // mapped file's page or zero.
@@ -235,7 +343,26 @@ impl Mapping {
                 libc::madvise(self.base.cast(), len, libc::MADV_DONTNEED);
             }
         }
+        // SAFETY: the caller's promise.
+        unsafe { self.map_region(base) }
     }
+}
+
+/// `runs` sorted and merged (overlapping or touching ranges joined).
+fn merged(mut runs: Vec<Range<usize>>) -> Vec<Range<usize>> {
+    runs.sort_by_key(|r| r.start);
+    let mut out: Vec<Range<usize>> = Vec::with_capacity(runs.len());
+    for r in runs {
+        match out.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// This process's page map, opened once (at the first fork or exact
@@ -376,7 +503,7 @@ mod tests {
                 vec![PAGE..2 * PAGE, 20 * PAGE..22 * PAGE],
                 "one image page, two merged pages past it"
             );
-            m.reset();
+            m.reset(None).unwrap();
             assert!(m.changed().is_empty());
             assert_eq!(&m.bytes()[..3 * PAGE], &data[..]);
             // Reading past the image maps the zero page, which counts as
@@ -384,6 +511,63 @@ mod tests {
             // never do.
             assert!(m.bytes()[3 * PAGE..].iter().all(|&b| b == 0));
             assert!(m.changed().iter().all(|r| r.start >= 3 * PAGE));
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_frozen_memory_file_is_shared_and_each_side_writes_its_own_copy() {
+        let dir = std::env::temp_dir().join(format!("eryx-mem-fork-{}", std::process::id()));
+        let (src, _) = mapped(&dir);
+        let (dst, _) = mapped(&dir);
+        // SAFETY: no guest runs on these memories; one slice at a time.
+        unsafe {
+            src.bytes_mut()[PAGE] = 1;
+            src.bytes_mut()[10 * PAGE] = 2;
+            src.bytes_mut()[30 * PAGE + 5] = 3;
+            assert_eq!(
+                src.written(),
+                vec![PAGE..2 * PAGE],
+                "past the image, writes land in the memory file"
+            );
+            let changed = vec![PAGE..2 * PAGE, 10 * PAGE..11 * PAGE, 30 * PAGE..31 * PAGE];
+            assert_eq!(src.changed(), changed, "the file's pages differ too");
+            let base = src.freeze().unwrap().expect("an image memory has a file");
+            assert_eq!(
+                src.written(),
+                vec![PAGE..2 * PAGE],
+                "freezing copies nothing"
+            );
+            assert_eq!(src.changed(), changed);
+            dst.reset(Some(base)).unwrap();
+            assert_eq!(
+                dst.bytes()[10 * PAGE],
+                2,
+                "the fork reads the source's pages"
+            );
+            assert_eq!(dst.bytes()[30 * PAGE + 5], 3);
+            assert!(dst.written().is_empty(), "reading copies nothing");
+            dst.bytes_mut()[10 * PAGE] = 20;
+            src.bytes_mut()[30 * PAGE + 5] = 30;
+            assert_eq!(src.bytes()[10 * PAGE], 2, "the fork's write stays its own");
+            assert_eq!(
+                dst.bytes()[30 * PAGE + 5],
+                3,
+                "the source's write stays its own"
+            );
+            assert_eq!(dst.written(), vec![10 * PAGE..11 * PAGE]);
+            assert_eq!(src.written(), vec![PAGE..2 * PAGE, 30 * PAGE..31 * PAGE]);
+            // A second freeze keeps the same file; a reset drops the base.
+            let again = src.freeze().unwrap().unwrap();
+            assert_eq!(src.bytes()[30 * PAGE + 5], 30);
+            dst.reset(None).unwrap();
+            assert!(dst.changed().is_empty());
+            assert_eq!(
+                dst.bytes()[10 * PAGE],
+                0,
+                "a reset memory reads zero past the image"
+            );
+            drop(again);
         }
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -36,6 +36,7 @@
 pub(crate) mod format;
 pub(crate) mod image;
 pub(crate) mod memory;
+pub(crate) mod region;
 
 use crate::builder::Settings;
 use crate::engine::{self, Flavor};
@@ -45,15 +46,17 @@ use crate::sandbox::Sandbox;
 use crate::stack;
 use crate::vfs::{self, snapshot as files};
 use memory::Mapping;
+use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex};
 
 /// Python run in the source just before its memory is copied.
-const RECORD: &str = "__import__('_eryx_exact').record()";
+const RECORD: &str = "print(__import__('_eryx_exact').record(), end='')";
 /// Python run in the copy once libc has forgotten the source's handles.
 const REATTACH: &str = "__import__('_eryx_exact').reattach()";
 
-/// One internal `execute` on `live` ([`Live::internal`], no deadline).
-async fn run_python(live: &mut Live, code: &str) -> Result<(), Error> {
+/// One internal `execute` on `live` ([`Live::internal`], no deadline);
+/// what it printed.
+async fn run_python(live: &mut Live, code: &str) -> Result<String, Error> {
     let code_arg = code.to_string();
     let r = live
         .internal(None, |f, store| {
@@ -61,7 +64,7 @@ async fn run_python(live: &mut Live, code: &str) -> Result<(), Error> {
         })
         .await;
     match r {
-        Ok((Ok(_),)) => Ok(()),
+        Ok((Ok(out),)) => Ok(out),
         Ok((Err(tb),)) => Err(Error::State(format!("exact: {code} failed: {tb}"))),
         Err(f) => Err(f.into_trap()),
     }
@@ -69,14 +72,17 @@ async fn run_python(live: &mut Live, code: &str) -> Result<(), Error> {
 
 /// Make the fresh instance `child` hold the state of another instance:
 /// grow its memory to `len` bytes, drop what its instantiation wrote (it
-/// then reads as the image), let `fill` write the pages that differ, then
-/// have libc forget the other store's handles and re-open the recorded
-/// files.
+/// then reads as the image, and past the image as `base`: the source's
+/// frozen memory file, when forking), let `fill` write the pages that
+/// differ, then have libc forget the other store's handles and re-open
+/// the recorded files (when `reattach`: the source recorded some).
 async fn adopt(
     child: &mut Live,
     len: usize,
+    base: Option<Arc<OwnedFd>>,
     fill: impl FnOnce(&Mapping),
     extra: &[&[u8]],
+    reattach: bool,
 ) -> Result<(), Error> {
     // The extra memories (see instance.rs) are copied whole; they must
     // have the sizes the image gives them (no export grows them).
@@ -107,7 +113,7 @@ async fn adopt(
     // SAFETY: between calls of `child`'s store, which we hold mutably; no
     // slice of its memory outlives this block.
     unsafe {
-        mem.reset();
+        mem.reset(base).map_err(Error::Setup)?;
         fill(&mem);
         for (src, m) in extra.iter().zip(&child.extra_memories) {
             m.bytes_mut().copy_from_slice(src);
@@ -116,7 +122,10 @@ async fn adopt(
     let call = child.f.exact_forget.call_async(&mut child.store, ());
     let (r,) = stack::owned(&stacks, call).await.map_err(trap)?;
     r.map_err(Error::State)?;
-    run_python(child, REATTACH).await
+    if reattach {
+        run_python(child, REATTACH).await?;
+    }
+    Ok(())
 }
 
 /// Copy `range` of `src` into `dst` (its pages faulted in at once when
@@ -157,20 +166,25 @@ impl Sandbox {
     }
 
     /// Record the open files in the live instance (see `_eryx_exact.py`)
-    /// and return its memory. A trap here leaves the instance to be
-    /// re-created from the last good state.
-    async fn record(&mut self) -> Result<Arc<Mapping>, Error> {
+    /// and return its memory, and whether any file was recorded. A trap
+    /// here leaves the instance to be re-created from the last good state.
+    async fn record(&mut self) -> Result<(Arc<Mapping>, bool), Error> {
         let live = self.live().await?;
-        if let Err(e) = run_python(live, RECORD).await {
-            if matches!(e, Error::Trap(_)) {
-                self.live = None;
+        let recorded = match run_python(live, RECORD).await {
+            Ok(n) => n.trim() != "0",
+            Err(e) => {
+                if matches!(e, Error::Trap(_)) {
+                    self.live = None;
+                }
+                return Err(e);
             }
-            return Err(e);
-        }
+        };
         let live = self.live.as_ref().expect("live instance");
-        live.memory
+        let memory = live
+            .memory
             .clone()
-            .ok_or_else(|| Error::Setup("exact: the instance has no host memory".into()))
+            .ok_or_else(|| Error::Setup("exact: the instance has no host memory".into()))?;
+        Ok((memory, recorded))
     }
 
     /// A new, independent sandbox whose guest state is this one's, as
@@ -181,7 +195,7 @@ impl Sandbox {
     /// two then diverge. Needs [`crate::SandboxBuilder::exact`].
     pub async fn fork(&mut self) -> Result<Sandbox, Error> {
         self.exact_only("fork")?;
-        let src = self.record().await?;
+        let (src, recorded) = self.record().await?;
         let tree = vfs::lock(&self.anchors.vfs).checkpoint();
         let mut anchors = Anchors::new(&self.settings);
         anchors.vfs = Arc::new(Mutex::new(tree));
@@ -194,14 +208,21 @@ impl Sandbox {
             (Some(a), Some(b)) => Arc::ptr_eq(a, b),
             _ => false,
         };
-        let runs = if same_image {
-            src.changed()
+        // The source's memory file becomes the base both map (nothing
+        // past the image is copied); what is copied is what the source
+        // holds privately.
+        let (base, runs) = if same_image {
+            // SAFETY: between calls of the source's store (held through
+            // `&mut self`); no slice of its memory is alive.
+            let base = unsafe { src.freeze() }.map_err(Error::Setup)?;
+            (base, src.written())
         } else {
-            std::iter::once(0..len).collect()
+            (None, std::iter::once(0..len).collect())
         };
         adopt(
             &mut child,
             len,
+            base,
             |dst| {
                 // SAFETY: between calls of both stores (we hold both).
                 let from = unsafe { src.bytes() };
@@ -210,6 +231,7 @@ impl Sandbox {
                 }
             },
             &extra,
+            recorded,
         )
         .await?;
         let last_good_files = self.settings.keep_state.then(|| {
@@ -246,7 +268,7 @@ impl Sandbox {
     /// portable, inspectable one. Needs [`crate::SandboxBuilder::exact`].
     pub async fn snapshot_exact(&mut self) -> Result<Vec<u8>, Error> {
         self.exact_only("snapshot_exact")?;
-        let src = self.record().await?;
+        let (src, _) = self.record().await?;
         let image = src
             .image()
             .ok_or_else(|| Error::Setup("exact: the instance's memory has no image".into()))?;
@@ -293,6 +315,7 @@ impl Sandbox {
         adopt(
             &mut child,
             d.memory_len,
+            None,
             |dst| {
                 for (i, page) in d.pages() {
                     let at = i as usize * format::PAGE;
@@ -302,6 +325,7 @@ impl Sandbox {
                 }
             },
             &extra,
+            true,
         )
         .await?;
         self.live = Some(child);

@@ -25,6 +25,11 @@ const ALLOWED: &[i64] = &[
     libc::SYS_madvise,
     libc::SYS_mremap,
     libc::SYS_brk,
+    // Exact sessions' memory past their image: an anonymous memory file
+    // each (host/src/exact/region.rs), sized once. `ftruncate` needs a
+    // descriptor open for writing; the worker's others are read-only.
+    libc::SYS_memfd_create,
+    libc::SYS_ftruncate,
     // Threads and their synchronisation.
     libc::SYS_futex,
     libc::SYS_sched_yield,
