@@ -84,6 +84,13 @@ impl Mapping {
     /// the page cache until written).
     fn map_image(&mut self, image: Arc<Image>) -> Result<(), String> {
         let n = image.bytes().len();
+        if base_page() != PAGE {
+            // The image's offsets and the page map are in 4 KiB pages.
+            return Err(format!(
+                "exact sandboxes need 4 KiB memory pages; this kernel's are {} bytes",
+                base_page()
+            ));
+        }
         if n > self.len() {
             return Err("exact memory: the image is larger than the memory".into());
         }
@@ -208,12 +215,15 @@ impl Mapping {
     /// holds privately, as the kernel's page map shows them: the image's
     /// pages it wrote, and past the image the pages it wrote and that are
     /// not its memory file's (all of them without a file). All of the
-    /// memory when the page map is unreadable.
+    /// memory when the page map is unreadable or the kernel's pages are
+    /// not 4 KiB.
     pub fn written(&self) -> Vec<Range<usize>> {
         let len = self.len();
         let pages = len.div_ceil(PAGE);
         let whole = std::iter::once(0..len).collect::<Vec<_>>();
-        let Some(map) = page_map() else {
+        // The page map has an entry per base page: read as 4 KiB pages,
+        // it would be wrong on a kernel with larger ones.
+        let Some(map) = page_map().filter(|_| base_page() == PAGE) else {
             return whole;
         };
         // Pages below `filed` are written only when no longer the file's.
@@ -363,6 +373,12 @@ fn merged(mut runs: Vec<Range<usize>>) -> Vec<Range<usize>> {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The kernel's base page size.
+fn base_page() -> usize {
+    // SAFETY: a plain query.
+    usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(0)
 }
 
 /// This process's page map, opened once (at the first fork or exact
