@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# What exact sessions cost over HTTP: starts target/release/eryx-server on a
+# free local port (in-process store, no workers) and prints medians of 7
+# curl round trips for creating a session (exact and not), forking a fresh
+# exact session and forking one holding a 10 MiB bytearray, and the same
+# fork for a session that is not exact (through its pickled snapshot).
+# Usage: scripts/server-fork-cost.sh (after `cargo +1.95.0 build --release
+# --workspace`).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PORT=${PORT:-18098}
+BASE="http://127.0.0.1:$PORT"
+"$ROOT/target/release/eryx-server" --listen "127.0.0.1:$PORT" >/dev/null 2>&1 &
+PID=$!
+trap 'kill $PID 2>/dev/null || true' EXIT
+for _ in $(seq 200); do curl -sf "$BASE/readyz" >/dev/null && break; sleep 0.3; done
+json() { python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])'; }
+create() { curl -sf -H 'content-type: application/json' "$BASE/v1/sessions" -d "{\"exact\": $1}" | json; }
+run() { curl -sf -H 'content-type: application/json' "$BASE/v1/sessions/$1/execute" -d "{\"code\": \"$2\"}" >/dev/null; }
+drop() { curl -sf -X DELETE "$BASE/v1/sessions/$1" >/dev/null; }
+# Median in ms of 7 timed requests; `$@` is the curl request, whose answer
+# (a new session) is deleted after the clock stopped.
+median() {
+  local times=() out t id
+  for _ in $(seq 7); do
+    out=$(curl -sf -w '\n%{time_total}' -H 'content-type: application/json' "$@")
+    t=$(tail -n1 <<<"$out")
+    id=$(head -n1 <<<"$out" | json)
+    drop "$id"
+    times+=("$t")
+  done
+  printf '%s\n' "${times[@]}" | sort -n | sed -n 4p | awk '{printf "%.1f ms", $1 * 1000}'
+}
+# Warm both kinds once.
+for e in true false; do S=$(create $e); run "$S" "x = 41"; drop "$S"; done
+printf '%-52s %s\n' "create an exact session" "$(median "$BASE/v1/sessions" -d '{"exact": true}')"
+printf '%-52s %s\n' "create a session (not exact)" "$(median "$BASE/v1/sessions" -d '{"exact": false}')"
+for e in true false; do
+  S=$(create $e)
+  run "$S" "x = 41"
+  printf '%-52s %s\n' "fork a fresh session (exact: $e)" "$(median -X POST "$BASE/v1/sessions/$S/fork")"
+  run "$S" 'buf = bytearray(b\"a\") * (10 << 20)'
+  printf '%-52s %s\n' "fork a session holding 10 MiB (exact: $e)" "$(median -X POST "$BASE/v1/sessions/$S/fork")"
+  drop "$S"
+done
