@@ -2,8 +2,9 @@
 # What exact sessions cost over HTTP: starts target/release/eryx-server on a
 # free local port (in-process store, no workers) and prints medians of 7
 # curl round trips for creating a session (exact and not), forking a fresh
-# exact session and forking one holding a 10 MiB bytearray, and the same
-# fork for a session that is not exact (through its pickled snapshot).
+# session, forking it again once it holds a 10 MiB bytearray, and forking a
+# session that made the bytearray before its first fork; for exact sessions
+# and for sessions that are not exact (copied through the pickled snapshot).
 # Usage: scripts/server-fork-cost.sh (after `cargo +1.95.0 build --release
 # --workspace`).
 set -euo pipefail
@@ -39,6 +40,12 @@ for e in true false; do
   S=$(create $e)
   run "$S" "x = 41"
   printf '%-52s %s\n' "fork a fresh session (exact: $e)" "$(median -X POST "$BASE/v1/sessions/$S/fork")"
+  # Made after those forks: an exact session's own copies, copied by each fork.
+  run "$S" 'buf = bytearray(b\"a\") * (10 << 20)'
+  printf '%-52s %s\n' "fork it again, now holding 10 MiB (exact: $e)" "$(median -X POST "$BASE/v1/sessions/$S/fork")"
+  drop "$S"
+  # Made before its first fork: shared with the forks.
+  S=$(create $e)
   run "$S" 'buf = bytearray(b\"a\") * (10 << 20)'
   printf '%-52s %s\n' "fork a session holding 10 MiB (exact: $e)" "$(median -X POST "$BASE/v1/sessions/$S/fork")"
   drop "$S"
