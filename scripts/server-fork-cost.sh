@@ -9,12 +9,9 @@
 # --workspace`).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-PORT=${PORT:-18098}
-BASE="http://127.0.0.1:$PORT"
-"$ROOT/target/release/eryx-server" --listen "127.0.0.1:$PORT" >/dev/null 2>&1 &
-PID=$!
-trap 'kill $PID 2>/dev/null || true' EXIT
-for _ in $(seq 200); do curl -sf "$BASE/readyz" >/dev/null && break; sleep 0.3; done
+# shellcheck source=scripts/local-server.sh
+. "$ROOT/scripts/local-server.sh"
+start_local_server "${PORT:-18098}"
 json() { python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])'; }
 create() { curl -sf -H 'content-type: application/json' "$BASE/v1/sessions" -d "{\"exact\": $1}" | json; }
 run() { curl -sf -H 'content-type: application/json' "$BASE/v1/sessions/$1/execute" -d "{\"code\": \"$2\"}" >/dev/null; }

@@ -12,12 +12,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 MODE=${1:-plain}
 EXACT=false
 [ "$MODE" != plain ] && EXACT=true
-PORT=${PORT:-18099}
-BASE="http://127.0.0.1:$PORT"
-"$ROOT/target/release/eryx-server" --listen "127.0.0.1:$PORT" >/dev/null 2>&1 &
-PID=$!
-trap 'kill $PID 2>/dev/null || true' EXIT
-for _ in $(seq 200); do curl -sf "$BASE/readyz" >/dev/null && break; sleep 0.3; done
+# shellcheck source=scripts/local-server.sh
+. "$ROOT/scripts/local-server.sh"
+start_local_server "${PORT:-18099}"
 new_session() {
   local id
   id=$(curl -sf -H 'content-type: application/json' "$BASE/v1/sessions" -d "{\"exact\": $EXACT}" |
