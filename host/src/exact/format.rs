@@ -54,19 +54,6 @@ impl Decoded {
         let pages = &self.raw[self.pages_at..self.pages_at + self.indices.len() * PAGE];
         self.indices.iter().copied().zip(pages.chunks_exact(PAGE))
     }
-
-    /// The byte ranges of memory the pages cover, consecutive pages merged.
-    pub fn runs(&self) -> Vec<std::ops::Range<usize>> {
-        let mut out: Vec<std::ops::Range<usize>> = Vec::new();
-        for &i in &self.indices {
-            let at = i as usize * PAGE;
-            match out.last_mut() {
-                Some(last) if last.end == at => last.end = at + PAGE,
-                _ => out.push(at..at + PAGE),
-            }
-        }
-        out
-    }
 }
 
 /// Whether `bytes` claim to be an exact snapshot (the header says so).

@@ -168,27 +168,16 @@ impl Mapping {
     /// # Safety
     /// As for [`Mapping::bytes_mut`].
     pub unsafe fn freeze(&self) -> Result<Option<Arc<OwnedFd>>, String> {
-        let mut g = lock(&self.region);
-        let Some(r) = g.as_mut() else {
-            return Ok(None);
+        let fd = match lock(&self.region).as_ref() {
+            None => return Ok(None),
+            Some(r) if r.frozen => return Ok(Some(r.fd.clone())),
+            Some(r) => r.fd.clone(),
         };
-        if !r.frozen {
-            let split = self.split();
-            // SAFETY: the same file over the same bytes, now privately:
-            // the contents do not change; the caller's promise covers the
-            // rest.
-            unsafe {
-                region::map(
-                    self.base.add(split),
-                    self.reserved - split,
-                    &r.fd,
-                    false,
-                    self.len().saturating_sub(split),
-                )?;
-            }
-            r.frozen = true;
-        }
-        Ok(Some(r.fd.clone()))
+        // SAFETY: the same file over the same bytes, now privately (as a
+        // fork's base): the contents do not change; the caller's promise
+        // covers the rest.
+        unsafe { self.map_region(Some(fd.clone())) }?;
+        Ok(Some(fd))
     }
 
     /// The image mapped over the first bytes, if any.

@@ -128,17 +128,13 @@ async fn adopt(
     Ok(())
 }
 
-/// Runs of pages at least this long are faulted in with one call before
-/// they are written (one fault per page costs more).
-const POPULATE: usize = 16 * format::PAGE;
-
 /// Copy `range` of `src` into `dst` (its pages faulted in at once when
 /// the range is long).
 ///
 /// # Safety
 /// Between calls of both stores; no other slice of `dst` is alive.
 unsafe fn copy_range(dst: &Mapping, src: &[u8], range: std::ops::Range<usize>) {
-    if range.len() >= POPULATE {
+    if range.len() >= 16 * format::PAGE {
         dst.populate(range.clone());
     }
     // SAFETY: the caller's promise.
@@ -321,11 +317,6 @@ impl Sandbox {
             d.memory_len,
             None,
             |dst| {
-                for r in d.runs() {
-                    if r.len() >= POPULATE {
-                        dst.populate(r);
-                    }
-                }
                 for (i, page) in d.pages() {
                     let at = i as usize * format::PAGE;
                     // SAFETY: between calls of the new store (we hold
