@@ -97,7 +97,8 @@ pub(crate) unsafe fn map(
 }
 
 /// The byte ranges of `fd`'s first `len` bytes that hold data (the pages
-/// ever written; holes read as zero), in order.
+/// ever written; holes read as zero), in order; from where the file cannot
+/// be asked, the rest of it.
 pub(crate) fn data(fd: &OwnedFd, len: usize) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut pos = 0usize;
@@ -105,7 +106,13 @@ pub(crate) fn data(fd: &OwnedFd, len: usize) -> Vec<Range<usize>> {
         // SAFETY: plain syscalls on our own descriptor.
         let start = unsafe { libc::lseek(fd.as_raw_fd(), pos as libc::off_t, libc::SEEK_DATA) };
         if start < 0 {
-            break; // ENXIO: no data after `pos`
+            if std::io::Error::last_os_error().raw_os_error() == Some(libc::ENXIO) {
+                break; // no data after `pos`
+            }
+            // Unknown: say all of the rest may hold data (a snapshot then
+            // compares those pages rather than missing some).
+            out.push(pos..len);
+            break;
         }
         let end = unsafe { libc::lseek(fd.as_raw_fd(), start, libc::SEEK_HOLE) };
         let start = start as usize;
