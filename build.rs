@@ -188,5 +188,11 @@ fn pic_build() -> cc::Build {
     ] {
         build.flag(f);
     }
+    // Source paths in the objects (`assert`'s __FILE__ in liblzma and in
+    // CPython's inline headers) relative to the clone: the runtime's bytes,
+    // hence the compiled-image cache key (host/build.rs), are the same in
+    // every clone, so a clean CI clone reuses the images a run cached.
+    let root = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    build.flag(format!("-ffile-prefix-map={root}=."));
     build
 }
